@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * rollback-drill's command line: the composition root. Each subcommand builds what it needs
+ * (logger, metrics registry, clients, clock) and passes it down; nothing below reads argv or env.
+ */
+import { parseArgs } from "node:util";
+
+export const USAGE = `rollback-drill: rehearse Kubernetes rollbacks before an incident needs them.
+
+Usage: rollback-drill <command> [flags]
+
+Commands:
+  operator   Run the controller: watch RollbackDrills and rehearse their targets' rollbacks.
+  run        CD gate: drill one Deployment now and exit 0 (Passed), 1 (Failed) or 2 (could not run).
+  plan       Show what a drill would do for a target, writing nothing.
+  demo       Start a simulated cluster with broken rollbacks side by side and drill them all.
+  sim        Serve the Kubernetes API simulator (for kubectl and the e2e suite).
+  help       Show this help.
+
+Run 'rollback-drill <command> --help' for a command's flags.
+`;
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+type Command = (argv: string[], io: Io) => Promise<number>;
+
+const commands: Record<string, Command> = {};
+
+/** Registers a subcommand; each lives in its own module under src/cli/. */
+export function registerCommand(name: string, command: Command): void {
+  commands[name] = command;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const { positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+  });
+  const name = positionals[0];
+  if (name === undefined || name === "help" || argv[0] === "--help" || argv[0] === "-h") {
+    io.out(USAGE);
+    return 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    io.err(`rollback-drill: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  return command(argv.slice(argv.indexOf(name) + 1), io);
+}
+
+const isEntryPoint =
+  process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
+if (isEntryPoint) {
+  const io: Io = {
+    out: line => process.stdout.write(`${line}\n`),
+    err: line => process.stderr.write(`${line}\n`),
+  };
+  process.exitCode = await main(process.argv.slice(2), io);
+}
