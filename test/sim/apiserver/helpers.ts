@@ -1,0 +1,83 @@
+/** Shared fixtures for the API machinery tests: a manual clock and a store with its catalogue. */
+import { createCatalogue } from "../../../src/sim/catalogue.ts";
+import { createStore } from "../../../src/sim/store.ts";
+import type { SimStore, StoreOptions } from "../../../src/sim/store.ts";
+import type { Actor, GVR, KubeObject, SimClock, TimerHandle } from "../../../src/sim/types.ts";
+
+/** A clock that moves only when told to. */
+export function manualClock(
+  startMs = Date.UTC(2026, 0, 2, 3, 4, 5),
+): SimClock & { advance(ms: number): void } {
+  let now = startMs;
+  let nextId = 1;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  return {
+    scale: 1,
+    nowMs: () => now,
+    now: () => new Date(now),
+    setTimeout(fn, simMs): TimerHandle {
+      const id = nextId++;
+      timers.set(id, { at: now + simMs, fn });
+      return { id };
+    },
+    clearTimeout(handle) {
+      timers.delete(handle.id);
+    },
+    dispose() {
+      timers.clear();
+    },
+    advance(ms) {
+      now += ms;
+      for (const [id, t] of [...timers]) {
+        if (t.at <= now) {
+          timers.delete(id);
+          t.fn();
+        }
+      }
+    },
+  };
+}
+
+export const admin: Actor = {
+  user: "kubernetes-admin",
+  userAgent: "kubectl/v1.32.4 (linux/amd64) kubernetes/abc",
+};
+
+export const NS: GVR = { group: "", version: "v1", resource: "namespaces" };
+export const CM: GVR = { group: "", version: "v1", resource: "configmaps" };
+export const PODS: GVR = { group: "", version: "v1", resource: "pods" };
+export const DEPLOY: GVR = { group: "apps", version: "v1", resource: "deployments" };
+export const RS: GVR = { group: "apps", version: "v1", resource: "replicasets" };
+
+export function newStore(
+  options: Partial<StoreOptions> = {},
+): SimStore & { clock: ReturnType<typeof manualClock> } {
+  const clock = manualClock();
+  const store = createStore({ clock, catalogue: createCatalogue(), ...options });
+  store.create(NS, { apiVersion: "v1", kind: "Namespace", metadata: { name: "default" } }, admin);
+  return Object.assign(store, { clock });
+}
+
+export function deployment(name: string, replicas = 1, image = "nginx:1"): KubeObject {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: "default", labels: { app: name } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "app", image }] },
+      },
+    },
+  };
+}
+
+export function configMap(
+  name: string,
+  data: Record<string, string> = {},
+  namespace = "default",
+): KubeObject {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace }, data };
+}
