@@ -331,6 +331,16 @@ export const CurrentRunSchema = Type.Object({
   fromRevision: Type.Optional(Type.Integer()),
   toRevision: Type.Optional(Type.Integer()),
   targetUID: Type.Optional(Type.String()),
+  fromTemplateHash: Type.Optional(
+    Type.String({
+      description:
+        "pod-template-hash of the broken revision's ReplicaSet: stable while revision numbers move.",
+    }),
+  ),
+  toTemplateHash: Type.Optional(
+    Type.String({ description: "pod-template-hash of the rollback target's ReplicaSet." }),
+  ),
+  completionTime: Type.Optional(Timestamp("When the verdict was reached (sandbox TTL start).")),
   undoTime: Type.Optional(Timestamp("When the undo was applied in the sandbox.")),
   readyTime: Type.Optional(Timestamp("When all rolled-back pods were first Ready.")),
   brokenDigests: Type.Optional(
