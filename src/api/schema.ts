@@ -8,7 +8,7 @@
  * (enums are plain `enum`), maps use additionalProperties. Defaults live here, so the apiserver
  * fills them in and the operator reads a complete spec.
  */
-import { Type, type TSchema, type TUnsafe } from "@sinclair/typebox";
+import { Type, type TString, type TUnsafe } from "@sinclair/typebox";
 import {
   CONDITION_STATUSES,
   DIGEST_POLICIES,
@@ -31,7 +31,7 @@ function StringEnum<const T extends readonly string[]>(
 }
 
 /** An RFC 3339 timestamp, as metav1.Time serialises. */
-const Timestamp = (description: string): TSchema =>
+const Timestamp = (description: string): TString =>
   Type.String({ format: "date-time", description });
 
 /** DNS-1123 label: what a namespace name must be. */
@@ -257,7 +257,7 @@ export const ConditionSchema = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
-const Digest = (description: string): TSchema => Type.String({ maxLength: 512, description });
+const Digest = (description: string): TString => Type.String({ maxLength: 512, description });
 
 export const ContainerEvidenceSchema = Type.Object({
   name: Type.String({ description: "Container name." }),
