@@ -1,0 +1,270 @@
+/**
+ * Image identity: references parsed the way Docker's reference library normalises them, the
+ * digest part of a runtime's imageID, and the digest rules of ARCHITECTURE.md, per container
+ * (init containers included):
+ * - known target digest (the ref is pinned, or the ledger saw revision M's pods run it): the
+ *   rolled-back pods must run exactly it, else DigestMismatch;
+ * - otherwise the rolled-back digest must differ from the broken one (SameDigest), unless both
+ *   revisions name the identical pinned ref (a configuration-only rollback).
+ */
+import type { ContainerEvidence, LedgerEntry } from "../api/types.ts";
+import type { Container, ContainerStatusView, PodTemplateSpec, PodView } from "./observed.ts";
+
+export const DEFAULT_REGISTRY = "docker.io";
+
+export interface ImageRef {
+  /** Registry host, "docker.io" when none is named. */
+  registry: string;
+  /** Repository path, with "library/" for single-component Docker Hub names. */
+  repository: string;
+  /** The tag; "latest" when neither tag nor digest is given. */
+  tag?: string;
+  /** "sha256:<hex>" when the ref pins a digest. */
+  digest?: string;
+  /** The normalised form, e.g. "docker.io/library/nginx:latest". */
+  normalized: string;
+}
+
+const SHA256 = /sha256:[a-f0-9]{64}/;
+
+function isRegistryHost(component: string): boolean {
+  return component.includes(".") || component.includes(":") || component === "localhost";
+}
+
+/** Parses an image reference leniently (the apiserver already accepted it). */
+export function parseImageRef(image: string): ImageRef {
+  let rest = image.trim();
+  let digest: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(":");
+  if (colon > rest.lastIndexOf("/")) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  const parts = rest.split("/");
+  let registry = DEFAULT_REGISTRY;
+  if (parts.length > 1 && isRegistryHost(parts[0] ?? "")) registry = parts.shift() ?? registry;
+  if (registry === "index.docker.io") registry = DEFAULT_REGISTRY;
+  if (registry === DEFAULT_REGISTRY && parts.length === 1) parts.unshift("library");
+  const repository = parts.join("/");
+  if (tag === undefined && digest === undefined) tag = "latest";
+  const normalized =
+    `${registry}/${repository}` +
+    (tag === undefined ? "" : `:${tag}`) +
+    (digest === undefined ? "" : `@${digest}`);
+  return {
+    registry,
+    repository,
+    normalized,
+    ...(tag === undefined ? {} : { tag }),
+    ...(digest === undefined ? {} : { digest }),
+  };
+}
+
+/** True when the ref pins a sha256 digest. */
+export function isPinned(image: string): boolean {
+  return parseImageRef(image).digest !== undefined;
+}
+
+/**
+ * The "sha256:<hex>" part of an imageID in any runtime's form ("docker.io/library/x@sha256:...",
+ * "docker-pullable://x@sha256:...", "sha256:..."); undefined when there is none.
+ */
+export function digestOf(imageIdOrRef: string | undefined): string | undefined {
+  if (imageIdOrRef === undefined) return undefined;
+  return SHA256.exec(imageIdOrRef)?.[0];
+}
+
+/** Shortens a digest for messages: "sha256:0123456789ab". */
+export function shortDigest(digest: string | undefined): string {
+  return digest === undefined ? "(unknown)" : digest.slice(0, 19);
+}
+
+/** A container of a template with its role, init containers first (the order the kubelet runs). */
+export interface TemplateContainer {
+  container: Container;
+  init: boolean;
+  /** An init container with restartPolicy Always (a native sidecar), or a non-first container. */
+  sidecar: boolean;
+}
+
+export function templateContainers(template: PodTemplateSpec): TemplateContainer[] {
+  return [
+    ...(template.spec.initContainers ?? []).map(container => ({
+      container,
+      init: true,
+      sidecar: container.restartPolicy === "Always",
+    })),
+    ...template.spec.containers.map((container, index) => ({
+      container,
+      init: false,
+      sidecar: index > 0,
+    })),
+  ];
+}
+
+/** How to name a container in a message: `container "app"`, `init container "migrate"`, ... */
+export function describeContainer(name: string, template: PodTemplateSpec | undefined): string {
+  const found =
+    template === undefined
+      ? undefined
+      : templateContainers(template).find(c => c.container.name === name);
+  if (found === undefined) return `container "${name}"`;
+  if (found.init) return found.sidecar ? `sidecar container "${name}"` : `init container "${name}"`;
+  return found.sidecar ? `sidecar container "${name}"` : `container "${name}"`;
+}
+
+export function allStatuses(pod: PodView): ContainerStatusView[] {
+  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+}
+
+/**
+ * The digest each container runs in these pods: name -> digests seen (more than one when pods of
+ * one revision disagree, e.g. a tag that moved between two pulls).
+ */
+export function runningDigests(pods: readonly PodView[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const pod of pods) {
+    for (const status of allStatuses(pod)) {
+      const digest = digestOf(status.imageID);
+      if (digest === undefined) continue;
+      const seen = out.get(status.name) ?? [];
+      if (!seen.includes(digest)) seen.push(digest);
+      out.set(status.name, seen);
+    }
+  }
+  return out;
+}
+
+export interface DigestInput {
+  /** Revision N's template (the broken one). */
+  fromTemplate: PodTemplateSpec;
+  /** Revision M's template (rolled back to). */
+  toTemplate: PodTemplateSpec;
+  toRevision: number;
+  fromRevision: number;
+  /** The rolled-back sandbox pods. */
+  rolledBackPods: readonly PodView[];
+  /** What revision N's pods ran (production, else the sandbox's). */
+  brokenDigests: readonly { name: string; digest: string }[];
+  /** The ledger's entry for revision M, when the operator saw it run. */
+  ledger?: LedgerEntry;
+}
+
+export interface DigestFinding {
+  reason: "SameDigest" | "DigestMismatch";
+  container: string;
+  message: string;
+}
+
+function expectedFor(
+  toImage: string,
+  name: string,
+  ledger: LedgerEntry | undefined,
+): { digest: string; source: string } | undefined {
+  const pinned = parseImageRef(toImage).digest;
+  if (pinned !== undefined) return { digest: pinned, source: "pinned in the ref" };
+  const seen = ledger?.containers.find(c => c.name === name);
+  if (seen === undefined || ledger === undefined) return undefined;
+  return { digest: seen.digest, source: `seen running at ${ledger.observedTime}` };
+}
+
+/** Evidence per container of revision M, and the first digest finding (if any). */
+export function evaluateDigests(input: DigestInput): {
+  evidence: ContainerEvidence[];
+  finding?: DigestFinding;
+} {
+  const running = runningDigests(input.rolledBackPods);
+  const fromByName = new Map(
+    templateContainers(input.fromTemplate).map(c => [c.container.name, c.container.image]),
+  );
+  const evidence: ContainerEvidence[] = [];
+  let finding: DigestFinding | undefined;
+  for (const { container, init } of templateContainers(input.toTemplate)) {
+    const name = container.name;
+    const fromImage = fromByName.get(name) ?? "";
+    const fromDigest = input.brokenDigests.find(d => d.name === name)?.digest;
+    const seen = running.get(name) ?? [];
+    const expected = expectedFor(container.image, name, input.ledger);
+    const pinned = isPinned(container.image);
+    const check = checkContainer({
+      name,
+      init,
+      fromImage,
+      toImage: container.image,
+      fromDigest,
+      seen,
+      expected,
+      input,
+    });
+    const toDigest = check.toDigest;
+    evidence.push({
+      name,
+      ...(init ? { init: true } : {}),
+      fromImage,
+      ...(fromDigest === undefined ? {} : { fromDigest }),
+      toImage: container.image,
+      ...(toDigest === undefined ? {} : { toDigest }),
+      ...(expected === undefined ? {} : { expectedDigest: expected.digest }),
+      pinned,
+      verdict: check.finding?.reason ?? "Passed",
+    });
+    finding ??= check.finding;
+  }
+  return finding === undefined ? { evidence } : { evidence, finding };
+}
+
+interface ContainerCheck {
+  name: string;
+  init: boolean;
+  fromImage: string;
+  toImage: string;
+  fromDigest: string | undefined;
+  seen: string[];
+  expected: { digest: string; source: string } | undefined;
+  input: DigestInput;
+}
+
+function checkContainer(c: ContainerCheck): { toDigest?: string; finding?: DigestFinding } {
+  const who = describeContainer(c.name, c.input.toTemplate);
+  const { toRevision, fromRevision } = c.input;
+  if (c.expected !== undefined) {
+    const wrong = c.seen.find(d => d !== c.expected?.digest);
+    if (wrong === undefined) return c.seen[0] === undefined ? {} : { toDigest: c.seen[0] };
+    return {
+      toDigest: wrong,
+      finding: {
+        reason: "DigestMismatch",
+        container: c.name,
+        message:
+          `${who} rolled back to revision ${toRevision} (${c.toImage}) runs ${wrong}, but revision ${toRevision} ran ` +
+          `${c.expected.digest} (${c.expected.source}): the tag was moved or the image rebuilt since, so a rollback ` +
+          `would not restore what ran. Pin images by digest (image@sha256:...) and keep old images in the registry.`,
+      },
+    };
+  }
+  const same = c.fromDigest === undefined ? undefined : c.seen.find(d => d === c.fromDigest);
+  const configOnly = c.fromImage === c.toImage && isPinned(c.toImage);
+  if (same === undefined || configOnly)
+    return c.seen[0] === undefined ? {} : { toDigest: c.seen[0] };
+  const how =
+    parseImageRef(c.fromImage).normalized === parseImageRef(c.toImage).normalized
+      ? `both revisions name the mutable tag ${c.toImage}, which now points at the broken image`
+      : `${c.fromImage} and ${c.toImage} resolve to the same image`;
+  return {
+    toDigest: same,
+    finding: {
+      reason: "SameDigest",
+      container: c.name,
+      message:
+        `${who} rolled back to revision ${toRevision} runs ${same}, the same digest as the broken revision ` +
+        `${fromRevision}: ${how}, so kubectl rollout undo would restore the Deployment but not the software. ` +
+        `Pin images by digest (image@sha256:...) so a rollback restores the bytes that ran.`,
+    },
+  };
+}
