@@ -1,0 +1,336 @@
+/**
+ * Built-in validation for the kinds our operator and the kubectl tests touch. Wording and field
+ * paths follow kubernetes/kubernetes pkg/apis/apps/validation/validation.go
+ * (ValidateDeploymentSpec, ValidateDeploymentStrategy, ValidateRollingUpdateDeployment,
+ * ValidatePodTemplateSpecForReplicaSet, ValidateDeploymentUpdate) and
+ * pkg/apis/core/validation/validation.go (ValidatePodSpec, validateContainers,
+ * validateRestartPolicy, validateDNSPolicy, ValidateConfigMap).
+ */
+import type { StatusCause } from "../errors.ts";
+import type { KubeObject } from "../types.ts";
+import { isObj, type Obj } from "./defaults.ts";
+import { duplicate, forbidden, invalidValue, notSupported, regexError, required } from "./field.ts";
+import { isDNS1123Label, type NameRule, validateLabels, validateObjectMeta } from "./names.ts";
+import { labelSelectorMatches, validateLabelSelector } from "./selector.ts";
+
+const nameRules: Record<string, NameRule> = {
+  "/Namespace": "label",
+  "/Service": "dns1035",
+};
+
+export function nameRuleFor(group: string, kind: string): NameRule {
+  return nameRules[`${group}/${kind}`] ?? "subdomain";
+}
+
+function list(value: unknown): Obj[] {
+  return Array.isArray(value) ? value.filter(isObj) : [];
+}
+
+function nonNegative(value: unknown, field: string): StatusCause[] {
+  return typeof value === "number" && value < 0
+    ? [invalidValue(field, value, "must be greater than or equal to 0")]
+    : [];
+}
+
+const pullPolicies = ["Always", "IfNotPresent", "Never"];
+const protocols = ["SCTP", "TCP", "UDP"];
+
+function validatePorts(ports: Obj[], field: string): StatusCause[] {
+  const causes: StatusCause[] = [];
+  ports.forEach((port, i) => {
+    const path = `${field}[${i}]`;
+    const number = port["containerPort"];
+    if (number === undefined || number === 0) causes.push(required(`${path}.containerPort`));
+    else if (typeof number !== "number" || number < 1 || number > 65535) {
+      causes.push(
+        invalidValue(`${path}.containerPort`, number, "must be between 1 and 65535, inclusive"),
+      );
+    }
+    const protocol = port["protocol"];
+    if (typeof protocol === "string" && !protocols.includes(protocol)) {
+      causes.push(notSupported(`${path}.protocol`, protocol, protocols));
+    }
+  });
+  return causes;
+}
+
+function validateContainers(containers: Obj[], field: string, seen: Set<string>): StatusCause[] {
+  const causes: StatusCause[] = [];
+  containers.forEach((container, i) => {
+    const path = `${field}[${i}]`;
+    const name = typeof container["name"] === "string" ? container["name"] : "";
+    if (name === "") causes.push(required(`${path}.name`));
+    else {
+      for (const m of isDNS1123Label(name)) causes.push(invalidValue(`${path}.name`, name, m));
+      if (seen.has(name)) causes.push(duplicate(`${path}.name`, name));
+      seen.add(name);
+    }
+    const image = container["image"];
+    if (typeof image !== "string" || image.trim() === "") causes.push(required(`${path}.image`));
+    const policy = container["imagePullPolicy"];
+    if (typeof policy === "string" && !pullPolicies.includes(policy)) {
+      causes.push(notSupported(`${path}.imagePullPolicy`, policy, pullPolicies));
+    }
+    causes.push(...validatePorts(list(container["ports"]), `${path}.ports`));
+  });
+  return causes;
+}
+
+const restartPolicies = ["Always", "OnFailure", "Never"];
+const dnsPolicies = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"];
+
+/** ValidatePodSpec, the parts that matter here. */
+export function validatePodSpec(spec: unknown, field: string): StatusCause[] {
+  if (!isObj(spec)) return [required(field)];
+  const causes: StatusCause[] = [];
+  const containers = list(spec["containers"]);
+  const seen = new Set<string>();
+  if (containers.length === 0) causes.push(required(`${field}.containers`));
+  causes.push(...validateContainers(containers, `${field}.containers`, seen));
+  causes.push(...validateContainers(list(spec["initContainers"]), `${field}.initContainers`, seen));
+  const restartPolicy = spec["restartPolicy"];
+  if (typeof restartPolicy === "string" && !restartPolicies.includes(restartPolicy)) {
+    causes.push(notSupported(`${field}.restartPolicy`, restartPolicy, restartPolicies));
+  }
+  const dnsPolicy = spec["dnsPolicy"];
+  if (typeof dnsPolicy === "string" && !dnsPolicies.includes(dnsPolicy)) {
+    causes.push(notSupported(`${field}.dnsPolicy`, dnsPolicy, dnsPolicies));
+  }
+  causes.push(
+    ...nonNegative(spec["terminationGracePeriodSeconds"], `${field}.terminationGracePeriodSeconds`),
+  );
+  return causes;
+}
+
+/** ValidatePodTemplateSpecForReplicaSet: labels match the selector, restartPolicy Always. */
+function validateTemplateForSelector(
+  template: unknown,
+  selector: unknown,
+  field: string,
+): StatusCause[] {
+  if (!isObj(template)) return [required(field)];
+  const causes: StatusCause[] = [];
+  const metadata = isObj(template["metadata"]) ? template["metadata"] : {};
+  const labels = isObj(metadata["labels"]) ? (metadata["labels"] as Record<string, string>) : {};
+  if (isObj(selector) && !labelSelectorMatches(selector, labels)) {
+    causes.push(
+      invalidValue(
+        `${field}.metadata.labels`,
+        labels,
+        "`selector` does not match template `labels`",
+        "map[string]string",
+      ),
+    );
+  }
+  causes.push(...validateLabels(metadata["labels"], `${field}.metadata.labels`));
+  const spec = template["spec"];
+  causes.push(...validatePodSpec(spec, `${field}.spec`));
+  if (isObj(spec) && spec["restartPolicy"] !== "Always") {
+    causes.push(
+      notSupported(`${field}.spec.restartPolicy`, spec["restartPolicy"] ?? "", ["Always"]),
+    );
+  }
+  if (isObj(spec) && spec["activeDeadlineSeconds"] !== undefined) {
+    causes.push(
+      forbidden(
+        `${field}.spec.activeDeadlineSeconds`,
+        "activeDeadlineSeconds in ReplicaSet is not Supported",
+      ),
+    );
+  }
+  return causes;
+}
+
+function validateSelector(spec: Obj, kind: string): StatusCause[] {
+  const selector = spec["selector"];
+  if (!isObj(selector)) return [required("spec.selector")];
+  const causes = validateLabelSelector(selector, "spec.selector");
+  const empty =
+    Object.keys(isObj(selector["matchLabels"]) ? selector["matchLabels"] : {}).length === 0 &&
+    list(selector["matchExpressions"]).length === 0;
+  if (empty) {
+    causes.push(invalidValue("spec.selector", selector, `empty selector is invalid for ${kind}`));
+  }
+  return causes;
+}
+
+/** A percent string or a non-negative integer (ValidatePositiveIntOrPercent, IsNotMoreThan100Percent). */
+function intOrPercent(value: unknown, field: string): StatusCause[] {
+  if (typeof value === "string") {
+    if (!/^[0-9]+%$/.test(value)) {
+      return [
+        invalidValue(
+          field,
+          value,
+          regexError(
+            "a valid percent string must be a numeric string followed by an ending '%'",
+            "[0-9]+%",
+            "1%",
+            "93%",
+          ),
+        ),
+      ];
+    }
+    return Number(value.slice(0, -1)) > 100
+      ? [invalidValue(field, value, "must not be greater than 100%")]
+      : [];
+  }
+  return nonNegative(value, field);
+}
+
+function isZeroIntOrPercent(value: unknown): boolean {
+  return value === 0 || value === "0%";
+}
+
+function validateStrategy(strategy: unknown): StatusCause[] {
+  if (!isObj(strategy)) return [];
+  const causes: StatusCause[] = [];
+  const type = strategy["type"];
+  const rolling = strategy["rollingUpdate"];
+  if (type === "Recreate") {
+    if (rolling !== undefined)
+      causes.push(
+        forbidden(
+          "spec.strategy.rollingUpdate",
+          "may not be specified when strategy `type` is 'Recreate'",
+        ),
+      );
+  } else if (type === "RollingUpdate") {
+    if (!isObj(rolling))
+      causes.push(
+        required("spec.strategy.rollingUpdate", "this should be defaulted and never be nil"),
+      );
+    else {
+      const path = "spec.strategy.rollingUpdate";
+      causes.push(...intOrPercent(rolling["maxUnavailable"], `${path}.maxUnavailable`));
+      causes.push(...intOrPercent(rolling["maxSurge"], `${path}.maxSurge`));
+      if (
+        isZeroIntOrPercent(rolling["maxUnavailable"]) &&
+        isZeroIntOrPercent(rolling["maxSurge"])
+      ) {
+        causes.push(
+          invalidValue(
+            `${path}.maxUnavailable`,
+            rolling["maxUnavailable"],
+            "may not be 0 when `maxSurge` is 0",
+          ),
+        );
+      }
+    }
+  } else {
+    causes.push(notSupported("spec.strategy.type", type ?? "", ["Recreate", "RollingUpdate"]));
+  }
+  return causes;
+}
+
+function validateReplicatedSpec(object: KubeObject, kind: string): StatusCause[] {
+  const spec = isObj(object["spec"]) ? object["spec"] : {};
+  const causes: StatusCause[] = [];
+  causes.push(...nonNegative(spec["replicas"], "spec.replicas"));
+  causes.push(...nonNegative(spec["minReadySeconds"], "spec.minReadySeconds"));
+  causes.push(...validateSelector(spec, kind));
+  causes.push(...validateTemplateForSelector(spec["template"], spec["selector"], "spec.template"));
+  return causes;
+}
+
+function validateDeployment(object: KubeObject): StatusCause[] {
+  const spec = isObj(object["spec"]) ? object["spec"] : {};
+  const causes = validateReplicatedSpec(object, "deployment");
+  causes.push(...validateStrategy(spec["strategy"]));
+  causes.push(...nonNegative(spec["revisionHistoryLimit"], "spec.revisionHistoryLimit"));
+  const deadline = spec["progressDeadlineSeconds"];
+  causes.push(...nonNegative(deadline, "spec.progressDeadlineSeconds"));
+  const minReady = typeof spec["minReadySeconds"] === "number" ? spec["minReadySeconds"] : 0;
+  if (typeof deadline === "number" && deadline >= 0 && deadline <= minReady) {
+    causes.push(
+      invalidValue(
+        "spec.progressDeadlineSeconds",
+        deadline,
+        "must be greater than minReadySeconds",
+      ),
+    );
+  }
+  return causes;
+}
+
+const configKey = /^[-._a-zA-Z0-9]+$/;
+
+function validateConfigKeys(object: KubeObject, fields: string[]): StatusCause[] {
+  const causes: StatusCause[] = [];
+  for (const field of fields) {
+    const data = object[field];
+    if (!isObj(data)) continue;
+    for (const key of Object.keys(data)) {
+      if (!configKey.test(key) || key.length > 253) {
+        causes.push(
+          invalidValue(
+            `${field}[${key}]`,
+            key,
+            regexError(
+              "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+              "[-._a-zA-Z0-9]+",
+              "key.name",
+              "KEY_NAME",
+              "key-name",
+            ),
+          ),
+        );
+      }
+    }
+  }
+  return causes;
+}
+
+function immutable(field: string, now: unknown, before: unknown): StatusCause[] {
+  return JSON.stringify(now) === JSON.stringify(before)
+    ? []
+    : [invalidValue(field, now, "field is immutable")];
+}
+
+function specOf(object: KubeObject | undefined): Obj {
+  return object !== undefined && isObj(object["spec"]) ? object["spec"] : {};
+}
+
+/** Per-kind checks beyond ObjectMeta; undefined kinds are accepted as they are. */
+function validateKind(group: string, object: KubeObject): StatusCause[] {
+  switch (`${group}/${object.kind}`) {
+    case "apps/Deployment":
+      return validateDeployment(object);
+    case "apps/ReplicaSet":
+      return validateReplicatedSpec(object, "replicaset");
+    case "/Pod":
+      return validatePodSpec(object["spec"], "spec");
+    case "/ConfigMap":
+      return validateConfigKeys(object, ["data", "binaryData"]);
+    case "/Secret":
+      return validateConfigKeys(object, ["data", "stringData"]);
+    default:
+      return [];
+  }
+}
+
+/** ValidateDeploymentUpdate / ValidateReplicaSetUpdate: the selector is immutable in apps/v1. */
+function validateUpdate(group: string, object: KubeObject, old: KubeObject): StatusCause[] {
+  const kind = `${group}/${object.kind}`;
+  if (
+    kind === "apps/Deployment" ||
+    kind === "apps/ReplicaSet" ||
+    kind === "apps/StatefulSet" ||
+    kind === "apps/DaemonSet"
+  ) {
+    return immutable("spec.selector", specOf(object)["selector"], specOf(old)["selector"]);
+  }
+  return [];
+}
+
+export function validateBuiltin(
+  group: string,
+  namespaced: boolean,
+  object: KubeObject,
+  oldObject?: KubeObject,
+): StatusCause[] {
+  const causes = validateObjectMeta(object.metadata, namespaced, nameRuleFor(group, object.kind));
+  causes.push(...validateKind(group, object));
+  if (oldObject !== undefined) causes.push(...validateUpdate(group, object, oldObject));
+  return causes;
+}

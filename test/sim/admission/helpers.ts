@@ -1,0 +1,56 @@
+/** Shared fixtures for the admission tests: ResourceInfos of built-ins and a call wrapper. */
+import { ApiError } from "../../../src/sim/errors.ts";
+import { admit } from "../../../src/sim/admission/index.ts";
+import type { KubeObject, ResourceInfo } from "../../../src/sim/types.ts";
+
+export function builtin(
+  group: string,
+  resource: string,
+  kind: string,
+  namespaced = true,
+): ResourceInfo {
+  return {
+    group,
+    version: "v1",
+    resource,
+    singular: kind.toLowerCase(),
+    kind,
+    listKind: `${kind}List`,
+    namespaced,
+    verbs: ["create", "get", "list", "update", "patch", "delete", "watch"],
+    subresources: ["status"],
+  };
+}
+
+export function admitAs(
+  info: ResourceInfo,
+  object: KubeObject,
+  operation: "CREATE" | "UPDATE" = "CREATE",
+  oldObject?: KubeObject,
+  subresource?: string,
+): KubeObject {
+  const gvr = { group: info.group, version: info.version, resource: info.resource };
+  return admit({
+    gvr,
+    info,
+    operation,
+    object,
+    ...(oldObject === undefined ? {} : { oldObject }),
+    ...(subresource === undefined ? {} : { subresource }),
+  });
+}
+
+/** The 422 an admission call throws (fails the test when it does not throw). */
+export function rejection(call: () => unknown): ApiError {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+  throw new Error("admission accepted the object");
+}
+
+export function messages(error: ApiError): string[] {
+  return (error.details?.causes ?? []).map(c => `${c.field ?? ""}: ${c.message}`);
+}
