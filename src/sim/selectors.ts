@@ -218,3 +218,32 @@ export function objectMatcher(
 export function jsonPathFieldGetter(jsonPath: string): FieldGetter {
   return path(...jsonPath.replace(/^\./, "").split("."));
 }
+
+/**
+ * A metav1.LabelSelector rendered as metav1.LabelSelectorAsSelector(...).String() does:
+ * requirements sorted by key, set values sorted (`app=web,tier in (be,fe)`).
+ */
+export function labelSelectorString(selector: unknown): string {
+  if (selector === null || typeof selector !== "object") return "";
+  const s = selector as {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  };
+  const parts: { key: string; text: string }[] = [];
+  for (const [key, value] of Object.entries(s.matchLabels ?? {}))
+    parts.push({ key, text: `${key}=${value}` });
+  for (const e of s.matchExpressions ?? []) {
+    const values = [...(e.values ?? [])].sort().join(",");
+    const text: Record<string, string> = {
+      In: `${e.key} in (${values})`,
+      NotIn: `${e.key} notin (${values})`,
+      Exists: e.key,
+      DoesNotExist: `!${e.key}`,
+    };
+    parts.push({ key: e.key, text: text[e.operator] ?? e.key });
+  }
+  return parts
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map(p => p.text)
+    .join(",");
+}

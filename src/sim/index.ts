@@ -1,0 +1,117 @@
+/**
+ * startSim: the Kubernetes API simulator in one process: store, catalogue, HTTP server, watches,
+ * audit log, fault injection and the simulated world, plus a kubeconfig to reach it.
+ */
+import { AuditLog } from "./audit.ts";
+import { createCatalogue } from "./catalogue.ts";
+import { createClock } from "./clock.ts";
+import { FaultInjector } from "./faults.ts";
+import type { PodLogsFn } from "./http/resources.ts";
+import { kubeconfigYaml, writeKubeconfig } from "./kubeconfig.ts";
+import { createApiServer } from "./server.ts";
+import type { OpenApiSource } from "./server.ts";
+import { createStore } from "./store.ts";
+import type { AdmitFn, SimStore } from "./store.ts";
+import type { ResourceCatalogue, SimClock } from "./types.ts";
+import { startWorld } from "./world.ts";
+import type { World } from "./world.ts";
+
+export interface StartSimOptions {
+  /** Port to listen on; default 0 (ephemeral). */
+  port?: number;
+  host?: "127.0.0.1";
+  /** Simulated milliseconds per real millisecond; default 1. */
+  timeScale?: number;
+  /** Node names for the simulated kubelet. */
+  nodes?: string[];
+  /** Seed for probabilistic faults; default 1. */
+  faultSeed?: number;
+  /** Real milliseconds between watch bookmarks; default 60,000. */
+  bookmarkIntervalMs?: number;
+  /** Events the watch log keeps; default 10,000. */
+  retainEvents?: number;
+  /** Pod logs (the world's kubelet provides them). */
+  logs?: PodLogsFn;
+  /** Seams for admission and OpenAPI until their modules are wired in. */
+  admit?: AdmitFn;
+  openapi?: OpenApiSource;
+}
+
+export interface Sim {
+  readonly url: string;
+  readonly kubeconfig: string;
+  writeKubeconfig(path: string): Promise<void>;
+  readonly store: SimStore;
+  readonly catalogue: ResourceCatalogue;
+  readonly clock: SimClock;
+  readonly audit: AuditLog;
+  readonly faults: FaultInjector;
+  readonly world: World;
+  close(): Promise<void>;
+}
+
+const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/** Starts the simulator; resolves once it is listening. */
+export async function startSim(options: StartSimOptions = {}): Promise<Sim> {
+  const clock = createClock(options.timeScale ?? 1);
+  const catalogue = createCatalogue();
+  const audit = new AuditLog({ clock });
+  const store = createStore({
+    clock,
+    catalogue,
+    audit,
+    ...(options.admit ? { admit: options.admit } : {}),
+    ...(options.retainEvents === undefined ? {} : { retainEvents: options.retainEvents }),
+  });
+  const system = {
+    user: "system:apiserver",
+    userAgent: "kube-apiserver/v1.32.4 (linux/amd64) kubernetes/sim",
+    manager: "kube-apiserver",
+  };
+  for (const name of SYSTEM_NAMESPACES) {
+    store.create(
+      { group: "", version: "v1", resource: "namespaces" },
+      { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+      system,
+    );
+  }
+  const faults = new FaultInjector(
+    options.faultSeed === undefined ? {} : { seed: options.faultSeed },
+  );
+  faults.attach(store);
+  const api = createApiServer({
+    store,
+    clock,
+    audit,
+    faults,
+    ...(options.logs ? { logs: options.logs } : {}),
+    ...(options.openapi ? { openapi: options.openapi } : {}),
+    ...(options.bookmarkIntervalMs === undefined
+      ? {}
+      : { bookmarkIntervalMs: options.bookmarkIntervalMs }),
+  });
+  const url = await api.listen(options.port ?? 0, options.host ?? "127.0.0.1");
+  const world = startWorld(store, clock, options.nodes ? { nodes: options.nodes } : {});
+  const kubeconfig = kubeconfigYaml(url);
+  let closed = false;
+  return {
+    url,
+    kubeconfig,
+    writeKubeconfig: path => writeKubeconfig(path, url),
+    store,
+    catalogue,
+    clock,
+    audit,
+    faults,
+    world,
+    async close() {
+      if (closed) return;
+      closed = true;
+      world.stop();
+      faults.detach();
+      await api.close();
+      clock.dispose();
+    },
+  };
+}

@@ -1,0 +1,256 @@
+/**
+ * The simulator's HTTP server: /version, health, discovery (legacy and aggregated v2), OpenAPI,
+ * and the resource endpoints, with faults applied to requests and every request audited.
+ */
+import { createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { AuditLog, AuditVerb } from "./audit.ts";
+import {
+  AGGREGATED_CONTENT_TYPE,
+  aggregatedDiscovery,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  wantsAggregated,
+} from "./discovery.ts";
+import type { FaultDecision, FaultInjector } from "./faults.ts";
+import { serveResource } from "./http/resources.ts";
+import type { PodLogsFn } from "./http/resources.ts";
+import { sendError, sendJson, sendText } from "./http/respond.ts";
+import { notFoundPath, resolveRoute, splitApiPath, verbOf } from "./http/route.ts";
+import type { ResourceRoute } from "./http/route.ts";
+import type { SimStore } from "./store.ts";
+import type { Actor, ResourceCatalogue, SimClock } from "./types.ts";
+import { WatchHub } from "./watch.ts";
+
+/** What /version answers: a v1.32 apiserver. */
+export const VERSION_INFO = {
+  major: "1",
+  minor: "32",
+  gitVersion: "v1.32.4",
+  gitCommit: "59526cd4867447956156ae3a602fcbac10a2c335",
+  gitTreeState: "clean",
+  buildDate: "2025-04-22T16:02:27Z",
+  goVersion: "go1.23.6",
+  compiler: "gc",
+  platform: "linux/amd64",
+};
+
+/** The OpenAPI documents (src/sim/openapi.ts); absent parts are answered as a minimal apiserver would. */
+export interface OpenApiSource {
+  v3Root?(catalogue: ResourceCatalogue): object;
+  v3Doc?(catalogue: ResourceCatalogue, groupVersion: string): object | undefined;
+  v2?(): Uint8Array;
+}
+
+export interface ApiServerOptions {
+  store: SimStore;
+  clock: SimClock;
+  audit: AuditLog;
+  faults: FaultInjector;
+  logs?: PodLogsFn;
+  openapi?: OpenApiSource;
+  /** Real milliseconds between watch bookmarks; default 60,000. */
+  bookmarkIntervalMs?: number;
+}
+
+export interface ApiServer {
+  readonly server: Server;
+  readonly hub: WatchHub;
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The identity of every request until RBAC arrives: the kubeadm admin. */
+function requestActor(req: IncomingMessage): Actor {
+  const actor: Actor = {
+    user: "kubernetes-admin",
+    groups: ["kubeadm:cluster-admins", "system:authenticated"],
+  };
+  const ua = req.headers["user-agent"];
+  if (ua) actor.userAgent = ua;
+  return actor;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+function serveOpenApi(res: ServerResponse, url: URL, options: ApiServerOptions): void {
+  const { openapi } = options;
+  const catalogue = options.store.resources;
+  if (url.pathname === "/openapi/v2") {
+    // An empty protobuf Document is valid: kubectl validates nothing client-side with it.
+    sendText(
+      res,
+      200,
+      openapi?.v2?.() ?? new Uint8Array(),
+      "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+    );
+    return;
+  }
+  if (url.pathname === "/openapi/v3" && openapi?.v3Root) {
+    sendJson(res, 200, openapi.v3Root(catalogue));
+    return;
+  }
+  const gv = url.pathname.replace(/^\/openapi\/v3\//, "");
+  const doc = openapi?.v3Doc?.(catalogue, gv);
+  if (doc) sendJson(res, 200, doc);
+  else throw notFoundPath();
+}
+
+/** Non-resource paths; returns false when the path is a resource path. */
+function serveFixed(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  options: ApiServerOptions,
+): boolean {
+  const path = url.pathname.replace(/\/$/, "") || "/";
+  const catalogue = options.store.resources;
+  if (path === "/version") sendJson(res, 200, VERSION_INFO);
+  else if (path === "/healthz" || path === "/readyz" || path === "/livez") sendText(res, 200, "ok");
+  else if (path.startsWith("/openapi/")) serveOpenApi(res, url, options);
+  else if (path === "/api" || path === "/apis") {
+    const legacy = path === "/api";
+    if (wantsAggregated(req.headers.accept)) {
+      sendJson(res, 200, aggregatedDiscovery(catalogue, legacy), AGGREGATED_CONTENT_TYPE);
+    } else if (legacy) sendJson(res, 200, apiVersions(req.headers.host ?? ""));
+    else sendJson(res, 200, apiGroupList(catalogue));
+  } else {
+    const split = splitApiPath(path);
+    if (!split) throw notFoundPath();
+    if (split.rest.length > 0) return false;
+    const list = apiResourceList(catalogue, split.group, split.version);
+    if (!list) throw notFoundPath();
+    sendJson(res, 200, list);
+  }
+  return true;
+}
+
+interface Handled {
+  route?: ResourceRoute;
+  verb?: string;
+}
+
+/** Creates the server (not yet listening). */
+export function createApiServer(options: ApiServerOptions): ApiServer {
+  const hubOptions =
+    options.bookmarkIntervalMs === undefined
+      ? {}
+      : { bookmarkIntervalMs: options.bookmarkIntervalMs };
+  const hub = new WatchHub(options.store, hubOptions);
+  const sockets = new Set<Socket>();
+  const offRestart = options.faults.onRestart(compact => {
+    hub.closeAll();
+    if (compact) options.store.compact();
+  });
+
+  async function serveApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    handled: Handled,
+  ): Promise<void> {
+    const split = splitApiPath(url.pathname);
+    if (!split) throw notFoundPath();
+    const route = resolveRoute(options.store.resources, split.group, split.version, split.rest);
+    const watching =
+      url.searchParams.get("watch") === "true" || url.searchParams.get("watch") === "1";
+    const verb = verbOf(req.method ?? "GET", route, watching);
+    handled.route = route;
+    handled.verb = verb;
+    const request = {
+      verb,
+      group: route.info.group,
+      resource: route.info.resource,
+      ...(route.namespace === undefined ? {} : { namespace: route.namespace }),
+      ...(route.name === undefined ? {} : { name: route.name }),
+      ...(req.headers["user-agent"] === undefined ? {} : { userAgent: req.headers["user-agent"] }),
+      ...(url.searchParams.has("resourceVersion")
+        ? { resourceVersion: url.searchParams.get("resourceVersion") ?? "" }
+        : {}),
+    };
+    const faults: FaultDecision = options.faults.decide(request);
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    if (faults.error) throw faults.error;
+    const actor = requestActor(req);
+    options.audit.markRequestActor(actor);
+    const deps = {
+      store: options.store,
+      clock: options.clock,
+      hub,
+      audit: options.audit,
+      ...(options.logs ? { logs: options.logs } : {}),
+    };
+    await serveResource({ req, res, url, route, verb, actor, faults }, deps);
+  }
+
+  function audit(req: IncomingMessage, url: URL, handled: Handled, code: number): void {
+    const route = handled.route;
+    const entry: Parameters<AuditLog["record"]>[0] = {
+      source: "request",
+      verb: (handled.verb ?? (req.method ?? "GET").toLowerCase()) as AuditVerb,
+      group: route?.info.group ?? "",
+      version: route?.gvr.version ?? "",
+      resource: route?.info.resource ?? "",
+      user: "kubernetes-admin",
+      code,
+      path: url.pathname,
+    };
+    if (route?.subresource !== undefined) entry.subresource = route.subresource;
+    if (route?.namespace !== undefined) entry.namespace = route.namespace;
+    if (route?.name !== undefined) entry.name = route.name;
+    if (req.headers["user-agent"] !== undefined) entry.userAgent = req.headers["user-agent"];
+    options.audit.record(entry);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const handled: Handled = {};
+    let code: number;
+    try {
+      if (!serveFixed(req, res, url, options)) await serveApi(req, res, url, handled);
+      code = res.statusCode;
+    } catch (err) {
+      code = sendError(res, err);
+    }
+    if (handled.route) audit(req, url, handled, code);
+  }
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.on("connection", socket => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  return {
+    server,
+    hub,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          const address = server.address();
+          const actualPort = typeof address === "object" && address ? address.port : port;
+          resolve(`http://${host}:${actualPort}`);
+        });
+      });
+    },
+    close() {
+      offRestart();
+      hub.dispose();
+      return new Promise(resolve => {
+        server.close(() => {
+          resolve();
+        });
+        for (const s of sockets) s.destroy();
+        server.closeAllConnections();
+      });
+    },
+  };
+}
