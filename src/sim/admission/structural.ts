@@ -35,6 +35,7 @@ export function prune(value: unknown, schema: Schema, isRoot = false): unknown {
   for (const [key, child] of Object.entries(value)) {
     const childSchema = schema.properties?.[key] ?? values;
     // ObjectMeta is pruned to its own fields by the apiserver, never by the CRD's schema.
+    if (child === undefined) continue;
     if (embedded && embeddedKeys.has(key)) out[key] = child;
     else if (child === null && childSchema !== undefined && childSchema.nullable !== true) continue;
     else if (childSchema !== undefined) out[key] = prune(child, childSchema);
