@@ -1,0 +1,104 @@
+/**
+ * A scheduler for the simulated nodes: binds each pending pod of the default scheduler to the node
+ * running the fewest non-terminal pods (ties by name), sets its PodScheduled condition and records
+ * the scheduler's "Scheduled" Event (pkg/scheduler/schedule_one.go: "Successfully assigned %v/%v to %v").
+ */
+import { createEventRecorder } from "../controllers/events.ts";
+import { isNotFound, PODS, SCHEDULER_ACTOR } from "../controllers/kube.ts";
+import {
+  formatTimestamp,
+  type KubeObject,
+  type SimClock,
+  type Store,
+  type TimerHandle,
+} from "../types.ts";
+
+export interface Scheduler {
+  enqueue(key: string): void;
+  stop(): void;
+}
+
+function nodeNameOf(pod: KubeObject): string | undefined {
+  return (pod["spec"] as { nodeName?: string } | undefined)?.nodeName;
+}
+
+function isTerminal(pod: KubeObject): boolean {
+  const phase = (pod["status"] as { phase?: string } | undefined)?.phase;
+  return phase === "Succeeded" || phase === "Failed";
+}
+
+export function createScheduler(store: Store, clock: SimClock, nodeNames: string[]): Scheduler {
+  const unscheduled = new Set<string>();
+  let scheduleTimer: TimerHandle | undefined;
+  const schedulerEvents = createEventRecorder(
+    store,
+    clock,
+    { component: "default-scheduler" },
+    SCHEDULER_ACTOR,
+  );
+  /** The scheduler: least pods first, ties by name; binding sets spec.nodeName and PodScheduled. */
+  const schedule = (): void => {
+    scheduleTimer = undefined;
+    const keys = [...unscheduled];
+    unscheduled.clear();
+    for (const key of keys) {
+      const [ns = "", name = ""] = key.split("/");
+      const pod = store.get(PODS, ns, name);
+      if (pod === undefined || pod.metadata.deletionTimestamp !== undefined || nodeNameOf(pod))
+        continue;
+      const counts = new Map(nodeNames.map(n => [n, 0]));
+      for (const p of store.list(PODS).items) {
+        const n = nodeNameOf(p);
+        if (n !== undefined && counts.has(n) && !isTerminal(p))
+          counts.set(n, (counts.get(n) ?? 0) + 1);
+      }
+      const node = [...counts.entries()].sort(
+        (a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1),
+      )[0]?.[0];
+      if (node === undefined) continue;
+      const now = formatTimestamp(clock.nowMs());
+      try {
+        store.patch(PODS, ns, name, "merge", { spec: { nodeName: node } }, SCHEDULER_ACTOR);
+        store.patch(
+          PODS,
+          ns,
+          name,
+          "merge",
+          {
+            status: {
+              conditions: [
+                {
+                  type: "PodScheduled",
+                  status: "True",
+                  lastProbeTime: null,
+                  lastTransitionTime: now,
+                },
+              ],
+            },
+          },
+          SCHEDULER_ACTOR,
+          { subresource: "status" },
+        );
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        throw err;
+      }
+      schedulerEvents.event(
+        pod,
+        "Normal",
+        "Scheduled",
+        `Successfully assigned ${ns}/${name} to ${node}`,
+      );
+    }
+  };
+
+  return {
+    enqueue(key) {
+      unscheduled.add(key);
+      scheduleTimer ??= clock.setTimeout(schedule, 0);
+    },
+    stop() {
+      if (scheduleTimer !== undefined) clock.clearTimeout(scheduleTimer);
+    },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * A store on a fast clock with the whole simulated world attached, for the world's tests.
+ */
+import { applyBuiltinDefaults } from "../../../src/sim/admission/defaults.ts";
+import { createCatalogue } from "../../../src/sim/catalogue.ts";
+import { createClock } from "../../../src/sim/clock.ts";
+import { createStore } from "../../../src/sim/store.ts";
+import type { Actor, GVR, KubeObject, SimClock, Store } from "../../../src/sim/types.ts";
+import { startWorld, type World } from "../../../src/sim/world.ts";
+
+export const ADMIN: Actor = {
+  user: "kubernetes-admin",
+  manager: "kubectl",
+  userAgent: "kubectl/v1.32.4",
+};
+export const DEPLOYMENTS: GVR = { group: "apps", version: "v1", resource: "deployments" };
+export const REPLICASETS: GVR = { group: "apps", version: "v1", resource: "replicasets" };
+export const PODS: GVR = { group: "", version: "v1", resource: "pods" };
+export const NAMESPACES: GVR = { group: "", version: "v1", resource: "namespaces" };
+export const EVENTS: GVR = { group: "", version: "v1", resource: "events" };
+export const CONFIGMAPS: GVR = { group: "", version: "v1", resource: "configmaps" };
+export const SECRETS: GVR = { group: "", version: "v1", resource: "secrets" };
+
+export interface Sim {
+  store: Store;
+  clock: SimClock;
+  world: World;
+  close(): void;
+}
+
+export function startTestWorld(scale = 1000): Sim {
+  const clock = createClock(scale, Date.UTC(2026, 0, 1));
+  const store = createStore({
+    clock,
+    catalogue: createCatalogue(),
+    admit: ({ gvr, object, operation, oldObject }) => {
+      applyBuiltinDefaults(gvr.group, object, operation, oldObject);
+      return object;
+    },
+  });
+  store.create(
+    NAMESPACES,
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: "default" } },
+    ADMIN,
+  );
+  const world = startWorld(store, clock, {});
+  return {
+    store,
+    clock,
+    world,
+    close() {
+      world.stop();
+      clock.dispose();
+    },
+  };
+}
+
+export interface ContainerOptions {
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  readinessProbe?: { initialDelaySeconds?: number; periodSeconds?: number };
+  imagePullPolicy?: string;
+}
+
+export function deployment(
+  name: string,
+  image: string,
+  spec: Record<string, unknown> = {},
+  container: ContainerOptions = {},
+): KubeObject {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: "default" },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "app", image, ...container }] },
+      },
+      ...spec,
+    },
+  };
+}
+
+export function listOwned(store: Store, gvr: GVR, ownerUid: string | undefined): KubeObject[] {
+  return store
+    .list(gvr, { namespace: "default" })
+    .items.filter(o => o.metadata.ownerReferences?.some(r => r.uid === ownerUid));
+}
+
+export function statusOf(o: KubeObject | undefined): unknown {
+  return o?.["status"] ?? {};
+}
+
+export function eventsFor(store: Store, name: string): { reason: string; message: string }[] {
+  return store
+    .list(EVENTS, { namespace: "default" })
+    .items.filter(e => (e["involvedObject"] as { name?: string }).name === name)
+    .map(e => ({ reason: e["reason"] as string, message: e["message"] as string }));
+}
+
+/** Sets a Deployment's container image the way `kubectl set image` does (a patch of the template). */
+export function setImage(store: Store, name: string, image: string): void {
+  const d = store.get(DEPLOYMENTS, "default", name);
+  if (!d) throw new Error(`no deployment ${name}`);
+  const spec = structuredClone(d["spec"]) as {
+    template: { spec: { containers: { image: string }[] } };
+  };
+  const c = spec.template.spec.containers[0];
+  if (c) c.image = image;
+  store.patch(DEPLOYMENTS, "default", name, "merge", { spec: { template: spec.template } }, ADMIN);
+}
