@@ -1,0 +1,87 @@
+/**
+ * `rollback-drill sim`: serve the Kubernetes API simulator until interrupted, with a kubeconfig
+ * for kubectl, the e2e suite or an operator in another process.
+ */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startSim } from "../sim/index.ts";
+import type { Io } from "./io.ts";
+
+export const SIM_USAGE = `Usage: rollback-drill sim [--port N] [--kubeconfig PATH] [--time-scale X]
+
+Serve the Kubernetes API simulator on 127.0.0.1 until interrupted (Ctrl-C or SIGTERM).
+
+Flags:
+  --port N           port to listen on (default 0: any free port)
+  --kubeconfig PATH  where to write the kubeconfig (default: a file in the temp directory)
+  --time-scale X     simulated seconds per real second (default 1; 1000 runs minutes in milliseconds)
+`;
+
+export interface SimFlags {
+  port: number;
+  kubeconfig: string;
+  timeScale: number;
+}
+
+/** Parses the sim command's flags; throws an Error naming the flag on bad input. */
+export function parseSimFlags(argv: string[], defaultKubeconfig: string): SimFlags | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string", default: "0" },
+      kubeconfig: { type: "string", default: defaultKubeconfig },
+      "time-scale": { type: "string", default: "1" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return "help";
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--port: "${values.port}" is not a port number (0-65535)`);
+  }
+  const timeScale = Number(values["time-scale"]);
+  if (!Number.isFinite(timeScale) || timeScale <= 0) {
+    throw new Error(`--time-scale: "${values["time-scale"]}" must be a number greater than 0`);
+  }
+  return { port, kubeconfig: values.kubeconfig, timeScale };
+}
+
+/** Resolves when the process receives SIGINT or SIGTERM. */
+function interrupted(): Promise<string> {
+  return new Promise(resolve => {
+    process.once("SIGINT", () => {
+      resolve("SIGINT");
+    });
+    process.once("SIGTERM", () => {
+      resolve("SIGTERM");
+    });
+  });
+}
+
+export async function simCommand(argv: string[], io: Io): Promise<number> {
+  let flags: SimFlags | "help";
+  try {
+    flags = parseSimFlags(argv, join(tmpdir(), `rollback-drill-sim-${process.pid}.kubeconfig`));
+  } catch (error) {
+    io.err(
+      `rollback-drill sim: ${error instanceof Error ? error.message : String(error)}\n\n${SIM_USAGE}`,
+    );
+    return 2;
+  }
+  if (flags === "help") {
+    io.out(SIM_USAGE);
+    return 0;
+  }
+  const sim = await startSim({ port: flags.port, timeScale: flags.timeScale });
+  await sim.writeKubeconfig(flags.kubeconfig);
+  io.out(
+    `Simulator ready at ${sim.url} (time scale ${flags.timeScale}); kubeconfig: ${flags.kubeconfig}`,
+  );
+  io.out(`  KUBECONFIG=${flags.kubeconfig} kubectl get nodes`);
+  const signal = await interrupted();
+  io.out(`Received ${signal}, shutting down`);
+  await sim.close();
+  return 0;
+}
