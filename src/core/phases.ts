@@ -1,0 +1,517 @@
+/**
+ * One function per phase of a run. Each reads the observed world, and either waits (requeue),
+ * re-issues its idempotent actions, or moves the run on. See decide.ts for the state diagram.
+ */
+import { normalEvent, warningEvent } from "./actions.ts";
+import { evaluateDigests, runningDigests, shortDigest } from "./digest.ts";
+import { digestsOfPods, ledgerEntryFor, podsWithHash } from "./ledger.ts";
+import type { PodTemplateSpec } from "./observed.ts";
+import { preflight } from "./preflight.ts";
+import { equalIgnoreHash, ownedRevisions, resolveRevisions, type Revision } from "./revisions.ts";
+import {
+  currentRun,
+  deleteSandbox,
+  enterPhase,
+  failure,
+  finishRun,
+  inPhaseMs,
+  POLL_MS,
+  requeue,
+  sandboxDue,
+  updateRun,
+  type Step,
+} from "./run.ts";
+import {
+  cloneManifest,
+  isOwnedBy,
+  sandboxNameFor,
+  sandboxSetupActions,
+  sandboxTemplate,
+  undoPatch,
+} from "./sandbox.ts";
+import { parseTime, secondsBetween } from "./time.ts";
+import { invalidSpecMessage, validate } from "./validate.ts";
+import {
+  describeUnready,
+  hasExceededDeadline,
+  isRolloutComplete,
+  podFailure,
+  podsFor,
+  readyCount,
+  replicaFailure,
+  replicaSetFor,
+} from "./verdict.ts";
+
+/** Longest wait for revision N in the sandbox before undoing anyway, in milliseconds. */
+export const FORWARD_WAIT_MAX_MS = 120_000;
+
+export function pending(step: Step): void {
+  const errors = validate(step.drill, step.observed, step.nowMs);
+  if (errors.length > 0) {
+    finishRun(step, failure("InvalidSpec", invalidSpecMessage(errors)));
+    return;
+  }
+  enterPhase(step, "Resolving");
+}
+
+function targetMissing(step: Step, during: boolean): void {
+  const { name } = step.drill.spec.targetRef;
+  const ns = step.drill.metadata.namespace;
+  const when = during ? " (it was deleted during the run)" : "";
+  finishRun(
+    step,
+    failure(
+      "TargetNotFound",
+      `Deployment "${name}" not found in namespace "${ns}"${when}: create it, or fix spec.targetRef.name.`,
+    ),
+  );
+}
+
+export function resolving(step: Step): void {
+  const target = step.observed.target;
+  if (target === undefined) {
+    targetMissing(step, false);
+    return;
+  }
+  const resolved = resolveRevisions(
+    target.deployment,
+    target.replicaSets,
+    step.drill.spec.toRevision,
+  );
+  if (!resolved.ok) {
+    finishRun(step, failure("NoRevisionHistory", resolved.message));
+    return;
+  }
+  const { current, target: to } = resolved;
+  const names = [
+    ...(current.replicaSet.spec.template.spec.initContainers ?? []),
+    ...current.replicaSet.spec.template.spec.containers,
+  ].map(c => c.name);
+  const broken =
+    digestsOfPods(podsWithHash(target.pods, current.hash), names) ??
+    ledgerEntryFor(step.status.digestLedger, current.hash)?.containers.map(c => ({
+      name: c.name,
+      digest: c.digest,
+    }));
+  enterPhase(step, "Preflight", {
+    fromRevision: current.revision,
+    toRevision: to.revision,
+    ...(target.deployment.metadata.uid === undefined
+      ? {}
+      : { targetUID: target.deployment.metadata.uid }),
+    ...(current.hash === undefined ? {} : { fromTemplateHash: current.hash }),
+    ...(to.hash === undefined ? {} : { toTemplateHash: to.hash }),
+    ...(broken === undefined ? {} : { brokenDigests: broken }),
+  });
+}
+
+interface RunRevisions {
+  from: Revision;
+  to: Revision;
+  fromTemplate: PodTemplateSpec;
+  toTemplate: PodTemplateSpec;
+}
+
+/** The run's two revisions, found again by pod-template-hash; finishes the run when they are gone. */
+function runRevisions(step: Step): RunRevisions | undefined {
+  const target = step.observed.target;
+  const run = currentRun(step);
+  if (target === undefined) {
+    targetMissing(step, true);
+    return undefined;
+  }
+  if (run.targetUID !== undefined && target.deployment.metadata.uid !== run.targetUID) {
+    finishRun(
+      step,
+      failure(
+        "TargetNotFound",
+        `Deployment "${target.deployment.metadata.name}" was deleted and recreated during the run; the next run rehearses the new one.`,
+      ),
+    );
+    return undefined;
+  }
+  const owned = ownedRevisions(target.deployment, target.replicaSets);
+  const from = owned.find(r => r.hash === run.fromTemplateHash);
+  const to = owned.find(r => r.hash === run.toTemplateHash);
+  if (from === undefined || to === undefined) {
+    finishRun(
+      step,
+      failure(
+        "NoRevisionHistory",
+        `The ReplicaSet of revision ${String(from === undefined ? run.fromRevision : run.toRevision)} disappeared from the target's history during the run (revisionHistoryLimit cleanup?): keep revisionHistoryLimit >= 2 on the Deployment.`,
+      ),
+    );
+    return undefined;
+  }
+  return {
+    from,
+    to,
+    fromTemplate: from.replicaSet.spec.template,
+    toTemplate: to.replicaSet.spec.template,
+  };
+}
+
+export function preflightPhase(step: Step): void {
+  const revs = runRevisions(step);
+  const target = step.observed.target;
+  if (revs === undefined || target === undefined) return;
+  const run = currentRun(step);
+  const result = preflight({
+    drill: step.drill,
+    target: target.deployment,
+    toTemplate: revs.toTemplate,
+    fromTemplate: revs.fromTemplate,
+    toRevision: revs.to.revision,
+    secrets: step.observed.sources.secrets,
+  });
+  step.status.warnings = result.warnings;
+  for (const warning of result.warnings)
+    step.actions.push(warningEvent("PreflightWarning", `${warning.reason}: ${warning.message}`));
+  if (result.blocked !== undefined) {
+    finishRun(step, failure(result.blocked.reason, result.blocked.message));
+    return;
+  }
+  // The name is stored now: status is persisted before these actions run, so a restart finds it.
+  const namespace = sandboxNameFor(step.drill, run.id);
+  enterPhase(step, "CreatingSandbox", { sandboxNamespace: namespace });
+  creatingSandbox(step);
+}
+
+function sandboxError(step: Step, message: string): void {
+  finishRun(step, failure("SandboxError", message));
+}
+
+export function creatingSandbox(step: Step): void {
+  const revs = runRevisions(step);
+  const target = step.observed.target;
+  if (revs === undefined || target === undefined) return;
+  const run = currentRun(step);
+  const namespace = run.sandboxNamespace ?? sandboxNameFor(step.drill, run.id);
+  const sandbox = step.observed.sandbox;
+  const existing = sandbox?.namespace.name === namespace ? sandbox.namespace : undefined;
+  if (existing !== undefined) {
+    if (!isOwnedBy(existing.labels, step.drill)) {
+      sandboxError(
+        step,
+        `Namespace "${namespace}" exists and is not this drill's sandbox: it is left alone; name another spec.sandbox.namespace.`,
+      );
+      return;
+    }
+    if (existing.labels?.["rollbackdrill.io/run"] !== run.id) {
+      // A previous run's sandbox under a fixed name: wait until it is gone.
+      deleteSandbox(step, namespace);
+      requeue(step, POLL_MS);
+      return;
+    }
+    if (existing.phase === "Terminating") {
+      sandboxError(
+        step,
+        `Sandbox namespace "${namespace}" was deleted during the run; the next run creates a new one.`,
+      );
+      return;
+    }
+  }
+  if (sandbox?.deployment !== undefined && existing !== undefined) {
+    enterPhase(step, "DeployingPrevious");
+    step.actions.push(
+      normalEvent(
+        "SandboxCreated",
+        `Created sandbox namespace ${namespace} with a clone of Deployment ${target.deployment.metadata.name} at revision ${revs.to.revision}`,
+      ),
+    );
+    requeue(step, POLL_MS);
+    return;
+  }
+  const present = (states: Readonly<Record<string, string>>): Set<string> =>
+    new Set(
+      Object.entries(states)
+        .filter(([, s]) => s === "Present")
+        .map(([n]) => n),
+    );
+  step.actions.push(
+    ...sandboxSetupActions(
+      {
+        drill: step.drill,
+        runId: run.id,
+        namespace,
+        templates: [revs.toTemplate, revs.fromTemplate],
+        operator: step.observed.operator,
+      },
+      {
+        configMaps: present(step.observed.sources.configMaps),
+        secrets: present(step.observed.sources.secrets),
+      },
+    ),
+    {
+      type: "CreateDeployment",
+      manifest: cloneManifest(step.drill, run.id, namespace, target.deployment, revs.toTemplate),
+    },
+  );
+  requeue(step, POLL_MS);
+}
+
+function prepared(step: Step, template: PodTemplateSpec): PodTemplateSpec {
+  return sandboxTemplate(template, step.drill, currentRun(step).id);
+}
+
+export function deployingPrevious(step: Step): void {
+  const revs = runRevisions(step);
+  const clone = step.observed.sandbox?.deployment;
+  if (revs === undefined) return;
+  if (clone === undefined) {
+    creatingSandbox(step);
+    return;
+  }
+  const toTemplate = prepared(step, revs.toTemplate);
+  const sandbox = step.observed.sandbox;
+  if (sandbox === undefined) return;
+  const pods = podsFor(sandbox, toTemplate);
+  const found =
+    replicaFailure(replicaSetFor(sandbox, toTemplate)) ??
+    podFailure(pods, {
+      template: revs.toTemplate,
+      revision: revs.to.revision,
+      when: "in the sandbox, before the roll forward",
+    });
+  if (found !== undefined) {
+    finishRun(step, failure(found.reason, found.message));
+    return;
+  }
+  if (!isRolloutComplete(clone) || !equalIgnoreHash(clone.spec.template, toTemplate)) {
+    requeue(step, POLL_MS);
+    return;
+  }
+  const target = { namespace: currentRun(step).sandboxNamespace ?? "", name: clone.metadata.name };
+  step.actions.push(
+    { type: "ReplaceDeploymentTemplate", target, template: prepared(step, revs.fromTemplate) },
+    normalEvent(
+      "RolledForward",
+      `Rolled the sandbox clone forward from revision ${revs.to.revision} to revision ${revs.from.revision}`,
+    ),
+  );
+  enterPhase(step, "DeployingCurrent");
+  requeue(step, POLL_MS);
+}
+
+export function deployingCurrent(step: Step): void {
+  const revs = runRevisions(step);
+  const sandbox = step.observed.sandbox;
+  const clone = sandbox?.deployment;
+  if (revs === undefined || sandbox === undefined || clone === undefined) {
+    if (revs !== undefined) sandboxError(step, "The sandbox clone disappeared during the run.");
+    return;
+  }
+  const run = currentRun(step);
+  const fromTemplate = prepared(step, revs.fromTemplate);
+  const key = { namespace: run.sandboxNamespace ?? "", name: clone.metadata.name };
+  if (!equalIgnoreHash(clone.spec.template, fromTemplate)) {
+    step.actions.push({ type: "ReplaceDeploymentTemplate", target: key, template: fromTemplate });
+    requeue(step, POLL_MS);
+    return;
+  }
+  const newPods = podsFor(sandbox, fromTemplate);
+  const complete = isRolloutComplete(clone);
+  const failing =
+    podFailure(newPods, { template: revs.fromTemplate, revision: revs.from.revision, when: "" }) !==
+    undefined;
+  const waitMs = Math.min(FORWARD_WAIT_MAX_MS, (step.drill.spec.checks.timeoutSeconds * 1000) / 4);
+  if (!complete && !failing && inPhaseMs(step) < waitMs && !hasExceededDeadline(clone)) {
+    requeue(step, Math.min(POLL_MS, waitMs - inPhaseMs(step)));
+    return;
+  }
+  const rs = replicaSetFor(sandbox, prepared(step, revs.toTemplate));
+  if (rs === undefined) {
+    sandboxError(
+      step,
+      `The sandbox lost the ReplicaSet of revision ${revs.to.revision}, so there is nothing to undo to.`,
+    );
+    return;
+  }
+  const fallback = [...runningDigests(newPods)].map(([name, digests]) => ({
+    name,
+    digest: digests[0] ?? "",
+  }));
+  const broken = run.brokenDigests ?? (fallback.length > 0 ? fallback : undefined);
+  step.actions.push(
+    { type: "UndoDeployment", target: key, patch: undoPatch(clone, rs) },
+    normalEvent(
+      "RollbackApplied",
+      `Ran kubectl rollout undo on the sandbox clone: revision ${revs.from.revision} -> ${revs.to.revision}${complete ? "" : failing ? " (revision " + String(revs.from.revision) + " was failing, as in an incident)" : " (revision " + String(revs.from.revision) + " had not finished rolling out)"}`,
+    ),
+  );
+  enterPhase(step, "RollingBack", {
+    undoTime: step.nowIso,
+    ...(broken === undefined ? {} : { brokenDigests: broken }),
+  });
+  requeue(step, POLL_MS);
+}
+
+export function rollingBack(step: Step): void {
+  const revs = runRevisions(step);
+  const sandbox = step.observed.sandbox;
+  const clone = sandbox?.deployment;
+  if (revs === undefined || sandbox === undefined || clone === undefined) {
+    if (revs !== undefined) sandboxError(step, "The sandbox clone disappeared during the run.");
+    return;
+  }
+  const toTemplate = prepared(step, revs.toTemplate);
+  if (equalIgnoreHash(clone.spec.template, toTemplate)) {
+    enterPhase(step, "Verifying");
+    verifying(step);
+    return;
+  }
+  const rs = replicaSetFor(sandbox, toTemplate);
+  if (rs !== undefined)
+    step.actions.push({
+      type: "UndoDeployment",
+      target: { namespace: currentRun(step).sandboxNamespace ?? "", name: clone.metadata.name },
+      patch: undoPatch(clone, rs),
+    });
+  requeue(step, POLL_MS);
+}
+
+export function verifying(step: Step): void {
+  const revs = runRevisions(step);
+  const sandbox = step.observed.sandbox;
+  const clone = sandbox?.deployment;
+  if (revs === undefined || sandbox === undefined || clone === undefined) {
+    if (revs !== undefined) sandboxError(step, "The sandbox clone disappeared during the run.");
+    return;
+  }
+  const run = currentRun(step);
+  const checks = step.drill.spec.checks;
+  const toTemplate = prepared(step, revs.toTemplate);
+  const pods = podsFor(sandbox, toTemplate);
+  const ctx = { template: revs.toTemplate, revision: revs.to.revision, when: "after the rollback" };
+  const found = replicaFailure(replicaSetFor(sandbox, toTemplate)) ?? podFailure(pods, ctx);
+  if (found !== undefined) {
+    finishRun(step, failure(found.reason, found.message));
+    return;
+  }
+  const undoMs = parseTime(run.undoTime) ?? step.nowMs;
+  const replicas = step.drill.spec.sandbox.replicas;
+  const allReady =
+    isRolloutComplete(clone) && pods.length === replicas && readyCount(pods) === replicas;
+  const maxMs =
+    checks.maxRollbackSeconds === undefined ? undefined : checks.maxRollbackSeconds * 1000;
+  const readyMs = parseTime(run.readyTime);
+  if (!allReady) {
+    if (readyMs !== undefined) {
+      finishRun(
+        step,
+        failure(
+          "PodsNotReady",
+          `Pods of revision ${revs.to.revision} became Ready after the rollback but did not stay Ready for ${checks.stableSeconds}s (${describeUnready(pods, revs.toTemplate)}): fix the old release's readiness (probes, dependencies) or a real rollback will flap.`,
+        ),
+      );
+      return;
+    }
+    if (maxMs !== undefined && step.nowMs - undoMs > maxMs) {
+      finishRun(
+        step,
+        failure(
+          "RollbackTooSlow",
+          tooSlowMessage(secondsBetween(undoMs, step.nowMs), checks.maxRollbackSeconds ?? 0, false),
+        ),
+      );
+      return;
+    }
+    requeue(step, POLL_MS);
+    return;
+  }
+  const rollbackSeconds = secondsBetween(undoMs, readyMs ?? step.nowMs);
+  if (readyMs === undefined) {
+    updateRun(step, { readyTime: step.nowIso, rollbackSeconds });
+    if (maxMs !== undefined && rollbackSeconds * 1000 > maxMs) {
+      finishRun(step, {
+        ...failure(
+          "RollbackTooSlow",
+          tooSlowMessage(rollbackSeconds, checks.maxRollbackSeconds ?? 0, true),
+        ),
+        rollbackSeconds,
+      });
+      return;
+    }
+  }
+  const stableLeft = checks.stableSeconds * 1000 - (step.nowMs - (readyMs ?? step.nowMs));
+  if (stableLeft > 0) {
+    requeue(step, Math.min(POLL_MS, stableLeft));
+    return;
+  }
+  conclude(step, revs, pods, rollbackSeconds);
+}
+
+function tooSlowMessage(seconds: number, limit: number, ready: boolean): string {
+  return (
+    `The rollback ${ready ? "took" : "has taken"} ${seconds}s from undo to all pods Ready${ready ? "" : " and is not done"}, over ` +
+    `spec.checks.maxRollbackSeconds (${limit}s): make the old release start faster (smaller image, earlier readiness, ` +
+    `pre-pulled images) or raise the limit to the recovery time you can accept.`
+  );
+}
+
+function conclude(
+  step: Step,
+  revs: RunRevisions,
+  pods: Parameters<typeof evaluateDigests>[0]["rolledBackPods"],
+  rollbackSeconds: number,
+): void {
+  const run = currentRun(step);
+  const digests = evaluateDigests({
+    fromTemplate: revs.fromTemplate,
+    toTemplate: revs.toTemplate,
+    fromRevision: revs.from.revision,
+    toRevision: revs.to.revision,
+    rolledBackPods: pods,
+    brokenDigests: run.brokenDigests ?? [],
+    ...(() => {
+      const ledger = ledgerEntryFor(step.status.digestLedger, revs.to.hash);
+      return ledger === undefined ? {} : { ledger };
+    })(),
+  });
+  const evidence = digests.evidence;
+  if (step.drill.spec.checks.digestPolicy === "Verify" && digests.finding !== undefined) {
+    finishRun(step, {
+      ...failure(digests.finding.reason, digests.finding.message),
+      evidence,
+      rollbackSeconds,
+    });
+    return;
+  }
+  const list = evidence.map(e => `${e.name}=${shortDigest(e.toDigest)}`).join(", ");
+  finishRun(step, {
+    verdict: "Passed",
+    reason: "Passed",
+    message:
+      `Rolled back Deployment ${step.drill.spec.targetRef.name} from revision ${revs.from.revision} to ${revs.to.revision} ` +
+      `in ${rollbackSeconds}s (undo to all pods Ready); pods stayed Ready ${step.drill.spec.checks.stableSeconds}s and run ${list}.`,
+    evidence,
+    rollbackSeconds,
+  });
+}
+
+export function cleaningUp(step: Step): void {
+  const run = currentRun(step);
+  const namespace = run.sandboxNamespace;
+  const observed = step.observed.sandbox?.namespace;
+  if (namespace === undefined || observed?.name !== namespace) {
+    if (namespace !== undefined)
+      step.actions.push(
+        normalEvent("SandboxDeleted", `Deleted sandbox namespace ${namespace} of run ${run.id}`),
+      );
+    delete step.status.currentRun;
+    requeue(step, 0);
+    return;
+  }
+  if (!isOwnedBy(observed.labels, step.drill)) {
+    delete step.status.currentRun;
+    requeue(step, 0);
+    return;
+  }
+  if (sandboxDue(step, run)) {
+    deleteSandbox(step, namespace);
+    requeue(step, POLL_MS);
+    return;
+  }
+  const ttlMs = step.drill.spec.sandbox.ttlSecondsAfterFinished * 1000;
+  requeue(step, (parseTime(run.completionTime) ?? step.nowMs) + ttlMs - step.nowMs);
+}

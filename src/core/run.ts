@@ -1,0 +1,198 @@
+/**
+ * The run's bookkeeping, shared by the phases: the decision being built (status + actions +
+ * requeue), starting a run, moving it to a phase, and finishing it with a verdict (history,
+ * lastRun, Events, and the sandbox's fate).
+ */
+import type {
+  ContainerEvidence,
+  CurrentRun,
+  DrillStatus,
+  RollbackDrill,
+  RunRecord,
+  RunSummary,
+} from "../api/types.ts";
+import type { Reason, RunPhase, Trigger, Verdict } from "../api/vocabulary.ts";
+import { normalEvent, warningEvent, type Action } from "./actions.ts";
+import type { Observed } from "./observed.ts";
+import { ownershipLabels } from "./sandbox.ts";
+import { parseTime } from "./time.ts";
+
+/** How often to look at a sandbox while waiting on it, in milliseconds. */
+export const POLL_MS = 2000;
+
+/** The decision under construction. `status` is a working copy; the drill is never mutated. */
+export interface Step {
+  drill: RollbackDrill;
+  observed: Observed;
+  nowMs: number;
+  nowIso: string;
+  status: DrillStatus;
+  actions: Action[];
+  requeueAfterMs?: number;
+}
+
+/** Requeue no later than `ms` from now. */
+export function requeue(step: Step, ms: number): void {
+  const bounded = Math.max(0, Math.ceil(ms));
+  step.requeueAfterMs =
+    step.requeueAfterMs === undefined ? bounded : Math.min(step.requeueAfterMs, bounded);
+}
+
+export function currentRun(step: Step): CurrentRun {
+  const run = step.status.currentRun;
+  if (run === undefined) throw new Error("no run in progress");
+  return run;
+}
+
+/** Moves the run to a phase (phaseStartTime now) with extra fields, and looks again at once. */
+export function enterPhase(step: Step, phase: RunPhase, fields: Partial<CurrentRun> = {}): void {
+  step.status.currentRun = {
+    ...currentRun(step),
+    ...fields,
+    phase,
+    phaseStartTime: step.nowIso,
+  };
+  requeue(step, 0);
+}
+
+/** Updates fields of the run without changing phase. */
+export function updateRun(step: Step, fields: Partial<CurrentRun>): void {
+  step.status.currentRun = { ...currentRun(step), ...fields };
+}
+
+/** Milliseconds since the run's phase started. */
+export function inPhaseMs(step: Step): number {
+  return step.nowMs - (parseTime(currentRun(step).phaseStartTime) ?? step.nowMs);
+}
+
+export function startRun(step: Step, trigger: Trigger): void {
+  const count = (step.status.runCount ?? 0) + 1;
+  const id = String(count);
+  step.status.runCount = count;
+  step.status.currentRun = {
+    id,
+    trigger,
+    phase: "Pending",
+    startTime: step.nowIso,
+    phaseStartTime: step.nowIso,
+  };
+  delete step.status.queuedTrigger;
+  const target = step.drill.spec.targetRef.name;
+  step.actions.push(
+    normalEvent(
+      "DrillStarted",
+      `Started run ${id} (${trigger}) rehearsing the rollback of Deployment ${target}`,
+    ),
+  );
+  requeue(step, 0);
+}
+
+export interface Outcome {
+  verdict: Verdict;
+  reason: Reason;
+  message: string;
+  evidence?: ContainerEvidence[];
+  rollbackSeconds?: number;
+}
+
+/** Reasons that mean the drill could not rehearse at all, rather than a rollback that fails. */
+const ERROR_REASONS: readonly Reason[] = ["TargetNotFound", "InvalidSpec", "SandboxError"];
+
+export function failure(reason: Reason, message: string): Outcome {
+  return { verdict: ERROR_REASONS.includes(reason) ? "Error" : "Failed", reason, message };
+}
+
+function recordOf(run: CurrentRun, outcome: Outcome, completionTime: string): RunRecord {
+  return {
+    id: run.id,
+    trigger: run.trigger,
+    startTime: run.startTime,
+    completionTime,
+    verdict: outcome.verdict,
+    reason: outcome.reason,
+    message: outcome.message,
+    ...(run.fromRevision === undefined ? {} : { fromRevision: run.fromRevision }),
+    ...(run.toRevision === undefined ? {} : { toRevision: run.toRevision }),
+    ...(outcome.rollbackSeconds === undefined ? {} : { rollbackSeconds: outcome.rollbackSeconds }),
+    ...(run.sandboxNamespace === undefined ? {} : { sandboxNamespace: run.sandboxNamespace }),
+    ...(outcome.evidence === undefined ? {} : { evidence: outcome.evidence }),
+  };
+}
+
+function summaryOf(record: RunRecord): RunSummary {
+  const { id, trigger, startTime, completionTime, verdict, reason } = record;
+  return {
+    id,
+    trigger,
+    startTime,
+    ...(completionTime === undefined ? {} : { completionTime }),
+    ...(verdict === undefined ? {} : { verdict }),
+    ...(reason === undefined ? {} : { reason }),
+    ...(record.fromRevision === undefined ? {} : { fromRevision: record.fromRevision }),
+    ...(record.toRevision === undefined ? {} : { toRevision: record.toRevision }),
+    ...(record.rollbackSeconds === undefined ? {} : { rollbackSeconds: record.rollbackSeconds }),
+  };
+}
+
+/** Whether the sandbox of a finished run is deleted now (passed, or not kept, or kept long enough). */
+export function sandboxDue(step: Step, run: CurrentRun): boolean {
+  const sandbox = step.drill.spec.sandbox;
+  if (run.verdict === "Passed" || !sandbox.keepOnFailure) return true;
+  if (step.status.queuedTrigger !== undefined) return true;
+  const done = parseTime(run.completionTime) ?? step.nowMs;
+  return step.nowMs >= done + sandbox.ttlSecondsAfterFinished * 1000;
+}
+
+/** Deletes the run's sandbox namespace, unless it is already on its way out. */
+export function deleteSandbox(step: Step, namespace: string): void {
+  const observed = step.observed.sandbox?.namespace;
+  if (observed?.name === namespace && observed.phase === "Terminating") return;
+  step.actions.push({
+    type: "DeleteNamespace",
+    name: namespace,
+    expectLabels: ownershipLabels(step.drill),
+  });
+}
+
+/**
+ * Ends the run with a verdict: lastRun, history (bounded by historyLimit), the headline fields,
+ * an Event; then CleaningUp when a sandbox may exist, else straight back to rest.
+ */
+export function finishRun(step: Step, outcome: Outcome): void {
+  const run = currentRun(step);
+  const record = recordOf(run, outcome, step.nowIso);
+  const status = step.status;
+  status.lastRun = record;
+  status.history = [summaryOf(record), ...(status.history ?? [])].slice(
+    0,
+    step.drill.spec.historyLimit,
+  );
+  status.verdict = outcome.verdict;
+  status.reason = outcome.reason;
+  status.message = outcome.message;
+  if (outcome.verdict === "Passed") status.lastSuccessTime = step.nowIso;
+  step.actions.push(
+    outcome.verdict === "Passed"
+      ? normalEvent("DrillPassed", `Run ${run.id} passed: ${outcome.message}`)
+      : warningEvent("DrillFailed", `Run ${run.id} ${outcome.reason}: ${outcome.message}`),
+  );
+  if (run.sandboxNamespace === undefined) {
+    delete status.currentRun;
+    requeue(step, 0);
+    return;
+  }
+  const finished: CurrentRun = {
+    ...run,
+    phase: "CleaningUp",
+    phaseStartTime: step.nowIso,
+    completionTime: step.nowIso,
+    verdict: outcome.verdict,
+    reason: outcome.reason,
+    message: outcome.message,
+    ...(outcome.evidence === undefined ? {} : { evidence: outcome.evidence }),
+    ...(outcome.rollbackSeconds === undefined ? {} : { rollbackSeconds: outcome.rollbackSeconds }),
+  };
+  status.currentRun = finished;
+  if (sandboxDue(step, finished)) deleteSandbox(step, run.sandboxNamespace);
+  requeue(step, POLL_MS);
+}

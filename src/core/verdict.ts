@@ -1,0 +1,213 @@
+/**
+ * Reading the sandbox: whether the clone's rollout is complete, which pods belong to a template,
+ * and the first failure among them (pull failures, crash loops, containers that cannot start), each
+ * with a message that names the container and says what to do.
+ */
+import type { Reason } from "../api/vocabulary.ts";
+import { allStatuses, describeContainer } from "./digest.ts";
+import type {
+  ContainerStatusView,
+  DeploymentView,
+  ObservedSandbox,
+  PodTemplateSpec,
+  PodView,
+  ReplicaSetView,
+} from "./observed.ts";
+import { equalIgnoreHash, templateHashOf } from "./revisions.ts";
+
+export const PULL_FAILURES = [
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "InvalidImageName",
+  "ErrImageNeverPull",
+  "ImageInspectError",
+  "RegistryUnavailable",
+  "SignatureValidationFailed",
+] as const;
+
+export const START_FAILURES = [
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+  "PreStartHookError",
+  "PostStartHookError",
+  "PreCreateHookError",
+] as const;
+
+export interface Finding {
+  reason: Reason;
+  message: string;
+  container?: string;
+}
+
+/** `kubectl rollout status`'s success test. */
+export function isRolloutComplete(deployment: DeploymentView): boolean {
+  const desired = deployment.spec.replicas ?? 1;
+  const status = deployment.status ?? {};
+  return (
+    (status.observedGeneration ?? 0) >= (deployment.metadata.generation ?? 0) &&
+    (status.updatedReplicas ?? 0) === desired &&
+    (status.replicas ?? 0) === desired &&
+    (status.availableReplicas ?? 0) === desired
+  );
+}
+
+export function hasExceededDeadline(deployment: DeploymentView): boolean {
+  return (
+    deployment.status?.conditions?.some(
+      c => c.type === "Progressing" && c.reason === "ProgressDeadlineExceeded",
+    ) ?? false
+  );
+}
+
+/** The sandbox ReplicaSet running this (sandbox) template, if the controller made it. */
+export function replicaSetFor(
+  sandbox: ObservedSandbox,
+  template: PodTemplateSpec,
+): ReplicaSetView | undefined {
+  return sandbox.replicaSets.find(rs => equalIgnoreHash(rs.spec.template, template));
+}
+
+/** Live pods (not being deleted) of the ReplicaSet running this template. */
+export function podsFor(sandbox: ObservedSandbox, template: PodTemplateSpec): PodView[] {
+  const rs = replicaSetFor(sandbox, template);
+  const hash = rs === undefined ? undefined : templateHashOf(rs);
+  if (hash === undefined) return [];
+  return sandbox.pods.filter(
+    p =>
+      p.metadata.deletionTimestamp === undefined &&
+      p.metadata.labels?.["pod-template-hash"] === hash,
+  );
+}
+
+export function isPodReady(pod: PodView): boolean {
+  return pod.status?.conditions?.some(c => c.type === "Ready" && c.status === "True") ?? false;
+}
+
+/** Pods Ready out of the wanted count, all of them running this template. */
+export function readyCount(pods: readonly PodView[]): number {
+  return pods.filter(isPodReady).length;
+}
+
+function waitingReason(status: ContainerStatusView): string | undefined {
+  return status.state?.waiting?.reason;
+}
+
+function logTail(status: ContainerStatusView): string {
+  const lines = status.lastLogLines ?? [];
+  if (lines.length === 0) return "no log lines were captured";
+  return `last log lines: ${lines.slice(-10).join(" | ")}`;
+}
+
+function exitOf(status: ContainerStatusView): string {
+  const t = status.lastState?.terminated ?? status.state?.terminated;
+  if (t === undefined) return "";
+  return ` (exit code ${t.exitCode ?? "?"}${t.reason === undefined ? "" : `, ${t.reason}`})`;
+}
+
+interface Context {
+  template: PodTemplateSpec;
+  revision: number;
+  /** "after the rollback" / "before the roll forward": when the failure happened. */
+  when: string;
+}
+
+function pullFinding(pod: PodView, s: ContainerStatusView, ctx: Context): Finding {
+  const who = describeContainer(s.name, ctx.template);
+  const image = ctx.template.spec.containers
+    .concat(ctx.template.spec.initContainers ?? [])
+    .find(c => c.name === s.name)?.image;
+  return {
+    reason: "ImagePullFailed",
+    container: s.name,
+    message:
+      `${who} of revision ${ctx.revision} cannot pull ${image ?? s.image ?? "its image"} ${ctx.when} ` +
+      `(${waitingReason(s) ?? ""}: ${s.state?.waiting?.message ?? ""}; pod ${pod.metadata.name}): ` +
+      `a real rollback would fail the same way. Extend the registry's retention to keep the images of at least the ` +
+      `last releases you may roll back to, and check image pull secrets.`,
+  };
+}
+
+function crashFinding(pod: PodView, s: ContainerStatusView, ctx: Context): Finding {
+  const who = describeContainer(s.name, ctx.template);
+  return {
+    reason: "CrashLoop",
+    container: s.name,
+    message:
+      `${who} of revision ${ctx.revision} crash-loops ${ctx.when}${exitOf(s)}, ${s.restartCount ?? 0} restarts, ` +
+      `pod ${pod.metadata.name}; ${logTail(s)}. The old version cannot run against what the new one changed ` +
+      `(e.g. a forward-only migration): make schema changes expand-contract so the previous release keeps working.`,
+  };
+}
+
+function startFinding(pod: PodView, s: ContainerStatusView, ctx: Context): Finding {
+  const who = describeContainer(s.name, ctx.template);
+  const message = s.state?.waiting?.message ?? "";
+  return {
+    reason: "PodsNotReady",
+    container: s.name,
+    message:
+      `${who} of revision ${ctx.revision} cannot start ${ctx.when} (${waitingReason(s) ?? ""}: ${message}; pod ` +
+      `${pod.metadata.name}): restore what revision ${ctx.revision} needs (a ConfigMap or Secret it references may ` +
+      `be gone), or a real rollback fails the same way.`,
+  };
+}
+
+/** The first failing container of these pods, pull failures first, then crash loops, then start errors. */
+export function podFailure(pods: readonly PodView[], ctx: Context): Finding | undefined {
+  const checks: [
+    (s: ContainerStatusView) => boolean,
+    (p: PodView, s: ContainerStatusView, c: Context) => Finding,
+  ][] = [
+    [s => (PULL_FAILURES as readonly string[]).includes(waitingReason(s) ?? ""), pullFinding],
+    [s => waitingReason(s) === "CrashLoopBackOff", crashFinding],
+    [s => (START_FAILURES as readonly string[]).includes(waitingReason(s) ?? ""), startFinding],
+  ];
+  for (const [matches, build] of checks) {
+    for (const pod of pods) {
+      const failing = allStatuses(pod).find(matches);
+      if (failing !== undefined) return build(pod, failing, ctx);
+    }
+  }
+  return undefined;
+}
+
+/** A ReplicaSet that cannot create pods (e.g. the sandbox quota): the sandbox is at fault. */
+export function replicaFailure(rs: ReplicaSetView | undefined): Finding | undefined {
+  const failure = rs?.status?.conditions?.find(
+    c => c.type === "ReplicaFailure" && c.status === "True",
+  );
+  if (failure === undefined) return undefined;
+  return {
+    reason: "SandboxError",
+    message: `The sandbox cannot create pods (${failure.reason ?? "ReplicaFailure"}: ${failure.message ?? ""}): check the sandbox's quota and admission policies.`,
+  };
+}
+
+/** Why pods are not Ready, for PodsNotReady and timeouts: unready containers per pod. */
+export function describeUnready(pods: readonly PodView[], template: PodTemplateSpec): string {
+  if (pods.length === 0) return "no pods were created";
+  const parts: string[] = [];
+  for (const pod of pods) {
+    if (isPodReady(pod)) continue;
+    const unready = allStatuses(pod)
+      .filter(s => s.ready !== true && !isCompletedInit(s, template))
+      .map(s => {
+        const why =
+          waitingReason(s) ??
+          (s.state?.running !== undefined ? "running, not ready" : "not started");
+        return `${describeContainer(s.name, template)} ${why}`;
+      });
+    parts.push(
+      `pod ${pod.metadata.name}: ${unready.length === 0 ? (pod.status?.phase ?? "Pending") : unready.join(", ")}`,
+    );
+  }
+  return parts.join("; ");
+}
+
+function isCompletedInit(s: ContainerStatusView, template: PodTemplateSpec): boolean {
+  const init = template.spec.initContainers?.find(c => c.name === s.name);
+  return (
+    init !== undefined && init.restartPolicy !== "Always" && s.state?.terminated?.exitCode === 0
+  );
+}
