@@ -3,7 +3,7 @@
  * v1.32 apiserver (names, short names, categories, verbs, subresources), plus the simulator's own
  * groups, and each resource's write strategy (generation, status subresource isolation).
  */
-import type { GVR, ResourceCatalogue, ResourceInfo } from "./types.ts";
+import type { Actor, GVR, KubeObject, ResourceCatalogue, ResourceInfo, Store } from "./types.ts";
 
 export const ALL_VERBS = [
   "create",
@@ -312,4 +312,75 @@ export function writeStrategy(i: ResourceInfo): WriteStrategy {
     custom,
     statusResetsLabels: false,
   };
+}
+
+const CRD_GVR: GVR = {
+  group: "apiextensions.k8s.io",
+  version: "v1",
+  resource: "customresourcedefinitions",
+};
+
+function condition(
+  type: string,
+  reason: string,
+  message: string,
+  time: string,
+): Record<string, string> {
+  return { type, status: "True", lastTransitionTime: time, reason, message };
+}
+
+/**
+ * Serves the resources of every CustomResourceDefinition in the store, as the apiextensions-apiserver
+ * does: registers them in the catalogue and marks the CRD NamesAccepted and Established
+ * (apiextensions-apiserver/pkg/controller/establish, status/naming_controller.go); a deleted CRD's
+ * resources stop being served. Returns a function that stops watching.
+ */
+export function serveCrds(
+  store: Store,
+  catalogue: ResourceCatalogue,
+  infosOf: (crd: KubeObject) => ResourceInfo[],
+  nowIso: () => string,
+): () => void {
+  const served = new Map<string, ResourceInfo[]>();
+  const actor: Actor = {
+    user: "system:apiserver",
+    manager: "kube-apiserver",
+    userAgent: "kube-apiserver/v1.32.4",
+  };
+  const sync = (crd: KubeObject, deleted: boolean): void => {
+    const name = crd.metadata.name ?? "";
+    for (const i of served.get(name) ?? []) catalogue.unregister(i);
+    served.delete(name);
+    if (deleted) return;
+    const infos = infosOf(crd).map(i => ({ ...i, crd }));
+    for (const i of infos) catalogue.register(i);
+    served.set(name, infos);
+    const status = (crd["status"] ?? {}) as { conditions?: { type: string; status: string }[] };
+    if (status.conditions?.some(c => c.type === "Established" && c.status === "True")) return;
+    const spec = (crd["spec"] ?? {}) as {
+      names?: unknown;
+      versions?: { name: string; storage?: boolean }[];
+    };
+    const time = nowIso();
+    const next = structuredClone(crd);
+    next["status"] = {
+      conditions: [
+        condition("NamesAccepted", "NoConflicts", "no conflicts found", time),
+        condition(
+          "Established",
+          "InitialNamesAccepted",
+          "the initial names have been accepted",
+          time,
+        ),
+      ],
+      acceptedNames: spec.names ?? {},
+      storedVersions: (spec.versions ?? []).filter(v => v.storage).map(v => v.name),
+    };
+    store.update(CRD_GVR, next, actor, { subresource: "status" });
+  };
+  for (const crd of store.list(CRD_GVR).items) sync(crd, false);
+  return store.subscribe(event => {
+    if (event.gvr.group !== CRD_GVR.group || event.gvr.resource !== CRD_GVR.resource) return;
+    sync(event.object, event.type === "DELETED");
+  });
 }

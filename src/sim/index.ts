@@ -3,13 +3,15 @@
  * audit log, fault injection and the simulated world, plus a kubeconfig to reach it.
  */
 import { AuditLog } from "./audit.ts";
-import { createCatalogue } from "./catalogue.ts";
+import { admit as admitObject, crdResourceInfos } from "./admission/index.ts";
+import { createCatalogue, serveCrds } from "./catalogue.ts";
 import { createClock } from "./clock.ts";
 import { FaultInjector } from "./faults.ts";
 import type { PodLogsFn } from "./http/resources.ts";
 import { kubeconfigYaml, writeKubeconfig } from "./kubeconfig.ts";
 import { createApiServer } from "./server.ts";
 import type { OpenApiSource } from "./server.ts";
+import { openapiV2, openapiV3Doc, openapiV3Root } from "./openapi.ts";
 import { createStore } from "./store.ts";
 import type { AdmitFn, SimStore } from "./store.ts";
 import type { ResourceCatalogue, SimClock } from "./types.ts";
@@ -32,8 +34,9 @@ export interface StartSimOptions {
   retainEvents?: number;
   /** Pod logs (the world's kubelet provides them). */
   logs?: PodLogsFn;
-  /** Seams for admission and OpenAPI until their modules are wired in. */
+  /** Admission (defaulting and validation); default src/sim/admission. */
   admit?: AdmitFn;
+  /** OpenAPI documents; default src/sim/openapi.ts. */
   openapi?: OpenApiSource;
 }
 
@@ -61,7 +64,7 @@ export async function startSim(options: StartSimOptions = {}): Promise<Sim> {
     clock,
     catalogue,
     audit,
-    ...(options.admit ? { admit: options.admit } : {}),
+    admit: options.admit ?? admitObject,
     ...(options.retainEvents === undefined ? {} : { retainEvents: options.retainEvents }),
   });
   const system = {
@@ -76,23 +79,31 @@ export async function startSim(options: StartSimOptions = {}): Promise<Sim> {
       system,
     );
   }
+  const stopCrds = serveCrds(store, catalogue, crdResourceInfos, () =>
+    clock
+      .now()
+      .toISOString()
+      .replace(/\.\d+Z$/, "Z"),
+  );
   const faults = new FaultInjector(
     options.faultSeed === undefined ? {} : { seed: options.faultSeed },
   );
   faults.attach(store);
+  const world = startWorld(store, clock, options.nodes ? { nodes: options.nodes } : {});
   const api = createApiServer({
     store,
     clock,
     audit,
     faults,
-    ...(options.logs ? { logs: options.logs } : {}),
-    ...(options.openapi ? { openapi: options.openapi } : {}),
+    logs:
+      options.logs ??
+      ((ns, pod, container, opts) => world.logs(ns, pod, container, { previous: opts.previous })),
+    openapi: options.openapi ?? { v2: openapiV2, v3Root: openapiV3Root, v3Doc: openapiV3Doc },
     ...(options.bookmarkIntervalMs === undefined
       ? {}
       : { bookmarkIntervalMs: options.bookmarkIntervalMs }),
   });
   const url = await api.listen(options.port ?? 0, options.host ?? "127.0.0.1");
-  const world = startWorld(store, clock, options.nodes ? { nodes: options.nodes } : {});
   const kubeconfig = kubeconfigYaml(url);
   let closed = false;
   return {
@@ -109,6 +120,7 @@ export async function startSim(options: StartSimOptions = {}): Promise<Sim> {
       if (closed) return;
       closed = true;
       world.stop();
+      stopCrds();
       faults.detach();
       await api.close();
       clock.dispose();

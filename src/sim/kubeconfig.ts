@@ -14,7 +14,8 @@ export function kubeconfigYaml(url: string, namespace = "default"): string {
     apiVersion: "v1",
     kind: "Config",
     preferences: {},
-    clusters: [{ name: SIM_CONTEXT, cluster: { server: url } }],
+    // client-node 1.x refuses plain http unless TLS verification is explicitly skipped.
+    clusters: [{ name: SIM_CONTEXT, cluster: { server: url, "insecure-skip-tls-verify": true } }],
     users: [{ name: "admin", user: { token: ADMIN_TOKEN } }],
     contexts: [{ name: SIM_CONTEXT, context: { cluster: SIM_CONTEXT, user: "admin", namespace } }],
     "current-context": SIM_CONTEXT,

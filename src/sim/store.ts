@@ -654,11 +654,7 @@ class MemoryStore implements SimStore {
     this.checkPreconditions(ctx, input, old, run);
     let next = this.nextObject(ctx, input, old, sub);
     next = this.admit(ctx, next, old, sub);
-    if (
-      ctx.strategy.generation &&
-      sub === undefined &&
-      generationChanged(ctx.strategy, old, next)
-    ) {
+    if (ctx.strategy.generation && sub !== "status" && generationChanged(ctx.strategy, old, next)) {
       next.metadata.generation = (old.metadata.generation ?? 0) + 1;
     }
     if (!run.applied) {
