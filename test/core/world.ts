@@ -95,11 +95,14 @@ export class World {
     return decision;
   }
 
-  /** Reconciles every `everySeconds` until the drill rests (no run) or `maxSteps`. */
+  /** Reconciles every `everySeconds` until the drill rests (no run, or a kept failed sandbox) or `maxSteps`. */
   runToEnd(everySeconds = 5, maxSteps = 200): void {
     for (let i = 0; i < maxSteps; i++) {
       this.step(this.seconds + (i === 0 ? 0 : everySeconds));
-      if (this.drill.status?.currentRun === undefined && i > 0) return;
+      const run = this.drill.status?.currentRun;
+      if (run === undefined && i > 0) return;
+      // A failed run's sandbox is kept for its TTL: the run itself has ended.
+      if (run?.phase === "CleaningUp" && run.verdict !== "Passed" && !this.terminating) return;
     }
     throw new Error(`run did not end: phase ${this.drill.status?.currentRun?.phase ?? "?"}`);
   }
