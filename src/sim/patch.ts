@@ -355,6 +355,11 @@ function deleteAt(object: unknown, path: string[]): void {
     const index = parent.indexOf(item);
     if (index >= 0) parent.splice(index, 1);
   }
+  // A map emptied by the removal goes too, as structured-merge-diff leaves no empty parents.
+  const emptied = isObj(parent)
+    ? Object.keys(parent).length === 0
+    : Array.isArray(parent) && parent.length === 0;
+  if (emptied && path.length > 1) deleteAt(object, path.slice(0, -1));
 }
 
 /** Renders a path as structured-merge-diff prints it: `.spec.containers[name="app"].image`. */
