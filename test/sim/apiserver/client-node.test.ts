@@ -94,15 +94,21 @@ describe("client-node against the simulator", () => {
         namespace: "default",
         body: { metadata: { name: "w" }, data: { k: "1" } },
       });
-      await vi.waitFor(() => { expect(seen).toContain("add:w"); });
+      await vi.waitFor(() => {
+        expect(seen).toContain("add:w");
+      });
       await core.replaceNamespacedConfigMap({
         name: "w",
         namespace: "default",
         body: { metadata: { name: "w" }, data: { k: "2" } },
       });
-      await vi.waitFor(() => { expect(seen).toContain("update:2"); });
+      await vi.waitFor(() => {
+        expect(seen).toContain("update:2");
+      });
       await core.deleteNamespacedConfigMap({ name: "w", namespace: "default" });
-      await vi.waitFor(() => { expect(seen).toContain("delete:w"); });
+      await vi.waitFor(() => {
+        expect(seen).toContain("delete:w");
+      });
     } finally {
       await informer.stop();
     }
