@@ -32,7 +32,9 @@ export function createClock(scale: number, startMs: number = Date.now()): SimClo
   const queue: Pending[] = [];
   // Timers cleared while a batch of due timers runs (they have already left the queue).
   const cancelled = new Set<number>();
-  let armed: { at: number; timer: NodeJS.Timeout } | undefined;
+  // Due timers run on setImmediate: Node clamps setTimeout to 1 ms, which at scale 1000 would
+  // cost a simulated second per hop.
+  let armed: { at: number; cancel: () => void } | undefined;
 
   const nowMs = (): number => {
     const t = startMs + (performance.now() - realStart) * scale;
@@ -59,14 +61,30 @@ export function createClock(scale: number, startMs: number = Date.now()): SimClo
   const arm = (): void => {
     const head = queue[0];
     if (disposed || head === undefined) {
-      if (armed) clearTimeout(armed.timer);
+      armed?.cancel();
       armed = undefined;
       return;
     }
     if (armed?.at === head.deadline) return;
-    if (armed) clearTimeout(armed.timer);
-    const realDelay = Math.max(0, (head.deadline - nowMs()) / scale);
-    armed = { at: head.deadline, timer: setTimeout(fire, realDelay) };
+    armed?.cancel();
+    const realDelay = (head.deadline - nowMs()) / scale;
+    if (realDelay < 1) {
+      const immediate = setImmediate(fire);
+      armed = {
+        at: head.deadline,
+        cancel: () => {
+          clearImmediate(immediate);
+        },
+      };
+    } else {
+      const timer = setTimeout(fire, realDelay);
+      armed = {
+        at: head.deadline,
+        cancel: () => {
+          clearTimeout(timer);
+        },
+      };
+    }
   };
 
   const fire = (): void => {

@@ -81,6 +81,7 @@ export class PodWorker {
   readonly timers = new Set<TimerHandle>();
   terminating = false;
   stopped = false;
+  readonly defaultWaiting: string;
 
   constructor(ctx: NodeContext, pod: KubeObject) {
     this.ctx = ctx;
@@ -90,6 +91,11 @@ export class PodWorker {
       initContainers?: ContainerSpec[];
       restartPolicy?: string;
     };
+    // convertToAPIContainerStatuses: containers not yet created wait with ContainerCreating, or
+    // PodInitializing in a pod with init containers.
+    const defaultWaiting =
+      (spec.initContainers ?? []).length > 0 ? "PodInitializing" : "ContainerCreating";
+    this.defaultWaiting = defaultWaiting;
     const mk = (c: ContainerSpec, init: boolean): Container => {
       const parsed = parseImageReference(c.image ?? "");
       return {
@@ -100,7 +106,7 @@ export class PodWorker {
         ready: false,
         started: false,
         image: parsed.ok ? formatReference(parsed.ref) : (c.image ?? ""),
-        waiting: { reason: init ? "PodInitializing" : "ContainerCreating" },
+        waiting: { reason: defaultWaiting },
         logs: [],
         instance: 0,
         busy: false,
@@ -291,7 +297,7 @@ export class PodWorker {
     c.imageID = `${repository}@${digest}`;
     c.containerID = `containerd://${randomHex64()}`;
     this.event(c, "Normal", "Created", `Created container: ${c.name}`);
-    this.setWaiting(c, "ContainerCreating");
+    this.setWaiting(c, this.defaultWaiting);
     c.busy = true;
     const instance = ++c.instance;
     this.after(c.behaviour.startMs ?? DEFAULT_START_MS, () => {

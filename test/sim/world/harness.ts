@@ -111,3 +111,21 @@ export function setImage(store: Store, name: string, image: string): void {
   if (c) c.image = image;
   store.patch(DEPLOYMENTS, "default", name, "merge", { spec: { template: spec.template } }, ADMIN);
 }
+
+/** Records every waiting state a pod's first container passes through (states can be brief at scale 1000). */
+export function recordWaiting(
+  store: Store,
+  pod: string,
+): { seen: { reason: string; message?: string }[]; stop: () => void } {
+  const seen: { reason: string; message?: string }[] = [];
+  const stop = store.subscribe(e => {
+    if (e.gvr.resource !== "pods" || e.object.metadata.name !== pod) return;
+    const status = e.object["status"] as
+      | { containerStatuses?: { state?: { waiting?: { reason: string; message?: string } } }[] }
+      | undefined;
+    const w = status?.containerStatuses?.[0]?.state?.waiting;
+    const last = seen[seen.length - 1];
+    if (w !== undefined && (last?.reason !== w.reason || last.message !== w.message)) seen.push(w);
+  });
+  return { seen, stop };
+}

@@ -1,0 +1,198 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { KubeObject } from "../../../src/sim/types.ts";
+import {
+  ADMIN,
+  DEPLOYMENTS,
+  deployment,
+  listOwned,
+  PODS,
+  REPLICASETS,
+  setImage,
+  startTestWorld,
+  statusOf,
+  type Sim,
+} from "./harness.ts";
+
+const REPO = "registry.example.com/shop/web";
+
+interface DStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  updatedReplicas?: number;
+  availableReplicas?: number;
+  conditions?: { type: string; status: string; reason: string; message: string }[];
+}
+
+const dstatus = (sim: Sim, name = "web"): DStatus =>
+  statusOf(sim.store.get(DEPLOYMENTS, "default", name)) as DStatus;
+const progressing = (
+  sim: Sim,
+): DStatus["conditions"] extends (infer C)[] | undefined ? C | undefined : never =>
+  dstatus(sim).conditions?.find(c => c.type === "Progressing");
+const rsReplicas = (rs: KubeObject): number => (rs["spec"] as { replicas?: number }).replicas ?? 0;
+
+async function rolledOut(sim: Sim, generation: number, replicas: number): Promise<void> {
+  await vi.waitFor(() => {
+    const s = dstatus(sim);
+    expect(s.observedGeneration).toBe(generation);
+    expect(s.updatedReplicas).toBe(replicas);
+    expect(s.replicas).toBe(replicas);
+    expect(s.availableReplicas).toBe(replicas);
+  });
+}
+
+describe("rollout strategies", () => {
+  let sim: Sim;
+  afterEach(() => {
+    sim.close();
+  });
+
+  // pkg/controller/deployment/rolling.go: with maxSurge 1 / maxUnavailable 0, total replicas never
+  // exceed replicas+1 and available never drops below replicas while rolling.
+  it("RollingUpdate keeps within maxSurge and maxUnavailable", async () => {
+    sim = startTestWorld();
+    sim.world.images.push(REPO, "v1");
+    sim.world.images.push(REPO, "v2", { readyAfterMs: 2_000 });
+    const strategy = { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+    const d = sim.store.create(
+      DEPLOYMENTS,
+      deployment(
+        "web",
+        `${REPO}:v1`,
+        { replicas: 4, strategy },
+        { readinessProbe: { periodSeconds: 1 } },
+      ),
+      ADMIN,
+    );
+    await rolledOut(sim, 1, 4);
+    let maxTotal = 0;
+    let minAvailable = Infinity;
+    const off = sim.store.subscribe(e => {
+      if (e.gvr.resource !== "replicasets") return;
+      const rss = listOwned(sim.store, REPLICASETS, d.metadata.uid);
+      maxTotal = Math.max(
+        maxTotal,
+        rss.reduce((n, rs) => n + rsReplicas(rs), 0),
+      );
+      minAvailable = Math.min(
+        minAvailable,
+        rss.reduce(
+          (n, rs) =>
+            n +
+            ((rs["status"] as { availableReplicas?: number } | undefined)?.availableReplicas ?? 0),
+          0,
+        ),
+      );
+    });
+    setImage(sim.store, "web", `${REPO}:v2`);
+    await rolledOut(sim, 2, 4);
+    off();
+    expect(maxTotal).toBe(5);
+    expect(minAvailable).toBeGreaterThanOrEqual(4);
+    expect(progressing(sim)?.reason).toBe("NewReplicaSetAvailable");
+  });
+
+  // pkg/controller/deployment/recreate.go: old pods are all gone before the new ReplicaSet exists.
+  it("Recreate removes every old pod before creating the new ReplicaSet", async () => {
+    sim = startTestWorld();
+    sim.world.images.push(REPO, "v1");
+    sim.world.images.push(REPO, "v2");
+    const d = sim.store.create(
+      DEPLOYMENTS,
+      deployment("web", `${REPO}:v1`, { replicas: 2, strategy: { type: "Recreate" } }),
+      ADMIN,
+    );
+    await rolledOut(sim, 1, 2);
+    const oldRs = listOwned(sim.store, REPLICASETS, d.metadata.uid)[0];
+    let podsWhenNewRsCreated = -1;
+    const off = sim.store.subscribe(e => {
+      if (e.type === "ADDED" && e.gvr.resource === "replicasets" && podsWhenNewRsCreated < 0)
+        podsWhenNewRsCreated = listOwned(sim.store, PODS, oldRs?.metadata.uid).length;
+    });
+    setImage(sim.store, "web", `${REPO}:v2`);
+    await rolledOut(sim, 2, 2);
+    off();
+    expect(podsWhenNewRsCreated).toBe(0);
+  });
+
+  // sync.go checkPausedConditions and sync(): a paused Deployment does not roll out, but scales.
+  it("paused: no rollout, scaling still applies, condition DeploymentPaused", async () => {
+    sim = startTestWorld();
+    sim.world.images.push(REPO, "v1");
+    sim.world.images.push(REPO, "v2");
+    const d = sim.store.create(
+      DEPLOYMENTS,
+      deployment("web", `${REPO}:v1`, { replicas: 2 }),
+      ADMIN,
+    );
+    await rolledOut(sim, 1, 2);
+    sim.store.patch(DEPLOYMENTS, "default", "web", "merge", { spec: { paused: true } }, ADMIN);
+    await vi.waitFor(() => {
+      expect(progressing(sim)).toMatchObject({
+        status: "Unknown",
+        reason: "DeploymentPaused",
+        message: "Deployment is paused",
+      });
+    });
+    setImage(sim.store, "web", `${REPO}:v2`);
+    sim.store.patch(DEPLOYMENTS, "default", "web", "merge", { spec: { replicas: 3 } }, ADMIN);
+    await vi.waitFor(() => {
+      expect(dstatus(sim).availableReplicas).toBe(3);
+      expect(dstatus(sim).observedGeneration).toBe(4);
+    });
+    expect(listOwned(sim.store, REPLICASETS, d.metadata.uid)).toHaveLength(1);
+    sim.store.patch(DEPLOYMENTS, "default", "web", "merge", { spec: { paused: false } }, ADMIN);
+    await rolledOut(sim, 5, 3);
+    expect(listOwned(sim.store, REPLICASETS, d.metadata.uid)).toHaveLength(2);
+  });
+
+  // progress.go DeploymentTimedOut: no progress for progressDeadlineSeconds -> ProgressDeadlineExceeded.
+  it("reports ProgressDeadlineExceeded when the new pods never become ready", async () => {
+    sim = startTestWorld();
+    sim.world.images.push(REPO, "v1");
+    sim.world.images.push(REPO, "broken", { neverReady: true });
+    sim.store.create(
+      DEPLOYMENTS,
+      deployment(
+        "web",
+        `${REPO}:v1`,
+        { replicas: 2, progressDeadlineSeconds: 30 },
+        { readinessProbe: { periodSeconds: 1 } },
+      ),
+      ADMIN,
+    );
+    await rolledOut(sim, 1, 2);
+    setImage(sim.store, "web", `${REPO}:broken`);
+    await vi.waitFor(() => {
+      const c = progressing(sim);
+      expect(c?.status).toBe("False");
+      expect(c?.reason).toBe("ProgressDeadlineExceeded");
+      expect(c?.message).toMatch(/^ReplicaSet "web-[a-z0-9]+" has timed out progressing\.$/);
+    });
+  });
+
+  // sync.go cleanupDeployment: keeps revisionHistoryLimit old ReplicaSets, oldest revisions go first.
+  it.each([
+    [1, ["3", "4"]],
+    [0, ["4"]],
+  ])("revisionHistoryLimit %i keeps revisions %j", async (limit, revisions) => {
+    sim = startTestWorld();
+    for (const t of ["v1", "v2", "v3", "v4"]) sim.world.images.push(REPO, t);
+    const d = sim.store.create(
+      DEPLOYMENTS,
+      deployment("web", `${REPO}:v1`, { replicas: 1, revisionHistoryLimit: limit }),
+      ADMIN,
+    );
+    await rolledOut(sim, 1, 1);
+    for (const [i, t] of ["v2", "v3", "v4"].entries()) {
+      setImage(sim.store, "web", `${REPO}:${t}`);
+      await rolledOut(sim, i + 2, 1);
+    }
+    await vi.waitFor(() => {
+      const revs = listOwned(sim.store, REPLICASETS, d.metadata.uid)
+        .map(rs => rs.metadata.annotations?.["deployment.kubernetes.io/revision"] ?? "")
+        .sort();
+      expect(revs).toEqual(revisions);
+    });
+  });
+});
