@@ -11,6 +11,7 @@ export const CONDITION_REASONS = [
   "NeverRun",
   "Idle",
   "Suspended",
+  "CleaningUp",
   "Rehearsed",
   "NotRehearsed",
   "LastRunFailed",
