@@ -41,7 +41,9 @@ describe("KubeClient on client-node against the simulator", () => {
       sleep: () => Promise.resolve(),
       schedule: (fn, ms) => {
         const t = setTimeout(fn, Math.min(ms, 20));
-        return () => clearTimeout(t);
+        return () => {
+          clearTimeout(t);
+        };
       },
       onTransientError: (what, error: KubeError) => transient.push(`${what}: ${error.kind}`),
     });
