@@ -5,11 +5,17 @@
  * duration/timestamp) and the Kubernetes CEL library's list functions (isSorted, sum, min, max).
  */
 import { describe, expect, it } from "vitest";
-import { Evaluator } from "../../../src/sim/admission/cel-eval.ts";
-import { CelError, compile } from "../../../src/sim/admission/cel-parse.ts";
+import {
+  CelError,
+  celCompileErrors,
+  compile,
+  evaluate,
+  validateCel,
+} from "../../../src/sim/admission/cel.ts";
+import type { Schema, ValidationRule } from "../../../src/sim/admission/schema.ts";
 
 const run = (rule: string, self: unknown = {}) =>
-  new Evaluator().eval(compile(rule, ["self", "oldSelf"]), { self });
+  evaluate(compile(rule, ["self", "oldSelf"]), { self });
 
 describe("CEL evaluation", () => {
   it.each([
@@ -62,5 +68,131 @@ describe("CEL evaluation", () => {
     expect(() => compile("self.frob()", ["self"])).toThrow(/undeclared reference to 'frob'/);
     expect(() => compile("self.a ==", ["self"])).toThrow(CelError);
     expect(() => compile("has(self)", ["self"])).toThrow(/invalid argument to has\(\) macro/);
+  });
+});
+
+/**
+ * What Kubernetes adds to CEL: the list library (staging/src/k8s.io/apiserver/pkg/cel/library/
+ * lists.go: isSorted, sum, min, max, indexOf, lastIndexOf; cmp's "called on empty list"), the
+ * ext.Strings v2 functions (cel-go ext/strings.go: charAt, replace, reverse) and cel-go's
+ * runtime heterogeneous numeric equality (cel-go common/types: Int.Equal on a Double).
+ */
+describe("Kubernetes CEL libraries", () => {
+  it.each([
+    ["[1.5, 2.5].sum() == 4.0 && [2, 9, 4].max() == 9 && ['b', 'a'].min() == 'a'", true],
+    ["[1, 2, 1].indexOf(1) == 0 && [1, 2, 1].lastIndexOf(1) == 2 && [1].indexOf(5) == -1", true],
+    ["[[1], [2]].indexOf([2]) == 1 && ['b', 'a'].isSorted() == false", true],
+    ["[duration('1m'), duration('30s')].sum() == duration('90s')", true],
+    [
+      "'héllo'.charAt(1) == 'é' && 'a-b-c'.replace('-', '+') == 'a+b+c' && 'abc'.reverse() == 'cba'",
+      true,
+    ],
+  ])("%s", (rule, expected) => {
+    expect(run(rule)).toBe(expected);
+  });
+
+  it("fails min and max on an empty list at run time", () => {
+    expect(() => run("self.l.min() == 0", { l: [] })).toThrow(
+      new CelError("min called on empty list"),
+    );
+  });
+
+  it("compares an int from the object with a double", () => {
+    expect(run("self.i == 2.0 && self.i < 2.5 && self.d > self.i", { i: 2n, d: 2.5 })).toBe(true);
+  });
+});
+
+/**
+ * Binding `self` by the schema: staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/schema/
+ * cel/model/schemas.go (SchemaDeclType: integer -> int, number -> double, format date-time ->
+ * timestamp, duration -> duration) and k8s.io/apiserver/pkg/cel/common/values.go
+ * (UnstructuredToVal: a JSON integer under a number schema is a double).
+ */
+describe("validateCel binds self by the schema", () => {
+  const checks: Schema = {
+    type: "object",
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.maxRollbackSeconds) || self.maxRollbackSeconds <= self.timeoutSeconds",
+        message: "maxRollbackSeconds must not exceed timeoutSeconds",
+        fieldPath: ".maxRollbackSeconds",
+      },
+      { rule: "self.ratio == 1 && self.ratio / 2.0 == 0.5", message: "ratio" },
+      { rule: "self.every > duration('1m') && self.at < timestamp('2030-01-01T00:00:00Z')" },
+      { rule: "self.extra.count + 1 == 3", message: "extra" },
+    ],
+    properties: {
+      maxRollbackSeconds: { type: "integer" },
+      timeoutSeconds: { type: "integer" },
+      ratio: { type: "number" },
+      every: { type: "string", format: "duration" },
+      at: { type: "string", format: "date-time" },
+      extra: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+    },
+  };
+  const value = {
+    maxRollbackSeconds: 300,
+    timeoutSeconds: 600,
+    ratio: 1,
+    every: "5m",
+    at: "2026-01-02T03:04:05Z",
+    extra: { count: 2 },
+  };
+
+  it("accepts a value every rule holds for", () => {
+    expect(validateCel("spec.checks", checks, value)).toEqual([]);
+  });
+
+  it("reports the failing rule at its fieldPath", () => {
+    expect(
+      validateCel("spec.checks", checks, { ...value, maxRollbackSeconds: 900 }).map(
+        c => `${c.field ?? ""}: ${c.message}`,
+      ),
+    ).toEqual([
+      'spec.checks.maxRollbackSeconds: Invalid value: "object": maxRollbackSeconds must not exceed timeoutSeconds',
+    ]);
+  });
+
+  it("reports a rule that errors at run time with the rule and the error", () => {
+    const schema: Schema = {
+      type: "object",
+      "x-kubernetes-validations": [{ rule: "self.nope == 1" }],
+    };
+    expect(validateCel("spec", schema, {}).map(c => `${c.field ?? ""}: ${c.message}`)).toEqual([
+      'spec: Invalid value: "object": self.nope == 1: no such key: nope',
+    ]);
+  });
+});
+
+/**
+ * CRD-time compilation (apiextensions-apiserver pkg/apiserver/schema/cel/compilation.go
+ * compileRule; pkg/apis/apiextensions/validation/validation.go puts rule errors at .rule and
+ * messageExpression errors at .messageExpression) with cel-go's issue text
+ * (common/errors.go ToDisplayString: "ERROR: <input>:line:col: msg", source line, dotted caret).
+ */
+describe("celCompileErrors", () => {
+  const errors = (rules: ValidationRule[]) =>
+    celCompileErrors({ type: "object", "x-kubernetes-validations": rules }, "schema").map(
+      c => `${c.field ?? ""}: ${c.message}`,
+    );
+
+  it("words an undeclared reference as cel-go does, with its place", () => {
+    expect(errors([{ rule: "self.a == foo" }])).toEqual([
+      "schema.x-kubernetes-validations[0].rule: Invalid value: \"self.a == foo\": compilation failed: ERROR: <input>:1:11: undeclared reference to 'foo' (in container '')\n | self.a == foo\n | ..........^",
+    ]);
+  });
+
+  it("requires a bool rule and a string messageExpression", () => {
+    expect(errors([{ rule: "1 + 2" }, { rule: "true", messageExpression: "1" }])).toEqual([
+      'schema.x-kubernetes-validations[0].rule: Invalid value: "1 + 2": cel expression must evaluate to a bool',
+      'schema.x-kubernetes-validations[1].messageExpression: Invalid value: "1": messageExpression must evaluate to a string',
+    ]);
+  });
+
+  it("reports a messageExpression that does not compile at its own field", () => {
+    const [cause] = errors([{ rule: "true", messageExpression: "'a' +" }]);
+    expect(cause).toMatch(
+      /^schema\.x-kubernetes-validations\[0\]\.messageExpression: .*messageExpression compilation failed: ERROR: <input>:1:6: Syntax error/,
+    );
   });
 });
