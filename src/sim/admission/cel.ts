@@ -16,6 +16,7 @@ import {
   type ASTNode,
   Environment,
   EvaluationError,
+  Optional,
   ParseError,
   type ParseResult,
   TypeError as CelTypeError,
@@ -40,6 +41,7 @@ export interface Program {
   readonly expression: string;
   readonly run: ParseResult;
   readonly type: string;
+  readonly env: Environment;
 }
 
 /** The part of cel-js' Duration (not exported by the package) the list library needs. */
@@ -237,7 +239,7 @@ export function compile(expression: string, variables: readonly string[]): Progr
     const run = env.parse(expression);
     const checked = run.check();
     if (!checked.valid) throw checked.error ?? new CelError("invalid expression");
-    return { expression, run, type: checked.type ?? "dyn" };
+    return { expression, run, type: checked.type ?? "dyn", env };
   } catch (error) {
     throw toCelError(error, expression, env);
   }
@@ -250,7 +252,7 @@ export function evaluate(program: Program, bindings: Record<string, unknown>): u
   } catch (error) {
     // A function of the Kubernetes libraries above fails with a plain Error.
     if (error instanceof Error && error.constructor === Error) throw new CelError(error.message);
-    throw toCelError(error, undefined, environmentFor(Object.keys(bindings)));
+    throw toCelError(error, undefined, program.env);
   }
 }
 
@@ -444,9 +446,13 @@ function message(compiled: CompiledRule, env: Record<string, unknown>): string {
 function runRules(node: SchemaNode, causes: StatusCause[]): void {
   for (const rule of node.schema["x-kubernetes-validations"] ?? []) {
     const compiled = compileRule(rule);
-    if (compiled.transition && node.old === undefined) continue;
+    const optionalOld = compiled.transition && rule.optionalOldSelf === true;
+    if (compiled.transition && node.old === undefined && !optionalOld) continue;
     const env: Record<string, unknown> = { self: toCel(node.value, node.schema) };
-    if (node.old !== undefined) env["oldSelf"] = toCel(node.old.value, node.schema);
+    const old = node.old === undefined ? undefined : toCel(node.old.value, node.schema);
+    // optionalOldSelf: the rule runs on create too, with oldSelf an optional (validation.go).
+    if (optionalOld) env["oldSelf"] = node.old === undefined ? Optional.none() : Optional.of(old);
+    else if (node.old !== undefined) env["oldSelf"] = old;
     const path = errorPath(node.path, rule.fieldPath);
     try {
       const result = evaluate(compiled.program, env);

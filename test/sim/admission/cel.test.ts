@@ -196,3 +196,39 @@ describe("celCompileErrors", () => {
     );
   });
 });
+
+/**
+ * Transition rules (apiextensions-apiserver schema/cel/validation.go validateExpressions): a
+ * rule naming oldSelf runs only when an old value correlates, unless optionalOldSelf makes
+ * oldSelf an optional that is none on create (types.go ValidationRule.OptionalOldSelf).
+ */
+describe("transition rules", () => {
+  const schema = (optionalOldSelf: boolean): Schema => ({
+    type: "string",
+    "x-kubernetes-validations": [
+      {
+        rule: optionalOldSelf
+          ? "oldSelf.hasValue() ? self == oldSelf.value() : self.startsWith('a')"
+          : "self == oldSelf",
+        message: "immutable",
+        optionalOldSelf,
+      },
+    ],
+  });
+  const failures = (s: Schema, value: string, old?: { value: unknown }) =>
+    validateCel("spec.name", s, value, old).map(c => c.message);
+
+  it("skips a plain transition rule on create and runs it on update", () => {
+    expect(failures(schema(false), "b")).toEqual([]);
+    expect(failures(schema(false), "b", { value: "c" })).toEqual([
+      'Invalid value: "string": immutable',
+    ]);
+  });
+
+  it("runs an optionalOldSelf rule on create with oldSelf none", () => {
+    expect(failures(schema(true), "abc")).toEqual([]);
+    expect(failures(schema(true), "b")).toEqual(['Invalid value: "string": immutable']);
+    expect(failures(schema(true), "b", { value: "b" })).toEqual([]);
+    expect(failures(schema(true), "b", { value: "c" })).toHaveLength(1);
+  });
+});
