@@ -39,6 +39,8 @@ export default tseslint.config(
         "error",
         { allowConstantLoopConditions: true },
       ],
+      // client-node's models are classes for plain JSON shapes; its own docs pass object literals.
+      "@typescript-eslint/no-unsafe-class-instance-assignment": "off",
       complexity: ["error", 25],
       "max-depth": ["error", 5],
       "max-params": ["error", 5],
@@ -87,7 +89,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/api/**/*.ts", "src/core/**/*.ts", "src/controller/**/*.ts", "src/kube/**/*.ts"],
+    files: [
+      "src/api/**/*.ts",
+      "src/core/**/*.ts",
+      "src/controller/**/*.ts",
+      "src/kube/**/*.ts",
+      "src/scenarios/**/*.ts",
+    ],
     rules: {
       "no-restricted-imports": [
         "error",

@@ -1,0 +1,420 @@
+/**
+ * A user's view of a cluster, for the demo, the e2e suite, the soak and the benchmarks: what a
+ * platform engineer would do with kubectl (create namespaces and Deployments, deploy a new
+ * image, create drills, wait for things), plus the simulated registry and databases, reached
+ * through the simulator's own API group so the same code drives an in-process simulator or one
+ * in another process. It never imports the simulator.
+ */
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
+import type { V1Deployment } from "@kubernetes/client-node";
+import type { RollbackDrill } from "../api/types.ts";
+import { GROUP, PLURAL, VERSION } from "../api/vocabulary.ts";
+
+/** What a simulated program does; mirrors the simulator's ContainerImage entries. */
+export interface ImageBehaviour {
+  pullMs?: number;
+  startMs?: number;
+  readyAfterMs?: number;
+  neverReady?: boolean;
+  crashAfterMs?: number;
+  exitCode?: number;
+  logLines?: string[];
+  requiredEnv?: string[];
+  databaseEnv?: string;
+  migratesTo?: number;
+  supportsUpTo?: number;
+}
+
+const SIM_GROUP = "sim.rollbackdrill.io";
+const SIM_VERSION = "v1";
+
+interface ContainerImageSpec {
+  repository: string;
+  private?: boolean;
+  tags?: Record<string, string>;
+  images?: (ImageBehaviour & { digest?: string; tag?: string })[];
+  deletedDigests?: string[];
+}
+
+interface ContainerImage {
+  metadata: { name: string; resourceVersion?: string };
+  spec: ContainerImageSpec;
+}
+
+function objectNameFor(repository: string): string {
+  return repository.replace(/[/:_]/g, ".").replace(/\.+/g, ".");
+}
+
+function statusCode(error: unknown): number | undefined {
+  if (typeof error === "object" && error !== null && "code" in error) {
+    const code = error.code;
+    return typeof code === "number" ? code : undefined;
+  }
+  return undefined;
+}
+
+export class TimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
+/** Retries an optimistic write on 409 Conflict: read, change, write again. */
+async function onConflictRetry<T>(write: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (statusCode(error) !== 409 || i >= attempts) throw error;
+    }
+  }
+}
+
+export interface ClusterOptions {
+  kubeconfig: string;
+  /** Real milliseconds to wait for anything before giving up; default 60,000. */
+  timeoutMs?: number;
+}
+
+export class Cluster {
+  readonly kc: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly timeoutMs: number;
+
+  constructor(options: ClusterOptions) {
+    this.kc = new KubeConfig();
+    if (options.kubeconfig.includes("apiVersion")) this.kc.loadFromString(options.kubeconfig);
+    else this.kc.loadFromFile(options.kubeconfig);
+    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.apps = this.kc.makeApiClient(AppsV1Api);
+    this.custom = this.kc.makeApiClient(CustomObjectsApi);
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  async ensureNamespace(name: string, labels: Record<string, string> = {}): Promise<void> {
+    try {
+      await this.core.createNamespace({ body: { metadata: { name, labels } } });
+    } catch (error) {
+      if (statusCode(error) !== 409) throw error;
+    }
+  }
+
+  async deleteNamespace(name: string): Promise<void> {
+    try {
+      await this.core.deleteNamespace({ name });
+    } catch (error) {
+      if (statusCode(error) !== 404) throw error;
+    }
+  }
+
+  /** Installs (or updates) a CustomResourceDefinition and waits until it is served. */
+  async applyCrd(crd: Record<string, unknown>): Promise<void> {
+    const name = (crd["metadata"] as { name: string }).name;
+    await this.custom.patchClusterCustomObject(
+      {
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        plural: "customresourcedefinitions",
+        name,
+        body: crd,
+        fieldManager: "rollback-drill",
+        force: true,
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
+    );
+    await this.until(`CRD ${name} established`, async () => {
+      const got = (await this.custom.getClusterCustomObject({
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        plural: "customresourcedefinitions",
+        name,
+      })) as { status?: { conditions?: { type: string; status: string }[] } };
+      return got.status?.conditions?.some(c => c.type === "Established" && c.status === "True");
+    });
+  }
+
+  // ---- the simulated registry and databases (simulator backends only) ----
+
+  private async readImage(repository: string): Promise<ContainerImage | undefined> {
+    try {
+      return (await this.custom.getClusterCustomObject({
+        group: SIM_GROUP,
+        version: SIM_VERSION,
+        plural: "containerimages",
+        name: objectNameFor(repository),
+      })) as ContainerImage;
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private async writeImage(
+    repository: string,
+    change: (spec: ContainerImageSpec) => ContainerImageSpec,
+  ): Promise<void> {
+    await onConflictRetry(async () => {
+      const existing = await this.readImage(repository);
+      const spec = change(existing?.spec ?? { repository });
+      const body = {
+        apiVersion: `${SIM_GROUP}/${SIM_VERSION}`,
+        kind: "ContainerImage",
+        metadata: {
+          name: objectNameFor(repository),
+          ...(existing ? { resourceVersion: existing.metadata.resourceVersion } : {}),
+        },
+        spec,
+      };
+      const params = { group: SIM_GROUP, version: SIM_VERSION, plural: "containerimages", body };
+      if (existing)
+        await this.custom.replaceClusterCustomObject({ ...params, name: body.metadata.name });
+      else await this.custom.createClusterCustomObject(params);
+    });
+  }
+
+  /**
+   * Builds and pushes `repository:tag` with a behaviour, moving the tag to the new image, and
+   * returns its digest once the registry has taken it.
+   */
+  async pushImage(
+    repository: string,
+    tag: string,
+    behaviour: ImageBehaviour = {},
+  ): Promise<string> {
+    const before = (await this.readImage(repository))?.spec.tags?.[tag];
+    await this.writeImage(repository, spec => ({
+      ...spec,
+      images: [...(spec.images ?? []), { tag, ...behaviour }],
+    }));
+    return this.until(`image ${repository}:${tag} pushed`, async () => {
+      const image = await this.readImage(repository);
+      const digest = image?.spec.tags?.[tag];
+      const settled = image?.spec.images?.every(i => i.digest !== undefined) ?? false;
+      return settled && digest !== undefined && digest !== before ? digest : undefined;
+    });
+  }
+
+  /** Deletes an image by digest, as a registry retention policy would; its tags go with it. */
+  async deleteImage(repository: string, digest: string): Promise<void> {
+    await this.writeImage(repository, spec => ({
+      ...spec,
+      deletedDigests: [...(spec.deletedDigests ?? []), digest],
+      tags: Object.fromEntries(Object.entries(spec.tags ?? {}).filter(([, d]) => d !== digest)),
+    }));
+  }
+
+  async createDatabase(name: string, schemaVersion: number): Promise<void> {
+    await this.custom.createClusterCustomObject({
+      group: SIM_GROUP,
+      version: SIM_VERSION,
+      plural: "simdatabases",
+      body: {
+        apiVersion: `${SIM_GROUP}/${SIM_VERSION}`,
+        kind: "SimDatabase",
+        metadata: { name },
+        spec: { schemaVersion },
+      },
+    });
+  }
+
+  async databaseVersion(name: string): Promise<number | undefined> {
+    const db = (await this.custom.getClusterCustomObject({
+      group: SIM_GROUP,
+      version: SIM_VERSION,
+      plural: "simdatabases",
+      name,
+    })) as { spec?: { schemaVersion?: number } };
+    return db.spec?.schemaVersion;
+  }
+
+  // ---- workloads ----
+
+  async createDeployment(deployment: V1Deployment): Promise<void> {
+    const namespace = deployment.metadata?.namespace ?? "default";
+    await this.apps.createNamespacedDeployment({ namespace, body: deployment });
+  }
+
+  async getDeployment(namespace: string, name: string): Promise<V1Deployment> {
+    return this.apps.readNamespacedDeployment({ namespace, name });
+  }
+
+  /** `kubectl set image`-like: a strategic merge patch of one container's image. */
+  async setImage(namespace: string, name: string, container: string, image: string): Promise<void> {
+    await this.apps.patchNamespacedDeployment(
+      {
+        namespace,
+        name,
+        body: { spec: { template: { spec: { containers: [{ name: container, image }] } } } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+    );
+  }
+
+  /** `kubectl rollout restart`: a new revision that differs only by an annotation. */
+  async restart(namespace: string, name: string, at: string): Promise<void> {
+    await this.apps.patchNamespacedDeployment(
+      {
+        namespace,
+        name,
+        body: {
+          spec: {
+            template: { metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": at } } },
+          },
+        },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+    );
+  }
+
+  /** Waits as `kubectl rollout status` does: observed, updated, available, no old replicas. */
+  async waitRolledOut(namespace: string, name: string): Promise<V1Deployment> {
+    return this.until(`deployment ${namespace}/${name} rolled out`, async () => {
+      const d = await this.getDeployment(namespace, name);
+      const want = d.spec?.replicas ?? 1;
+      const s = d.status ?? {};
+      const done =
+        (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+        (s.updatedReplicas ?? 0) === want &&
+        (s.replicas ?? 0) === want &&
+        (s.availableReplicas ?? 0) === want;
+      return done ? d : undefined;
+    });
+  }
+
+  // ---- drills ----
+
+  async applyDrill(
+    drill: Omit<RollbackDrill, "metadata"> & {
+      metadata: { name: string; namespace: string; annotations?: Record<string, string> };
+    },
+  ): Promise<void> {
+    await this.custom.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace: drill.metadata.namespace,
+        name: drill.metadata.name,
+        body: drill,
+        fieldManager: "rollback-drill-user",
+        force: true,
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
+    );
+  }
+
+  async getDrill(namespace: string, name: string): Promise<RollbackDrill | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+      })) as RollbackDrill;
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async listDrills(namespace?: string): Promise<RollbackDrill[]> {
+    const list = (
+      namespace === undefined
+        ? await this.custom.listClusterCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural: PLURAL,
+          })
+        : await this.custom.listNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural: PLURAL,
+            namespace,
+          })
+    ) as { items: RollbackDrill[] };
+    return list.items;
+  }
+
+  /**
+   * Resolves with the drill once `done` holds for it, watching the drills (no polling). Re-lists
+   * when the watch ends, so a dropped stream is survived.
+   */
+  async waitForDrill(
+    namespace: string,
+    name: string,
+    done: (drill: RollbackDrill) => boolean,
+  ): Promise<RollbackDrill> {
+    const deadline = Date.now() + this.timeoutMs;
+    const watch = new Watch(this.kc);
+    for (;;) {
+      const current = await this.getDrill(namespace, name);
+      if (current && done(current)) return current;
+      if (Date.now() > deadline)
+        throw new TimeoutError(`drill ${namespace}/${name}: timed out waiting`);
+      const rv = current?.metadata.resourceVersion ?? "0";
+      const found = await new Promise<RollbackDrill | undefined>(resolve => {
+        let settled = false;
+        const finish = (value: RollbackDrill | undefined): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          void request.then(
+            r => {
+              r.abort();
+            },
+            () => undefined,
+          );
+          resolve(value);
+        };
+        const timer = setTimeout(
+          () => {
+            finish(undefined);
+          },
+          Math.max(0, Math.min(5_000, deadline - Date.now())),
+        );
+        const request = watch.watch(
+          `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+          {
+            fieldSelector: `metadata.name=${name}`,
+            resourceVersion: rv,
+            allowWatchBookmarks: true,
+          },
+          (type: string, object: RollbackDrill) => {
+            if ((type === "ADDED" || type === "MODIFIED") && done(object)) finish(object);
+          },
+          () => {
+            finish(undefined);
+          },
+        );
+        request.catch(() => {
+          finish(undefined);
+        });
+      });
+      if (found) return found;
+    }
+  }
+
+  /** Repeats `probe` (a read) until it returns a value, or throws TimeoutError. */
+  async until<T>(
+    what: string,
+    probe: () => Promise<T | undefined | false>,
+    intervalMs = 25,
+  ): Promise<T> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) throw new TimeoutError(`timed out waiting for ${what}`);
+      await new Promise(resolve => setTimeout(resolve, intervalMs));
+    }
+  }
+}
