@@ -1,0 +1,132 @@
+/**
+ * The real kubectl (v1.32, /usr/bin/kubectl) against one started simulator per test file: the
+ * sim's kubeconfig in a temp file and a KUBECACHEDIR of the file's own, so discovery caches never
+ * leak between files (kubectl-wire-notes.md, "Discovery and OpenAPI").
+ */
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startSim } from "../../../src/sim/index.ts";
+import type { Sim, StartSimOptions } from "../../../src/sim/index.ts";
+
+export const KUBECTL = "/usr/bin/kubectl";
+export const HAS_KUBECTL = existsSync(KUBECTL);
+/** The describe() title used when kubectl is absent, so the skip names its reason. */
+export const NEEDS_KUBECTL = "(skipped: needs the real kubectl at /usr/bin/kubectl)";
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  /** Exit code; 0 on success. */
+  code: number;
+}
+
+export interface KubectlSim {
+  readonly sim: Sim;
+  readonly dir: string;
+  /** Runs kubectl and resolves with its stdout; rejects with stderr on a non-zero exit. */
+  kubectl(...args: string[]): Promise<string>;
+  /** Runs kubectl and resolves with stdout, stderr and the exit code, whatever it is. */
+  run(...args: string[]): Promise<KubectlResult>;
+  /** Writes a file into the temp directory and returns its path. */
+  file(name: string, content: string): Promise<string>;
+  /**
+   * Starts a long-running kubectl (e.g. `get -w`), resolves with its stdout once `until` holds
+   * for it, then stops that kubectl.
+   */
+  watch(args: string[], until: (stdout: string) => boolean, timeoutMs?: number): WatchHandle;
+  close(): Promise<void>;
+}
+
+export interface WatchHandle {
+  /** Resolves once kubectl has written its first byte (it has listed and is watching). */
+  readonly started: Promise<void>;
+  readonly done: Promise<string>;
+}
+
+export async function startKubectlSim(options: StartSimOptions = {}): Promise<KubectlSim> {
+  const sim = await startSim({ timeScale: 1000, ...options });
+  const dir = await mkdtemp(join(tmpdir(), "sim-kubectl-"));
+  await sim.writeKubeconfig(join(dir, "config"));
+  const env = { ...process.env, KUBECONFIG: join(dir, "config"), KUBECACHEDIR: join(dir, "cache") };
+
+  const run = (...args: string[]): Promise<KubectlResult> =>
+    new Promise(resolve => {
+      execFile(KUBECTL, args, { env, timeout: 30_000 }, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ stdout, stderr, code });
+      });
+    });
+
+  return {
+    sim,
+    dir,
+    run,
+    async kubectl(...args) {
+      const r = await run(...args);
+      if (r.code !== 0) {
+        throw new Error(`kubectl ${args.join(" ")} exited ${String(r.code)}: ${r.stderr}`);
+      }
+      return r.stdout;
+    },
+    async file(name, content) {
+      const path = join(dir, name);
+      await writeFile(path, content);
+      return path;
+    },
+    watch(args, until, timeoutMs = 20_000) {
+      const child = spawn(KUBECTL, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      let markStarted: () => void = () => undefined;
+      const started = new Promise<void>(resolve => {
+        markStarted = resolve;
+      });
+      const done = new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill();
+          reject(
+            new Error(`kubectl ${args.join(" ")} never printed what was awaited:\n${out}${err}`),
+          );
+        }, timeoutMs);
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          markStarted();
+          if (until(out)) {
+            clearTimeout(timer);
+            child.kill();
+            resolve(out);
+          }
+        });
+        child.stderr.on("data", (chunk: Buffer) => {
+          err += chunk.toString();
+        });
+        child.on("exit", () => {
+          clearTimeout(timer);
+          if (until(out)) resolve(out);
+          else reject(new Error(`kubectl ${args.join(" ")} exited early:\n${out}${err}`));
+        });
+      });
+      return { started, done };
+    },
+    async close() {
+      await sim.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Lines of kubectl output with trailing blanks removed. */
+export function lines(out: string): string[] {
+  return out
+    .split("\n")
+    .map(l => l.trimEnd())
+    .filter(l => l !== "");
+}
+
+/** Splits a table row printed by kubectl's tabwriter (columns separated by 2+ spaces). */
+export function columns(line: string): string[] {
+  return line.trim().split(/\s{2,}/);
+}
