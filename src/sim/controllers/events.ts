@@ -128,6 +128,8 @@ export function createEventRecorder(
           },
           actor,
         );
+        // The correlator's cache is bounded (an LRU in client-go); a plain reset is enough here.
+        if (seen.size >= 4096) seen.clear();
         seen.set(key, { name, namespace, count: 1 });
       } catch {
         // The recorder drops events it cannot write (e.g. in a terminating namespace), as client-go does.

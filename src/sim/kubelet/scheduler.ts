@@ -41,21 +41,23 @@ export function createScheduler(store: Store, clock: SimClock, nodeNames: string
     scheduleTimer = undefined;
     const keys = [...unscheduled];
     unscheduled.clear();
+    // Pods per node, counted once per batch and kept up to date as the batch binds.
+    const counts = new Map(nodeNames.map(n => [n, 0]));
+    for (const p of store.list(PODS).items) {
+      const n = nodeNameOf(p);
+      if (n !== undefined && counts.has(n) && !isTerminal(p))
+        counts.set(n, (counts.get(n) ?? 0) + 1);
+    }
     for (const key of keys) {
       const [ns = "", name = ""] = key.split("/");
       const pod = store.get(PODS, ns, name);
       if (pod === undefined || pod.metadata.deletionTimestamp !== undefined || nodeNameOf(pod))
         continue;
-      const counts = new Map(nodeNames.map(n => [n, 0]));
-      for (const p of store.list(PODS).items) {
-        const n = nodeNameOf(p);
-        if (n !== undefined && counts.has(n) && !isTerminal(p))
-          counts.set(n, (counts.get(n) ?? 0) + 1);
-      }
       const node = [...counts.entries()].sort(
         (a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1),
       )[0]?.[0];
       if (node === undefined) continue;
+      counts.set(node, (counts.get(node) ?? 0) + 1);
       const now = formatTimestamp(clock.nowMs());
       try {
         store.patch(PODS, ns, name, "merge", { spec: { nodeName: node } }, SCHEDULER_ACTOR);

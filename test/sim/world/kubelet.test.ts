@@ -359,3 +359,41 @@ describe("kubelet", () => {
     expect(app(sim, "old")?.lastState.terminated).toMatchObject({ exitCode: 1, reason: "Error" });
   });
 });
+
+describe("readiness", () => {
+  let sim: Sim;
+  afterEach(() => {
+    sim.close();
+  });
+
+  // pkg/kubelet/prober: with a readiness probe the container turns ready at the first successful
+  // probe, not before initialDelaySeconds; Ready's lastTransitionTime records when.
+  it("waits for the readiness probe's initial delay", async () => {
+    sim = startTestWorld();
+    sim.world.images.push(REPO, "v1");
+    sim.store.create(
+      PODS,
+      pod("slow", [
+        {
+          name: "app",
+          image: `${REPO}:v1`,
+          readinessProbe: { initialDelaySeconds: 20, periodSeconds: 5 },
+        },
+      ]),
+      ADMIN,
+    );
+    await vi.waitFor(() => {
+      expect(app(sim, "slow")?.ready).toBe(true);
+    });
+    // Both timestamps have second precision, and both are floored, so the 20 s survive.
+    const startedAt = (app(sim, "slow")?.state.running as { startedAt: string }).startedAt;
+    const ready = pstatus(sim, "slow").conditions?.find(c => c.type === "Ready") as {
+      status: string;
+      lastTransitionTime: string;
+    };
+    expect(ready.status).toBe("True");
+    expect(Date.parse(ready.lastTransitionTime) - Date.parse(startedAt)).toBeGreaterThanOrEqual(
+      20_000,
+    );
+  });
+});

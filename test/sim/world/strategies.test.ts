@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { computeTemplateHash } from "../../../src/sim/controllers/names.ts";
 import type { KubeObject } from "../../../src/sim/types.ts";
 import {
   ADMIN,
   DEPLOYMENTS,
   deployment,
+  eventsFor,
   listOwned,
   PODS,
   REPLICASETS,
@@ -194,5 +196,89 @@ describe("rollout strategies", () => {
         .sort();
       expect(revs).toEqual(revisions);
     });
+  });
+});
+
+describe("ReplicaSet availability and hash collisions", () => {
+  let sim: Sim;
+  afterEach(() => {
+    sim.close();
+  });
+
+  // pkg/controller/replicaset/replica_set_utils.go calculateStatus with podutil.IsPodAvailable:
+  // a ready pod counts as available only after minReadySeconds.
+  it("honours minReadySeconds for availableReplicas", async () => {
+    sim = startTestWorld();
+    sim.world.images.push(REPO, "v1");
+    const d = sim.store.create(
+      DEPLOYMENTS,
+      deployment("web", `${REPO}:v1`, { replicas: 1, minReadySeconds: 30 }),
+      ADMIN,
+    );
+    // When the ReplicaSet first counts the pod available, its Ready condition is 30 s old.
+    let readyForMs = -1;
+    const off = sim.store.subscribe(e => {
+      if (e.gvr.resource !== "replicasets" || readyForMs >= 0) return;
+      const s = e.object["status"] as { availableReplicas?: number } | undefined;
+      if ((s?.availableReplicas ?? 0) === 0) return;
+      const p = sim.store.list(PODS, { namespace: "default" }).items[0];
+      const conditions = (
+        p?.["status"] as { conditions?: { type: string; lastTransitionTime: string }[] } | undefined
+      )?.conditions;
+      const ready = conditions?.find(c => c.type === "Ready");
+      readyForMs = sim.clock.nowMs() - Date.parse(ready?.lastTransitionTime ?? "");
+    });
+    await rolledOut(sim, 1, 1);
+    off();
+    expect(readyForMs).toBeGreaterThanOrEqual(30_000);
+    const rs = listOwned(sim.store, REPLICASETS, d.metadata.uid)[0];
+    expect(rs?.["status"]).toMatchObject({
+      replicas: 1,
+      fullyLabeledReplicas: 1,
+      readyReplicas: 1,
+      availableReplicas: 1,
+      observedGeneration: 1,
+    });
+    expect(eventsFor(sim.store, rs?.metadata.name ?? "").map(e => e.reason)).toContain(
+      "SuccessfulCreate",
+    );
+  });
+
+  // sync.go getNewReplicaSet: a name taken by a ReplicaSet with another template bumps
+  // status.collisionCount, and the next hash (which includes it) gives a new name.
+  it("counts a hash collision and creates the ReplicaSet under a new hash", async () => {
+    sim = startTestWorld();
+    sim.world.images.push(REPO, "v1");
+    const d = sim.store.create(
+      DEPLOYMENTS,
+      deployment("web", `${REPO}:v1`, { replicas: 1, paused: true }),
+      ADMIN,
+    );
+    const template = (d["spec"] as { template: unknown }).template;
+    const taken = `web-${computeTemplateHash(template)}`;
+    sim.store.create(
+      REPLICASETS,
+      {
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        metadata: { name: taken, namespace: "default" },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: "other" } },
+          template: {
+            metadata: { labels: { app: "other" } },
+            spec: { containers: [{ name: "x", image: "busybox" }] },
+          },
+        },
+      },
+      ADMIN,
+    );
+    sim.store.patch(DEPLOYMENTS, "default", "web", "merge", { spec: { paused: false } }, ADMIN);
+    await rolledOut(sim, 2, 1);
+    const d2 = sim.store.get(DEPLOYMENTS, "default", "web");
+    expect((d2?.["status"] as { collisionCount?: number }).collisionCount).toBe(1);
+    const owned = listOwned(sim.store, REPLICASETS, d.metadata.uid);
+    expect(owned).toHaveLength(1);
+    expect(owned[0]?.metadata.name).toBe(`web-${computeTemplateHash(template, 1)}`);
   });
 });
