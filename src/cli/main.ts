@@ -4,6 +4,9 @@
  * (logger, metrics registry, clients, clock) and passes it down; nothing below reads argv or env.
  */
 import { parseArgs } from "node:util";
+import type { Io } from "./io.ts";
+import { operatorCommand } from "./operator.ts";
+import { simCommand } from "./sim.ts";
 
 export const USAGE = `rollback-drill: rehearse Kubernetes rollbacks before an incident needs them.
 
@@ -20,19 +23,15 @@ Commands:
 Run 'rollback-drill <command> --help' for a command's flags.
 `;
 
-export interface Io {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+export type { Io } from "./io.ts";
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
-const commands: Record<string, Command> = {};
-
-/** Registers a subcommand; each lives in its own module under src/cli/. */
-export function registerCommand(name: string, command: Command): void {
-  commands[name] = command;
-}
+/** The subcommands, each in its own module under src/cli/. */
+const commands: Readonly<Record<string, Command | undefined>> = Object.freeze({
+  operator: operatorCommand,
+  sim: simCommand,
+});
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const { positionals } = parseArgs({

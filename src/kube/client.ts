@@ -1,5 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node's models are
-   plain JSON shapes on the wire; its own documentation passes object literals for them. */
 /**
  * The one adapter to Kubernetes: a small port (KubeClient) and its implementation on
  * @kubernetes/client-node 1.4.0. Every call is retried on transient errors (retry.ts) and every
@@ -13,12 +11,17 @@ import {
   CustomObjectsApi,
   KubeConfig,
   NetworkingV1Api,
+  Observable,
   PatchStrategy,
   RbacAuthorizationV1Api,
   setHeaderOptions,
 } from "@kubernetes/client-node";
 import type {
+  ConfigurationOptions,
   CoreV1Event,
+  ObservableMiddleware,
+  RequestContext,
+  ResponseContext,
   KubernetesListObject,
   KubernetesObject,
   V1ConfigMap,
@@ -133,6 +136,22 @@ export function loadKubeConfig(kubeconfig?: string): KubeConfig {
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
 
+/**
+ * Sends `body` as JSON exactly as given. client-node serialises typed bodies through its models,
+ * which rename or drop a few wire fields (NetworkPolicy ingress `from` is `_from` in the model,
+ * JSON schema `default` is `_default`); the sandbox manifests are complete wire objects already.
+ */
+function rawJsonBody(body: unknown): ConfigurationOptions {
+  const middleware: ObservableMiddleware = {
+    pre: (context: RequestContext) => {
+      context.setBody(JSON.stringify(body));
+      return new Observable(Promise.resolve(context));
+    },
+    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: "append" };
+}
+
 /** client-node types custom objects as `any`; this is where they become drills. */
 function asDrill(value: unknown): RollbackDrill {
   return value as RollbackDrill;
@@ -181,6 +200,44 @@ function collectionPath(resource: WatchedResource, namespace: string | undefined
   return `${prefix}/namespaces/${namespace}/${resource}`;
 }
 
+type Call = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
+
+/** Creates one of the sandbox's namespaced objects, by kind. */
+async function createSandboxObject(
+  apis: { core: CoreV1Api; rbac: RbacAuthorizationV1Api; net: NetworkingV1Api },
+  call: Call,
+  manifest: SandboxManifest,
+): Promise<void> {
+  const { core, rbac, net } = apis;
+  const namespace = manifest.metadata.namespace;
+  const what = `create ${manifest.kind}`;
+  // The manifests are complete objects built by the core; client-node's models are their shapes.
+  const body: unknown = manifest;
+  const raw = rawJsonBody(body);
+  switch (manifest.kind) {
+    case "ServiceAccount":
+      await call(what, () =>
+        core.createNamespacedServiceAccount({ namespace, body: body as V1ServiceAccount }, raw),
+      );
+      return;
+    case "RoleBinding":
+      await call(what, () =>
+        rbac.createNamespacedRoleBinding({ namespace, body: body as V1RoleBinding }, raw),
+      );
+      return;
+    case "NetworkPolicy":
+      await call(what, () =>
+        net.createNamespacedNetworkPolicy({ namespace, body: body as V1NetworkPolicy }, raw),
+      );
+      return;
+    case "ResourceQuota":
+      await call(what, () =>
+        core.createNamespacedResourceQuota({ namespace, body: body as V1ResourceQuota }, raw),
+      );
+      return;
+  }
+}
+
 export function createKubeClient(options: KubeClientOptions): KubeClient {
   const kc = options.kubeConfig;
   const core = kc.makeApiClient(CoreV1Api);
@@ -192,7 +249,7 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
   const random = options.random ?? Math.random;
   const policy = options.retryPolicy ?? DEFAULT_RETRY_POLICY;
 
-  const call = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+  const call: Call = (what, fn) =>
     withRetry(fn, {
       sleep: options.sleep,
       random,
@@ -241,34 +298,7 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
     async deleteNamespace(name) {
       await call("delete namespace", () => core.deleteNamespace({ name }));
     },
-    async createSandboxObject(manifest) {
-      const namespace = manifest.metadata.namespace;
-      const what = `create ${manifest.kind}`;
-      // The manifests are complete objects built by the core; client-node's models are their shapes.
-      const body: unknown = manifest;
-      switch (manifest.kind) {
-        case "ServiceAccount":
-          await call(what, () =>
-            core.createNamespacedServiceAccount({ namespace, body: body as V1ServiceAccount }),
-          );
-          return;
-        case "RoleBinding":
-          await call(what, () =>
-            rbac.createNamespacedRoleBinding({ namespace, body: body as V1RoleBinding }),
-          );
-          return;
-        case "NetworkPolicy":
-          await call(what, () =>
-            net.createNamespacedNetworkPolicy({ namespace, body: body as V1NetworkPolicy }),
-          );
-          return;
-        case "ResourceQuota":
-          await call(what, () =>
-            core.createNamespacedResourceQuota({ namespace, body: body as V1ResourceQuota }),
-          );
-          return;
-      }
-    },
+    createSandboxObject: manifest => createSandboxObject({ core, rbac, net }, call, manifest),
     getConfigMap: key => call("get configmap", () => core.readNamespacedConfigMap(key)),
     async createConfigMap(body) {
       await call("create configmap", () =>
@@ -283,7 +313,10 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
     },
     async createDeployment(body) {
       await call("create deployment", () =>
-        apps.createNamespacedDeployment({ namespace: body.metadata.namespace, body }),
+        apps.createNamespacedDeployment(
+          { namespace: body.metadata.namespace, body },
+          rawJsonBody(body),
+        ),
       );
     },
     async patchDeploymentJson(key, ops) {

@@ -1,0 +1,183 @@
+/**
+ * execute: runs one of decide()'s actions through the adapter. An exhaustive switch, and every
+ * case is idempotent (a crash between persisting status and finishing the actions replays them):
+ * AlreadyExists on a create and NotFound on a delete are success. Copies read their source at
+ * execution and create the copy with the sandbox's labels.
+ */
+import type { Logger } from "pino";
+import type { RollbackDrill } from "../api/types.ts";
+import { FINALIZER } from "../api/vocabulary.ts";
+import type { Action } from "../core/actions.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { AlreadyExistsError, NotFoundError, toKubeError } from "../kube/errors.ts";
+import type { EventRecorder } from "./events.ts";
+
+export interface ExecuteDeps {
+  readonly kube: KubeClient;
+  readonly events: EventRecorder;
+  readonly log: Logger;
+}
+
+/** The drill as last written: finalizer patches need its current resourceVersion. */
+export interface ExecuteContext {
+  drill: RollbackDrill;
+}
+
+async function ignoring(
+  kind: typeof AlreadyExistsError | typeof NotFoundError,
+  write: () => Promise<unknown>,
+): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (err) {
+    const e = toKubeError(err);
+    if (e instanceof kind) return false;
+    throw e;
+  }
+}
+
+const create = (write: () => Promise<unknown>): Promise<boolean> =>
+  ignoring(AlreadyExistsError, write);
+
+async function setFinalizers(
+  ctx: ExecuteContext,
+  deps: ExecuteDeps,
+  finalizers: string[],
+): Promise<void> {
+  ctx.drill = await deps.kube.setDrillFinalizers(ctx.drill, finalizers);
+}
+
+async function copyConfigMap(
+  action: Extract<Action, { type: "CopyConfigMap" }>,
+  deps: ExecuteDeps,
+): Promise<void> {
+  const source = await deps.kube.getConfigMap(action.from).catch((err: unknown) => {
+    if (toKubeError(err) instanceof NotFoundError) return undefined;
+    throw toKubeError(err);
+  });
+  // Gone since gather: the clone's pods will say so (CreateContainerConfigError), as in production.
+  if (source === undefined) return;
+  await create(() =>
+    deps.kube.createConfigMap({
+      metadata: { ...action.to, labels: action.labels },
+      ...(source.data === undefined ? {} : { data: source.data }),
+      ...(source.binaryData === undefined ? {} : { binaryData: source.binaryData }),
+      ...(source.immutable === undefined ? {} : { immutable: source.immutable }),
+    }),
+  );
+}
+
+async function copySecret(
+  action: Extract<Action, { type: "CopySecret" }>,
+  deps: ExecuteDeps,
+): Promise<void> {
+  const source = await deps.kube.getSecret(action.from).catch((err: unknown) => {
+    if (toKubeError(err) instanceof NotFoundError) return undefined;
+    throw toKubeError(err);
+  });
+  if (source === undefined) return;
+  await create(() =>
+    deps.kube.createSecret({
+      metadata: { ...action.to, labels: action.labels },
+      ...(source.type === undefined ? {} : { type: source.type }),
+      ...(source.data === undefined ? {} : { data: source.data }),
+      ...(source.immutable === undefined ? {} : { immutable: source.immutable }),
+    }),
+  );
+}
+
+/** Deletes a sandbox namespace only when its labels say this drill owns it. */
+async function deleteNamespace(
+  action: Extract<Action, { type: "DeleteNamespace" }>,
+  deps: ExecuteDeps,
+): Promise<void> {
+  const ns = await deps.kube.getNamespace(action.name).catch((err: unknown) => {
+    if (toKubeError(err) instanceof NotFoundError) return undefined;
+    throw toKubeError(err);
+  });
+  if (ns === undefined || ns.metadata?.deletionTimestamp !== undefined) return;
+  const labels = ns.metadata?.labels ?? {};
+  const foreign = Object.entries(action.expectLabels).some(([k, v]) => labels[k] !== v);
+  if (foreign) {
+    deps.log.warn(
+      { namespace: action.name },
+      "Refused to delete a namespace this drill does not own",
+    );
+    return;
+  }
+  if (await ignoring(NotFoundError, () => deps.kube.deleteNamespace(action.name)))
+    deps.log.info({ namespace: action.name }, "Deleted sandbox namespace");
+}
+
+export async function execute(
+  action: Action,
+  ctx: ExecuteContext,
+  deps: ExecuteDeps,
+): Promise<void> {
+  const { kube, log } = deps;
+  switch (action.type) {
+    case "EnsureFinalizer": {
+      const finalizers = ctx.drill.metadata.finalizers ?? [];
+      if (!finalizers.includes(FINALIZER))
+        await setFinalizers(ctx, deps, [...finalizers, FINALIZER]);
+      return;
+    }
+    case "RemoveFinalizer": {
+      const finalizers = ctx.drill.metadata.finalizers ?? [];
+      if (finalizers.includes(FINALIZER))
+        await setFinalizers(
+          ctx,
+          deps,
+          finalizers.filter(f => f !== FINALIZER),
+        );
+      return;
+    }
+    case "CreateNamespace":
+      if (await create(() => kube.createNamespace(action.name, action.labels)))
+        log.info({ namespace: action.name }, "Created sandbox namespace");
+      return;
+    case "CreateObject":
+      await create(() => kube.createSandboxObject(action.manifest));
+      return;
+    case "CopyConfigMap":
+      await copyConfigMap(action, deps);
+      return;
+    case "CopySecret":
+      await copySecret(action, deps);
+      return;
+    case "CreateDeployment": {
+      const { metadata } = action.manifest;
+      const namespace = metadata.namespace ?? "";
+      // The core's manifest is a complete apps/v1 Deployment; client-node's model is its shape.
+      const body: unknown = { ...action.manifest, metadata: { ...metadata, namespace } };
+      if (
+        await create(() =>
+          kube.createDeployment(body as Parameters<KubeClient["createDeployment"]>[0]),
+        )
+      )
+        log.info({ namespace, deployment: metadata.name }, "Created sandbox Deployment");
+      return;
+    }
+    case "ReplaceDeploymentTemplate":
+      await kube.patchDeploymentJson(action.target, [
+        { op: "replace", path: "/spec/template", value: action.template },
+      ]);
+      log.info({ ...action.target }, "Rolled sandbox Deployment forward");
+      return;
+    case "UndoDeployment":
+      await kube.patchDeploymentJson(action.target, action.patch);
+      log.info({ ...action.target }, "Rolled back sandbox Deployment");
+      return;
+    case "DeleteNamespace":
+      await deleteNamespace(action, deps);
+      return;
+    case "EmitEvent":
+      try {
+        await deps.events.emit(ctx.drill, action);
+      } catch (err) {
+        log.warn({ err: toKubeError(err), reason: action.reason }, "Could not record Event");
+      }
+      return;
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * gather: reads what decide() needs, mostly from the informers' caches (list+watch), so a drill
+ * costs no GETs while it waits. Only three things are read directly, and only when the run needs
+ * them: the ConfigMaps and Secrets to copy (the operator may not watch those), in the phases that
+ * look at them; and a crashed sandbox container's last log lines, once per crash (cached by pod,
+ * container and restart count).
+ */
+import type { RollbackDrill } from "../api/types.ts";
+import type { RunPhase } from "../api/vocabulary.ts";
+import type {
+  ContainerStatusView,
+  DeploymentView,
+  Observed,
+  ObservedSandbox,
+  ObservedTarget,
+  OperatorIdentity,
+  PodView,
+  ReplicaSetView,
+  SourceState,
+} from "../core/observed.ts";
+import { sandboxNamespaceToObserve } from "../core/observed.ts";
+import { objectsToLookUp } from "../core/refs.ts";
+import type { KubeClient, ObjectKey } from "../kube/client.ts";
+import { ForbiddenError, NotFoundError, toKubeError } from "../kube/errors.ts";
+
+/** The informer caches gather reads: plain JSON objects (timestamps as strings). */
+export interface ClusterCache {
+  deployment(namespace: string, name: string): DeploymentView | undefined;
+  deployments(namespace: string): readonly DeploymentView[];
+  replicaSets(namespace: string): readonly ReplicaSetView[];
+  pods(namespace: string): readonly PodView[];
+  namespace(name: string): NamespaceView | undefined;
+}
+
+export interface NamespaceView {
+  metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  status?: { phase?: string };
+}
+
+export interface GatherDeps {
+  readonly cache: ClusterCache;
+  readonly kube: KubeClient;
+  readonly operator: OperatorIdentity;
+  readonly logs: LogCache;
+}
+
+/** Phases in which decide() reads Observed.sources. */
+const SOURCE_PHASES: readonly RunPhase[] = ["Pending", "Resolving", "Preflight", "CreatingSandbox"];
+/** Phases in which a sandbox crash may become the verdict, so its logs are worth a request. */
+const LOG_PHASES: readonly RunPhase[] = [
+  "DeployingPrevious",
+  "DeployingCurrent",
+  "RollingBack",
+  "Verifying",
+];
+/** Lines of a crashed container's log kept for the verdict's message. */
+export const LOG_TAIL_LINES = 20;
+
+export async function gather(drill: RollbackDrill, deps: GatherDeps): Promise<Observed> {
+  const phase = drill.status?.currentRun?.phase;
+  const target = gatherTarget(drill, deps.cache);
+  const sandbox = await gatherSandbox(drill, deps, phase);
+  const sources =
+    phase !== undefined && SOURCE_PHASES.includes(phase) && target !== undefined
+      ? await gatherSources(drill, target, deps.kube)
+      : { configMaps: {}, secrets: {} };
+  return {
+    ...(target === undefined ? {} : { target }),
+    ...(sandbox === undefined ? {} : { sandbox }),
+    sources,
+    operator: deps.operator,
+  };
+}
+
+function isControlledBy(
+  meta: { ownerReferences?: { uid: string; controller?: boolean }[] },
+  uid: string | undefined,
+): boolean {
+  return (
+    uid !== undefined &&
+    (meta.ownerReferences ?? []).some(o => o.uid === uid && o.controller === true)
+  );
+}
+
+/** A Deployment, the ReplicaSets it controls, and their pods. */
+function ownedTree(
+  cache: ClusterCache,
+  deployment: DeploymentView,
+  namespace: string,
+): { replicaSets: ReplicaSetView[]; pods: PodView[] } {
+  const replicaSets = cache
+    .replicaSets(namespace)
+    .filter(rs => isControlledBy(rs.metadata, deployment.metadata.uid));
+  const rsUids = new Set(replicaSets.map(rs => rs.metadata.uid));
+  const pods = cache
+    .pods(namespace)
+    .filter(p =>
+      (p.metadata.ownerReferences ?? []).some(o => o.controller === true && rsUids.has(o.uid)),
+    );
+  return { replicaSets, pods };
+}
+
+export function gatherTarget(
+  drill: RollbackDrill,
+  cache: ClusterCache,
+): ObservedTarget | undefined {
+  const namespace = drill.metadata.namespace;
+  const deployment = cache.deployment(namespace, drill.spec.targetRef.name);
+  if (deployment === undefined) return undefined;
+  return { deployment, ...ownedTree(cache, deployment, namespace) };
+}
+
+async function gatherSandbox(
+  drill: RollbackDrill,
+  deps: GatherDeps,
+  phase: RunPhase | undefined,
+): Promise<ObservedSandbox | undefined> {
+  const name = sandboxNamespaceToObserve(drill);
+  if (name === undefined) return undefined;
+  const ns = deps.cache.namespace(name);
+  if (ns === undefined) return undefined;
+  const terminating =
+    ns.metadata.deletionTimestamp !== undefined || ns.status?.phase === "Terminating";
+  const namespace = {
+    name,
+    ...(ns.metadata.labels === undefined ? {} : { labels: ns.metadata.labels }),
+    phase: terminating ? "Terminating" : "Active",
+  };
+  const deployments = deps.cache.deployments(name);
+  const deployment =
+    deployments.find(d => d.metadata.name === drill.spec.targetRef.name) ?? deployments[0];
+  if (deployment === undefined) return { namespace, replicaSets: [], pods: [] };
+  const tree = ownedTree(deps.cache, deployment, name);
+  const pods =
+    phase !== undefined && LOG_PHASES.includes(phase)
+      ? await Promise.all(tree.pods.map(p => withLogs(p, deps)))
+      : tree.pods;
+  return { namespace, deployment, replicaSets: tree.replicaSets, pods };
+}
+
+async function sourceState(read: () => Promise<unknown>): Promise<SourceState> {
+  try {
+    await read();
+    return "Present";
+  } catch (err) {
+    const e = toKubeError(err);
+    if (e instanceof NotFoundError) return "Missing";
+    if (e instanceof ForbiddenError) return "Forbidden";
+    throw e;
+  }
+}
+
+async function gatherSources(
+  drill: RollbackDrill,
+  target: ObservedTarget,
+  kube: KubeClient,
+): Promise<Observed["sources"]> {
+  const wanted = objectsToLookUp(
+    drill,
+    target.replicaSets.map(rs => rs.spec.template),
+  );
+  const namespace = drill.metadata.namespace;
+  const configMaps: Record<string, SourceState> = {};
+  const secrets: Record<string, SourceState> = {};
+  await Promise.all([
+    ...wanted.configMaps.map(async name => {
+      configMaps[name] = await sourceState(() => kube.getConfigMap({ namespace, name }));
+    }),
+    ...wanted.secrets.map(async name => {
+      secrets[name] = await sourceState(() => kube.getSecret({ namespace, name }));
+    }),
+  ]);
+  return { configMaps, secrets };
+}
+
+/** Last log lines by pod uid, container, restart count and instance: each crash is read once. */
+export interface LogCache {
+  get(key: string): string[] | undefined;
+  set(key: string, lines: string[]): void;
+}
+
+export function createLogCache(capacity = 512): LogCache {
+  const entries = new Map<string, string[]>();
+  return {
+    get: key => entries.get(key),
+    set(key, lines) {
+      entries.delete(key);
+      entries.set(key, lines);
+      while (entries.size > capacity) {
+        const oldest = entries.keys().next().value;
+        if (oldest === undefined) break;
+        entries.delete(oldest);
+      }
+    },
+  };
+}
+
+function crashedInstance(status: ContainerStatusView): { previous: boolean } | undefined {
+  if (status.state?.terminated !== undefined) return { previous: false };
+  if (status.lastState?.terminated !== undefined) return { previous: true };
+  return undefined;
+}
+
+async function withLogs(pod: PodView, deps: GatherDeps): Promise<PodView> {
+  const status = pod.status;
+  if (status === undefined) return pod;
+  const key: ObjectKey = { namespace: pod.metadata.namespace ?? "", name: pod.metadata.name };
+  const fill = async (list: ContainerStatusView[] | undefined) =>
+    list === undefined
+      ? undefined
+      : Promise.all(list.map(c => containerWithLogs(pod, key, c, deps)));
+  const [containerStatuses, initContainerStatuses] = await Promise.all([
+    fill(status.containerStatuses),
+    fill(status.initContainerStatuses),
+  ]);
+  return {
+    ...pod,
+    status: {
+      ...status,
+      ...(containerStatuses === undefined ? {} : { containerStatuses }),
+      ...(initContainerStatuses === undefined ? {} : { initContainerStatuses }),
+    },
+  };
+}
+
+async function containerWithLogs(
+  pod: PodView,
+  key: ObjectKey,
+  status: ContainerStatusView,
+  deps: GatherDeps,
+): Promise<ContainerStatusView> {
+  const instance = crashedInstance(status);
+  if (instance === undefined) return status;
+  const cacheKey = `${pod.metadata.uid ?? key.name}/${status.name}/${status.restartCount ?? 0}/${instance.previous}`;
+  let lines = deps.logs.get(cacheKey);
+  if (lines === undefined) {
+    try {
+      const text = await deps.kube.readPodLog(key, {
+        container: status.name,
+        previous: instance.previous,
+        tailLines: LOG_TAIL_LINES,
+      });
+      lines = text.split("\n").filter(line => line !== "");
+    } catch (err) {
+      // The log may be gone already (pod replaced); the verdict says no lines were captured.
+      if (!(toKubeError(err) instanceof NotFoundError)) throw toKubeError(err);
+      lines = [];
+    }
+    deps.logs.set(cacheKey, lines);
+  }
+  return { ...status, lastLogLines: lines };
+}

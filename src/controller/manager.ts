@@ -1,0 +1,326 @@
+/**
+ * The manager: informers (drills; the targets' Deployments, ReplicaSets and Pods; the sandboxes'
+ * namespaces and workloads by label) feed a work queue with drill keys; N workers (the maximum of
+ * concurrent drills) reconcile them. With leader election only the Lease holder runs workers;
+ * losing the lease stops the work. stop() ends intake, lets in-flight reconciles finish and
+ * releases the lease.
+ */
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { RollbackDrill } from "../api/types.ts";
+import { LABEL_DRILL_UID, LABEL_MANAGED_BY, MANAGED_BY } from "../api/vocabulary.ts";
+import type {
+  DeploymentView,
+  OperatorIdentity,
+  PodView,
+  ReplicaSetView,
+} from "../core/observed.ts";
+import type { KubeClient, ObjectKey, WatchedResource, WatchedTypes } from "../kube/client.ts";
+import { toKubeError } from "../kube/errors.ts";
+import type { Informer } from "../kube/informer.ts";
+import type { Clock } from "./clock.ts";
+import { createEventRecorder } from "./events.ts";
+import type { ClusterCache, NamespaceView } from "./gather.ts";
+import { createLogCache } from "./gather.ts";
+import { createLeaderElector, type LeaderElectionConfig, type LeaderElector } from "./leader.ts";
+import { CONTROLLER_NAME, type Metrics } from "./metrics.ts";
+import { reconcile, type DrillSource, type ReconcileDeps } from "./reconcile.ts";
+import { createWorkqueue, type Workqueue } from "./workqueue.ts";
+
+export interface ManagerOptions {
+  readonly kube: KubeClient;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Namespaces to watch drills (and targets) in; undefined: all. */
+  readonly namespaces?: readonly string[];
+  /** Workers, i.e. drills reconciled at once. Default 4. */
+  readonly maxConcurrentDrills?: number;
+  readonly leaderElection?: LeaderElectionConfig;
+  readonly operator: OperatorIdentity;
+  /** Reporting instance on Events (the pod name). */
+  readonly instance: string;
+}
+
+export interface Manager {
+  /** Starts the informers, waits for their first lists, then campaigns or starts working. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Caches synced (and not stopped). */
+  isReady(): boolean;
+  isLeader(): boolean;
+}
+
+const SANDBOX_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+
+/** Informer objects as plain JSON: the typed list decodes timestamps to Dates, watch events do not. */
+function plain(obj: unknown): unknown {
+  return JSON.parse(JSON.stringify(obj));
+}
+
+function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
+}
+
+function parseKey(key: string): ObjectKey {
+  const at = key.indexOf("/");
+  return { namespace: key.slice(0, at), name: key.slice(at + 1) };
+}
+
+interface Informers {
+  drills: Informer<WatchedTypes["rollbackdrills"]>[];
+  deployments: Informer<WatchedTypes["deployments"]>[];
+  replicasets: Informer<WatchedTypes["replicasets"]>[];
+  pods: Informer<WatchedTypes["pods"]>[];
+  namespaces: Informer<WatchedTypes["namespaces"]>[];
+}
+
+function buildInformers(kube: KubeClient, namespaces: readonly string[] | undefined): Informers {
+  const scoped = <R extends WatchedResource>(resource: R): Informer<WatchedTypes[R]>[] =>
+    namespaces === undefined
+      ? [kube.informer(resource, {})]
+      : namespaces.map(namespace => kube.informer(resource, { namespace }));
+  // With a namespace list, the sandboxes (elsewhere) are watched by their labels.
+  const sandbox = <R extends WatchedResource>(resource: R): Informer<WatchedTypes[R]>[] =>
+    namespaces === undefined ? [] : [kube.informer(resource, { labelSelector: SANDBOX_SELECTOR })];
+  return {
+    drills: scoped("rollbackdrills"),
+    deployments: [...scoped("deployments"), ...sandbox("deployments")],
+    replicasets: [...scoped("replicasets"), ...sandbox("replicasets")],
+    pods: [...scoped("pods"), ...sandbox("pods")],
+    namespaces: [kube.informer("namespaces", { labelSelector: SANDBOX_SELECTOR })],
+  };
+}
+
+function listAll<T extends KubernetesObject>(informers: Informer<T>[], namespace: string): T[] {
+  const seen = new Map<string, T>();
+  for (const informer of informers)
+    for (const obj of informer.list(namespace)) seen.set(obj.metadata?.name ?? "", obj);
+  return [...seen.values()];
+}
+
+function cacheOf(informers: Informers): ClusterCache {
+  return {
+    deployment: (namespace, name) => {
+      for (const i of informers.deployments) {
+        const found = i.get(name, namespace);
+        if (found !== undefined) return plain(found) as DeploymentView;
+      }
+      return undefined;
+    },
+    deployments: namespace => plain(listAll(informers.deployments, namespace)) as DeploymentView[],
+    replicaSets: namespace => plain(listAll(informers.replicasets, namespace)) as ReplicaSetView[],
+    pods: namespace => plain(listAll(informers.pods, namespace)) as PodView[],
+    namespace: name => {
+      const found = informers.namespaces[0]?.get(name);
+      return found === undefined ? undefined : (plain(found) as NamespaceView);
+    },
+  };
+}
+
+/** The informer's drills, overlaid with this controller's own newer writes. */
+function drillSourceOf(informers: Informers): DrillSource {
+  const written = new Map<string, { drill: RollbackDrill; cachedRv: string | undefined }>();
+  const cached = (key: ObjectKey): RollbackDrill | undefined => {
+    for (const i of informers.drills) {
+      const found = i.get(key.name, key.namespace);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  return {
+    get(key) {
+      const fromCache = cached(key);
+      const k = `${key.namespace}/${key.name}`;
+      const mine = written.get(k);
+      // Ours is newer only while the cache still shows the version we replaced.
+      if (mine !== undefined && fromCache?.metadata.resourceVersion === mine.cachedRv)
+        return mine.drill;
+      written.delete(k);
+      return fromCache;
+    },
+    remember(drill) {
+      const key = { namespace: drill.metadata.namespace, name: drill.metadata.name };
+      written.set(`${key.namespace}/${key.name}`, {
+        drill,
+        cachedRv: cached(key)?.metadata.resourceVersion,
+      });
+    },
+  };
+}
+
+/** Maps every watch event to the keys of the drills it concerns. */
+function wireEvents(
+  informers: Informers,
+  allDrills: () => RollbackDrill[],
+  enqueue: (key: string) => void,
+): void {
+  const enqueueDrillsFor = (obj: KubernetesObject, targetName: string | undefined): void => {
+    const uid = obj.metadata?.labels?.[LABEL_DRILL_UID];
+    const namespace = obj.metadata?.namespace;
+    for (const drill of allDrills()) {
+      const owns = uid !== undefined && drill.metadata.uid === uid;
+      const targets =
+        uid === undefined &&
+        drill.metadata.namespace === namespace &&
+        (targetName === undefined || drill.spec.targetRef.name === targetName);
+      if (owns || targets) enqueue(keyOf(drill));
+    }
+  };
+  const ownerName = (obj: KubernetesObject, kind: string): string | undefined =>
+    obj.metadata?.ownerReferences?.find(o => o.kind === kind && o.controller === true)?.name;
+  const deploymentOfPod = (pod: KubernetesObject): string | undefined => {
+    const rsName = ownerName(pod, "ReplicaSet");
+    if (rsName === undefined) return undefined;
+    for (const i of informers.replicasets) {
+      const rs = i.get(rsName, pod.metadata?.namespace);
+      if (rs !== undefined) return ownerName(rs, "Deployment");
+    }
+    return undefined;
+  };
+
+  for (const i of informers.drills)
+    for (const event of ["add", "update", "delete"] as const)
+      i.on(event, d => {
+        enqueue(keyOf(d));
+      });
+  for (const i of informers.deployments)
+    for (const event of ["add", "update", "delete"] as const)
+      i.on(event, d => {
+        enqueueDrillsFor(d, d.metadata?.name);
+      });
+  for (const i of informers.replicasets)
+    for (const event of ["add", "update", "delete"] as const)
+      i.on(event, rs => {
+        enqueueDrillsFor(rs, ownerName(rs, "Deployment"));
+      });
+  for (const i of informers.pods)
+    for (const event of ["add", "update", "delete"] as const)
+      i.on(event, pod => {
+        enqueueDrillsFor(pod, deploymentOfPod(pod));
+      });
+  for (const i of informers.namespaces)
+    for (const event of ["add", "update", "delete"] as const)
+      i.on(event, ns => {
+        enqueueDrillsFor(ns, undefined);
+      });
+}
+
+export function createManager(options: ManagerOptions): Manager {
+  const { kube, clock, log, metrics } = options;
+  const workers = Math.max(1, options.maxConcurrentDrills ?? 4);
+  const informers = buildInformers(kube, options.namespaces);
+  const cache = cacheOf(informers);
+  const drills = drillSourceOf(informers);
+  const deps: ReconcileDeps = {
+    kube,
+    cache,
+    drills,
+    clock,
+    log,
+    metrics,
+    events: createEventRecorder({ kube, now: () => clock.now(), instance: options.instance }),
+    logs: createLogCache(),
+    operator: options.operator,
+  };
+  let queue: Workqueue | undefined;
+  let loops: Promise<void>[] = [];
+  let ready = false;
+  let elector: LeaderElector | undefined;
+
+  const allDrills = (): RollbackDrill[] => informers.drills.flatMap(i => [...i.list()]);
+  wireEvents(informers, allDrills, key => queue?.add(key));
+
+  const work = async (q: Workqueue): Promise<void> => {
+    for (;;) {
+      const key = await q.get();
+      if (key === undefined) return;
+      const started = performance.now();
+      try {
+        const result = await reconcile(parseKey(key), deps);
+        q.forget(key);
+        if (result.requeueAfterMs !== undefined) q.addAfter(key, result.requeueAfterMs);
+        metrics.reconcileTotal.inc({
+          controller: CONTROLLER_NAME,
+          result: result.requeueAfterMs === undefined ? "success" : "requeue_after",
+        });
+      } catch (err) {
+        metrics.reconcileErrors.inc({ controller: CONTROLLER_NAME });
+        metrics.reconcileTotal.inc({ controller: CONTROLLER_NAME, result: "error" });
+        log.warn(
+          { err: toKubeError(err), drill: key, retries: q.retries(key) },
+          "Reconcile failed; backing off",
+        );
+        q.addRateLimited(key);
+      } finally {
+        q.done(key);
+        metrics.reconcileTime.observe(
+          { controller: CONTROLLER_NAME },
+          (performance.now() - started) / 1000,
+        );
+      }
+    }
+  };
+
+  const startWorkers = (): void => {
+    if (queue !== undefined) return;
+    const q = createWorkqueue({
+      clock,
+      onDepth: depth => {
+        metrics.workqueueDepth.set({ name: CONTROLLER_NAME }, depth);
+      },
+    });
+    queue = q;
+    metrics.leader.set(1);
+    for (const drill of allDrills()) q.add(keyOf(drill));
+    loops = Array.from({ length: workers }, () => work(q));
+    log.info({ workers }, "Started workers");
+  };
+  const stopWorkers = async (): Promise<void> => {
+    const q = queue;
+    if (q === undefined) return;
+    queue = undefined;
+    metrics.leader.set(0);
+    q.shutdown();
+    await q.drain();
+    await Promise.all(loops);
+    loops = [];
+    log.info("Stopped workers");
+  };
+
+  return {
+    async start() {
+      await Promise.all(
+        Object.values(informers)
+          .flat()
+          .map((i: Informer<KubernetesObject>) => i.start()),
+      );
+      ready = true;
+      log.info({ namespaces: options.namespaces ?? "all" }, "Caches synced");
+      if (options.leaderElection === undefined) {
+        startWorkers();
+        return;
+      }
+      elector = createLeaderElector(options.leaderElection, {
+        kube,
+        clock,
+        log,
+        onStartedLeading: startWorkers,
+        onStoppedLeading: () => void stopWorkers(),
+      });
+      elector.start();
+    },
+    async stop() {
+      ready = false;
+      await stopWorkers();
+      await elector?.stop();
+      for (const i of Object.values(informers).flat()) (i as Informer<KubernetesObject>).stop();
+    },
+    isReady: () =>
+      ready &&
+      Object.values(informers)
+        .flat()
+        .every((i: Informer<KubernetesObject>) => i.hasSynced()),
+    isLeader: () => options.leaderElection === undefined || (elector?.isLeader() ?? false),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * reconcile(key): level-based and short. Fetch the drill (gone: done) -> gather -> decide (pure)
+ * -> persist status through the status subresource with the drill's resourceVersion -> execute
+ * the actions -> requeue as decided. Status goes first so every action is safe to replay after a
+ * crash. A stale resourceVersion (409) is never overwritten: the drill is read again and decided
+ * again once; a second conflict is an error and backs off. Any other error backs off too.
+ */
+import type { Logger } from "pino";
+import type { DrillStatus, RollbackDrill } from "../api/types.ts";
+import { decide } from "../core/decide.ts";
+import type { OperatorIdentity } from "../core/observed.ts";
+import type { KubeClient, ObjectKey } from "../kube/client.ts";
+import { ConflictError, NotFoundError, toKubeError } from "../kube/errors.ts";
+import type { Clock } from "./clock.ts";
+import type { EventRecorder } from "./events.ts";
+import { execute } from "./execute.ts";
+import { gather, type ClusterCache, type LogCache } from "./gather.ts";
+import { forgetDrill, recordRun, type Metrics } from "./metrics.ts";
+
+/** What the work queue does next: `requeueAfterMs` undefined means wait for a watch event. */
+export interface Result {
+  readonly requeueAfterMs?: number;
+}
+export const DONE: Result = Object.freeze({});
+
+/** The drills as the controller knows them: the informer's cache plus its own latest writes. */
+export interface DrillSource {
+  get(key: ObjectKey): RollbackDrill | undefined;
+  /** A drill this controller just wrote (newer than the cache until the watch catches up). */
+  remember(drill: RollbackDrill): void;
+}
+
+export interface ReconcileDeps {
+  readonly kube: KubeClient;
+  readonly cache: ClusterCache;
+  readonly drills: DrillSource;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly events: EventRecorder;
+  readonly logs: LogCache;
+  readonly operator: OperatorIdentity;
+}
+
+export async function reconcile(key: ObjectKey, deps: ReconcileDeps): Promise<Result> {
+  const drill = deps.drills.get(key);
+  if (drill === undefined) {
+    forgetDrill(deps.metrics, key);
+    return DONE;
+  }
+  try {
+    return await reconcileDrill(drill, deps);
+  } catch (err) {
+    if (!(toKubeError(err) instanceof ConflictError)) throw toKubeError(err);
+    // Someone wrote the drill since our copy: read it fresh and decide again, once.
+    const fresh = await deps.kube.getDrill(key).catch((e: unknown) => {
+      if (toKubeError(e) instanceof NotFoundError) return undefined;
+      throw toKubeError(e);
+    });
+    if (fresh === undefined) return DONE;
+    deps.drills.remember(fresh);
+    return reconcileDrill(fresh, deps);
+  }
+}
+
+async function reconcileDrill(drill: RollbackDrill, deps: ReconcileDeps): Promise<Result> {
+  const { metadata } = drill;
+  const log = deps.log.child({
+    drill: `${metadata.namespace}/${metadata.name}`,
+    run: drill.status?.currentRun?.id,
+    generation: metadata.generation,
+  });
+  const observed = await gather(drill, deps);
+  const decision = decide(drill, observed, deps.clock.now());
+  const ctx = { drill: await persistStatus(drill, decision.status, deps) };
+  reportTransition(drill, decision.status, log, deps.metrics);
+  for (const action of decision.actions) {
+    await execute(action, ctx, { kube: deps.kube, events: deps.events, log });
+  }
+  if (ctx.drill !== drill) deps.drills.remember(ctx.drill);
+  return decision.requeueAfterMs === undefined ? DONE : { requeueAfterMs: decision.requeueAfterMs };
+}
+
+/** Writes the decided status unless it is what the drill already says. */
+async function persistStatus(
+  drill: RollbackDrill,
+  status: DrillStatus,
+  deps: ReconcileDeps,
+): Promise<RollbackDrill> {
+  if (isDeepEqual(drill.status ?? {}, status)) return drill;
+  const written = await deps.kube.replaceDrillStatus({ ...drill, status });
+  deps.drills.remember(written);
+  return written;
+}
+
+function seconds(from: string | undefined, to: string | undefined): number | undefined {
+  if (from === undefined || to === undefined) return undefined;
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms >= 0 ? ms / 1000 : undefined;
+}
+
+/** Logs phase changes and records a run's outcome once, when its record first appears. */
+function reportTransition(
+  drill: RollbackDrill,
+  next: DrillStatus,
+  log: Logger,
+  metrics: Metrics,
+): void {
+  const before = drill.status?.currentRun;
+  const after = next.currentRun;
+  if (after !== undefined && (before?.id !== after.id || before.phase !== after.phase))
+    log.info({ run: after.id, phase: after.phase }, `Drill run entered phase ${after.phase}`);
+  const run = next.lastRun;
+  if (run === undefined || run.id === drill.status?.lastRun?.id) return;
+  if (run.verdict === undefined || run.reason === undefined) return;
+  log.info(
+    { run: run.id, verdict: run.verdict, reason: run.reason, rollbackSeconds: run.rollbackSeconds },
+    `Finished drill run: ${run.verdict} (${run.reason})`,
+  );
+  const completed = run.completionTime === undefined ? undefined : Date.parse(run.completionTime);
+  const duration = seconds(run.startTime, run.completionTime);
+  recordRun(metrics, drill.metadata, {
+    verdict: run.verdict,
+    reason: run.reason,
+    ...(duration === undefined ? {} : { durationSeconds: duration }),
+    ...(run.rollbackSeconds === undefined ? {} : { rollbackSeconds: run.rollbackSeconds }),
+    ...(run.verdict === "Passed" && completed !== undefined && Number.isFinite(completed)
+      ? { passedAtSeconds: completed / 1000 }
+      : {}),
+  });
+}
+
+/** Structural equality of JSON values (key order ignored; undefined members count as absent). */
+export function isDeepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((item, i) => isDeepEqual(item, b[i]));
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
+  for (const key of keys) if (!isDeepEqual(x[key], y[key])) return false;
+  return true;
+}
