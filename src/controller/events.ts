@@ -2,7 +2,7 @@
  * Kubernetes Events on the drill (core/v1), as `kubectl describe rollbackdrill` shows them:
  * involvedObject names the drill, reason from the core's closed list, message saying what
  * happened, reportingComponent the operator. Events are best effort: losing one must not fail a
- * reconcile, so errors are logged by the caller and swallowed here.
+ * reconcile, so execute() logs a failed one and carries on.
  */
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { RollbackDrill } from "../api/types.ts";
