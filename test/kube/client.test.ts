@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node models are plain JSON shapes. */
 import { AppsV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import type { V1Deployment } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
