@@ -233,14 +233,20 @@ export class PodWorker {
       c.lastPullFailureMs !== undefined &&
       isInBackoffSince(c.pullBackoff, c.lastPullFailureMs, now)
     ) {
-      const msg = `Back-off pulling image "${image}"`;
-      this.event(c, "Normal", "BackOff", msg);
-      this.event(c, "Warning", "Failed", "Error: ImagePullBackOff");
-      this.setWaiting(c, "ImagePullBackOff", msg);
-      this.retryLater(c, c.lastPullFailureMs + (c.pullBackoff?.ms ?? 0) - now);
+      this.pullBackOff(c, image);
       return;
     }
     this.pull(c, image, ref);
+  }
+
+  /** ImagePullBackOff until the pull back-off since the last failure has passed. */
+  pullBackOff(c: Container, image: string): void {
+    const msg = `Back-off pulling image "${image}"`;
+    this.event(c, "Normal", "BackOff", msg);
+    this.event(c, "Warning", "Failed", "Error: ImagePullBackOff");
+    this.setWaiting(c, "ImagePullBackOff", msg);
+    const until = (c.lastPullFailureMs ?? 0) + (c.pullBackoff?.ms ?? 0);
+    this.retryLater(c, Math.max(0, until - this.ctx.clock.nowMs()));
   }
 
   pull(c: Container, image: string, ref: string): void {
@@ -267,8 +273,13 @@ export class PodWorker {
         c.pullBackoff = nextBackoff(c.pullBackoff, at);
         c.lastPullFailureMs = at;
         this.setWaiting(c, "ErrImagePull", result.message);
-        // The next sync (shortly) finds the image in back-off.
-        this.retryLater(c, 1_000);
+        // The next sync (a second later) finds the image in back-off; decided now, so a stalled
+        // host (a scaled clock jumps) cannot skip ImagePullBackOff.
+        c.busy = true;
+        this.after(1_000, () => {
+          c.busy = false;
+          this.pullBackOff(c, image);
+        });
         return;
       }
       this.ctx.imageCache.set(ref, result.digest);
@@ -407,17 +418,19 @@ export class PodWorker {
     }
     if (!restart) return;
     c.busy = true;
-    // The pod worker notices the exit on its next sync.
+    // The pod worker notices the exit on its next sync, right after it; the back-off is judged as
+    // of the exit, so a host that stalls (a scaled clock jumps) cannot skip CrashLoopBackOff.
+    const inBackoff = isInBackoffSince(c.crashBackoff, now, now);
     this.after(1, () => {
       c.busy = false;
-      this.restart(c, now);
+      this.restart(c, now, inBackoff);
     });
   }
 
   /** doBackOff + restart: CrashLoopBackOff while in back-off, then a new instance. */
-  restart(c: Container, finishedMs: number): void {
+  restart(c: Container, finishedMs: number, inBackoff?: boolean): void {
     const now = this.ctx.clock.nowMs();
-    if (isInBackoffSince(c.crashBackoff, finishedMs, now)) {
+    if (inBackoff ?? isInBackoffSince(c.crashBackoff, finishedMs, now)) {
       const ms = c.crashBackoff?.ms ?? 0;
       this.event(
         c,
@@ -433,9 +446,9 @@ export class PodWorker {
         `back-off ${formatDuration(ms)} restarting failed container=${c.name} pod=${this.podRef}`,
       );
       c.busy = true;
-      this.after(finishedMs + ms - now, () => {
+      this.after(Math.max(0, finishedMs + ms - now), () => {
         c.busy = false;
-        this.restart(c, finishedMs);
+        this.restart(c, finishedMs, false);
       });
       return;
     }
