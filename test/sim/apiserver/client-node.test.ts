@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node models are plain JSON shapes; its own docs pass object literals. */
 /**
  * @kubernetes/client-node 1.4.0, unchanged, against a started simulator: typed API calls and an
  * informer (src/cache.ts ListWatch over src/watch.ts), as semantics §6.2 describes them.
