@@ -3,7 +3,7 @@
  * spreading on equal nodes), and one kubelet per node that runs its pods (kubelet/worker.ts),
  * writes their status, stops them on graceful deletion and then removes them, and serves logs.
  */
-import { ApiError, badRequest, notFound } from "./errors.ts";
+import { badRequest, notFound } from "./errors.ts";
 import { createEventRecorder } from "./controllers/events.ts";
 import { isConflict, isNotFound, kubeletActor, keyOf, PODS } from "./controllers/kube.ts";
 import type { ImageRegistry } from "./images.ts";
@@ -199,19 +199,12 @@ function readLogs(
       );
     name = names[0] ?? "";
   }
-  const lines = w?.logs(name, options.previous === true);
-  if (w === undefined || !w.containers.some(c => c.name === name)) {
+  if (w === undefined) {
     if (!names.includes(name)) throw badRequest(`container ${name} is not valid for pod ${pod}`);
     throw badRequest(`container "${name}" in pod "${pod}" is waiting to start: ContainerCreating`);
   }
-  if (lines === undefined) {
-    if (options.previous === true)
-      throw badRequest(`previous terminated container "${name}" in pod "${pod}" not found`);
-    throw new ApiError(
-      400,
-      "BadRequest",
-      `container "${name}" in pod "${pod}" is waiting to start`,
-    );
-  }
+  const result = w.logs(name, options.previous === true);
+  if ("error" in result) throw badRequest(result.error);
+  const lines = result.lines;
   return lines.map(l => `${l}\n`).join("");
 }

@@ -54,8 +54,10 @@ interface Container extends ContainerRuntimeState {
   crashBackoff?: BackoffEntry;
   pullBackoff?: BackoffEntry;
   lastPullFailureMs?: number;
+  /** Output of the current instance (also kept by container ID below). */
   logs: string[];
-  previousLogs?: string[];
+  /** containerID -> output, for the current and the last terminated instance. */
+  logsById: Map<string, string[]>;
   /** Bumped on every (re)start so stale timers of an old instance do nothing. */
   instance: number;
   busy: boolean;
@@ -108,6 +110,7 @@ export class PodWorker {
         image: parsed.ok ? formatReference(parsed.ref) : (c.image ?? ""),
         waiting: { reason: defaultWaiting },
         logs: [],
+        logsById: new Map(),
         instance: 0,
         busy: false,
       };
@@ -307,6 +310,11 @@ export class PodWorker {
     c.behaviour = this.ctx.registry.behaviourOf(digest) ?? {};
     c.imageID = `${repository}@${digest}`;
     c.containerID = `containerd://${randomHex64()}`;
+    c.logs = [];
+    c.logsById.set(c.containerID, c.logs);
+    // Keep the instance in lastState and the new one.
+    const keep = new Set([c.containerID, c.lastTerminated?.containerID, c.terminated?.containerID]);
+    for (const id of [...c.logsById.keys()]) if (!keep.has(id)) c.logsById.delete(id);
     this.event(c, "Normal", "Created", `Created container: ${c.name}`);
     this.setWaiting(c, this.defaultWaiting);
     c.busy = true;
@@ -456,8 +464,6 @@ export class PodWorker {
     if (c.terminated !== undefined) c.lastTerminated = c.terminated;
     delete c.terminated;
     c.restartCount++;
-    c.previousLogs = c.logs;
-    c.logs = [];
     this.startContainer(c);
   }
 
@@ -485,10 +491,35 @@ export class PodWorker {
     this.timers.clear();
   }
 
-  logs(container: string, previous: boolean): string[] | undefined {
+  /**
+   * The log of a container as the kubelet serves it (kubelet_pods.go validateContainerLogStatus):
+   * previous = the instance in lastState.terminated; otherwise the running one, else the
+   * terminated one, else the last terminated; a container that never started is an error.
+   */
+  logs(container: string, previous: boolean): { lines: string[] } | { error: string } {
     const c = this.containers.find(x => x.name === container);
-    if (c === undefined) return undefined;
-    return previous ? c.previousLogs : c.logs;
+    const podName = this.podName;
+    if (c === undefined) return { error: `container ${container} is not valid for pod ${podName}` };
+    const of = (id: string | undefined): string[] =>
+      id === undefined ? [] : (c.logsById.get(id) ?? []);
+    if (previous) {
+      const id = c.lastTerminated?.containerID;
+      if (id === undefined || id === "")
+        return {
+          error: `previous terminated container "${container}" in pod "${podName}" not found`,
+        };
+      return { lines: of(id) };
+    }
+    if (c.running !== undefined || c.terminated !== undefined) return { lines: of(c.containerID) };
+    if (c.lastTerminated !== undefined) return { lines: of(c.lastTerminated.containerID) };
+    const reason = c.waiting?.reason ?? this.defaultWaiting;
+    const why =
+      reason === "ErrImagePull"
+        ? "image can't be pulled"
+        : reason === "ImagePullBackOff"
+          ? "trying and failing to pull image"
+          : reason;
+    return { error: `container "${container}" in pod "${podName}" is waiting to start: ${why}` };
   }
 }
 

@@ -400,3 +400,45 @@ describe("readiness", () => {
     ).toBeGreaterThanOrEqual(20_000);
   });
 });
+
+describe("pod logs", () => {
+  let sim: Sim;
+  afterEach(() => {
+    sim.close();
+  });
+
+  // pkg/kubelet/kubelet_pods.go validateContainerLogStatus and the pod log REST's container checks.
+  it("serves the current and previous instance and the kubelet's errors", async () => {
+    sim = startTestWorld();
+    sim.world.images.push(REPO, "crash", { crashAfterMs: 500, logLines: ["hello"] });
+    sim.store.create(
+      PODS,
+      pod("two", [
+        { name: "a", image: `${REPO}:crash` },
+        { name: "b", image: `${REPO}:nope` },
+      ]),
+      ADMIN,
+    );
+    expect(() => sim.world.logs("default", "two")).toThrow(
+      "a container name must be specified for pod two, choose one of: [a b]",
+    );
+    expect(() => sim.world.logs("default", "two", "c")).toThrow(
+      "container c is not valid for pod two",
+    );
+    await vi.waitFor(() => {
+      const b = pstatus(sim, "two").containerStatuses?.find(c => c.name === "b");
+      expect(b?.state.waiting?.reason).toBe("ImagePullBackOff");
+      const a = pstatus(sim, "two").containerStatuses?.find(c => c.name === "a");
+      expect(a?.state.waiting?.reason).toBe("CrashLoopBackOff");
+    });
+    expect(() => sim.world.logs("default", "two", "b")).toThrow(
+      'container "b" in pod "two" is waiting to start: trying and failing to pull image',
+    );
+    // In CrashLoopBackOff the current log is the crashed instance's, as is --previous.
+    expect(sim.world.logs("default", "two", "a")).toBe("hello\n");
+    expect(sim.world.logs("default", "two", "a", { previous: true })).toBe("hello\n");
+    expect(() => sim.world.logs("default", "two", "b", { previous: true })).toThrow(
+      'previous terminated container "b" in pod "two" not found',
+    );
+  });
+});
