@@ -15,6 +15,7 @@ import { required } from "./field.ts";
 import { isPlainObject, type Schema } from "./schema.ts";
 import { applyDefaults, hasBlockingError, prune, validateValue } from "./structural.ts";
 import { validateBuiltin } from "./validate.ts";
+import { dropOmittedZeros } from "./wire.ts";
 
 export { crdResourceInfos, validateCrd } from "./crd.ts";
 
@@ -115,8 +116,10 @@ export function admit(ctx: AdmissionContext): KubeObject {
     defaultCrd(object);
     causes = ctx.subresource === "status" ? [] : validateCrd(object);
   } else if (ctx.subresource !== undefined) {
+    dropOmittedZeros(ctx.gvr, object);
     causes = [];
   } else {
+    dropOmittedZeros(ctx.gvr, object);
     applyBuiltinDefaults(ctx.gvr.group, object, ctx.operation, ctx.oldObject);
     causes = validateBuiltin(ctx.gvr.group, ctx.info.namespaced, object, ctx.oldObject);
   }

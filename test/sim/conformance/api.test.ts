@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startSim } from "../../../src/sim/index.ts";
 import type { Sim } from "../../../src/sim/index.ts";
+import { WAIT } from "../kubectl/harness.ts";
 import type { KubeObject } from "../../../src/sim/types.ts";
 
 const REPO = "registry.example.com/shop/api";
@@ -117,7 +118,7 @@ describe("API conformance over HTTP", () => {
     await vi.waitFor(async () => {
       const got = await call("GET", `${deploymentPath}/iso`);
       expect((got.body.status as { availableReplicas?: number }).availableReplicas).toBe(1);
-    });
+    }, WAIT);
     // pkg/registry/apps/deployment/strategy.go deploymentStrategy.PrepareForUpdate: the new
     // object's status is replaced by the old one. A PUT without resourceVersion is unconditional
     // for Deployments (AllowUnconditionalUpdate).
@@ -163,7 +164,40 @@ describe("API conformance over HTTP", () => {
     await vi.waitFor(async () => {
       const got = (await call("GET", `${deploymentPath}/gen`)).body;
       expect((got.status as { observedGeneration?: number }).observedGeneration).toBe(3);
-    });
+    }, WAIT);
+  });
+
+  it("omits zero status counts as the typed apps/v1 encoding does", async () => {
+    expect((await call("POST", deploymentPath, deployment("zero", 2))).code).toBe(201);
+    await vi.waitFor(async () => {
+      const got = (await call("GET", `${deploymentPath}/zero`)).body;
+      expect((got.status as { availableReplicas?: number }).availableReplicas).toBe(2);
+    }, WAIT);
+    const patch = {
+      spec: {
+        template: {
+          spec: {
+            containers: [{ name: "app", image: `${REPO}:v1`, env: [{ name: "A", value: "1" }] }],
+          },
+        },
+      },
+    };
+    await call("PATCH", `${deploymentPath}/zero`, patch, "application/strategic-merge-patch+json");
+    // k8s.io/api apps/v1 types.go: DeploymentStatus counts are all omitempty; in
+    // ReplicaSetStatus only replicas is not, so a scaled-down ReplicaSet keeps replicas: 0.
+    await vi.waitFor(async () => {
+      const d = (await call("GET", `${deploymentPath}/zero`)).body;
+      expect(d.status).toMatchObject({ replicas: 2, updatedReplicas: 2, availableReplicas: 2 });
+      expect(Object.keys(d.status as object)).not.toContain("unavailableReplicas");
+      const list = (
+        await call("GET", "/apis/apps/v1/namespaces/conf/replicasets?labelSelector=app%3Dzero")
+      ).body as unknown as { items: KubeObject[] };
+      const old = list.items.find(rs => (rs.spec as { replicas: number }).replicas === 0);
+      expect(old?.status).toEqual({
+        replicas: 0,
+        observedGeneration: old?.metadata.generation,
+      });
+    }, WAIT);
   });
 
   it("garbage-collects by ownerReference per propagationPolicy", async () => {
@@ -190,7 +224,7 @@ describe("API conformance over HTTP", () => {
           (await owned(app)).pods.filter(p => (p.status as { phase?: string }).phase === "Running"),
         ).toHaveLength(2);
       }
-    });
+    }, WAIT);
     const del = (name: string, policy: string): ReturnType<typeof call> =>
       call("DELETE", `${deploymentPath}/${name}`, { propagationPolicy: policy });
 
@@ -202,7 +236,7 @@ describe("API conformance over HTTP", () => {
       const left = await owned("bg");
       expect(left.rs).toEqual([]);
       expect(left.pods.filter(p => p.metadata.deletionTimestamp === undefined)).toEqual([]);
-    });
+    }, WAIT);
 
     // Foreground: the owner stays, with deletionTimestamp and the foregroundDeletion finalizer,
     // until the dependants that block it are gone (garbagecollector.go processDeletingDependentsItem).
@@ -212,7 +246,7 @@ describe("API conformance over HTTP", () => {
     expect(fg.body.metadata.deletionTimestamp).toBeDefined();
     await vi.waitFor(async () => {
       expect((await call("GET", `${deploymentPath}/fg`)).code).toBe(404);
-    });
+    }, WAIT);
     expect((await owned("fg")).rs).toEqual([]);
 
     // Orphan: the dependants stay, without the ownerReference (garbagecollector.go orphanDependents).
@@ -222,7 +256,7 @@ describe("API conformance over HTTP", () => {
       const left = await owned("orphan");
       expect(left.rs).toHaveLength(1);
       expect(left.rs[0]?.metadata.ownerReferences ?? []).toEqual([]);
-    });
+    }, WAIT);
     expect((await owned("orphan")).pods).toHaveLength(2);
   });
 });
