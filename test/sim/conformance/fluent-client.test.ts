@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { startSim } from "../../../src/sim/index.ts";
 import type { Sim } from "../../../src/sim/index.ts";
+import { WAIT } from "../kubectl/harness.ts";
 
 type Fluent = typeof import("kubernetes-fluent-client");
 
@@ -80,7 +81,7 @@ describe("kubernetes-fluent-client against the simulator", () => {
       expect(conditions).toContainEqual(
         expect.objectContaining({ type: "Established", status: "True" }),
       );
-    });
+    }, WAIT);
     const ns = await kfc.K8s(kfc.kind.Namespace).Apply({ metadata: { name: "shop" } });
     expect(ns.status?.phase).toBe("Active");
     expect(
@@ -157,7 +158,7 @@ describe("kubernetes-fluent-client against the simulator", () => {
           ["MODIFIED", "web", 1, "Passed"],
           ["MODIFIED", "web", 2, "Passed"],
         ]);
-      });
+      }, WAIT);
     } finally {
       watcher.close();
     }

@@ -13,6 +13,11 @@ import type { Sim, StartSimOptions } from "../../../src/sim/index.ts";
 
 export const KUBECTL = "/usr/bin/kubectl";
 export const HAS_KUBECTL = existsSync(KUBECTL);
+/**
+ * vi.waitFor options for states the controllers reach on the scaled clock: generous, because a
+ * loaded machine (the whole suite on two cores) stretches real time, never the simulated order.
+ */
+export const WAIT = { timeout: 15_000, interval: 20 };
 /** The describe() title used when kubectl is absent, so the skip names its reason. */
 export const NEEDS_KUBECTL = "(skipped: needs the real kubectl at /usr/bin/kubectl)";
 

@@ -11,6 +11,7 @@ import type { KubeObject } from "../../../src/sim/types.ts";
 import {
   HAS_KUBECTL,
   NEEDS_KUBECTL,
+  WAIT,
   columns,
   lines,
   startKubectlSim,
@@ -184,7 +185,7 @@ describe.skipIf(!HAS_KUBECTL)(
         const status = d.status as { observedGeneration?: number; updatedReplicas?: number };
         expect(status.updatedReplicas).toBe(2);
         expect(status.observedGeneration).toBe(d.metadata.generation);
-      });
+      }, WAIT);
       // printers.go printPod: STATUS is the waiting reason (pkg/kubelet/images/types.go
       // ErrImagePull, ImagePullBackOff).
       await vi.waitFor(async () => {
@@ -193,7 +194,7 @@ describe.skipIf(!HAS_KUBECTL)(
           .map(columns);
         expect(pods).toHaveLength(2);
         for (const p of pods) expect(p.slice(1, 4)).toEqual(["0/1", "ImagePullBackOff", "0"]);
-      });
+      }, WAIT);
       // rollout_status.go: all updated, none available.
       expect(
         await k.kubectl("rollout", "status", "deployment/slow", "-n", "b", "--watch=false"),
@@ -252,7 +253,7 @@ describe.skipIf(!HAS_KUBECTL)(
         expect(rs3?.metadata.annotations?.["kubernetes.io/change-cause"]).toBe(
           "image updated to v3",
         );
-      });
+      }, WAIT);
 
       // polymorphichelpers/history.go printHistory: REVISION and CHANGE-CAUSE, <none> when unset.
       const history = lines(await k.kubectl("rollout", "history", "deployment/web", "-n", "c"));
@@ -289,7 +290,7 @@ describe.skipIf(!HAS_KUBECTL)(
         const after = revisionsOf("c");
         expect([...after.keys()].sort()).toEqual(["1", "3", "4"]);
         expect(after.get("4")).toBe(before.get("2"));
-      });
+      }, WAIT);
       const reused = k.sim.store.get(RS, "c", before.get("2") ?? "");
       expect(reused?.metadata.annotations?.["deployment.kubernetes.io/revision-history"]).toBe("2");
       expect(
@@ -307,7 +308,7 @@ describe.skipIf(!HAS_KUBECTL)(
       expectRolledOut(await k.kubectl("rollout", "status", "deployment/web", "-n", "c"), "web");
       await vi.waitFor(() => {
         expect(revisionsOf("c").get("5")).toBe(before.get("1"));
-      });
+      }, WAIT);
       expect(
         await k.kubectl(
           "get",
@@ -364,7 +365,7 @@ describe.skipIf(!HAS_KUBECTL)(
           status: "Unknown",
           reason: "DeploymentPaused",
         });
-      });
+      }, WAIT);
       expect(
         await k.kubectl("rollout", "status", "deployment/web", "-n", "d", "--watch=false"),
       ).toBe(
@@ -416,7 +417,7 @@ describe.skipIf(!HAS_KUBECTL)(
       );
       await vi.waitFor(() => {
         expect([...revisionsOf("d").keys()].sort()).toEqual(["1", "2", "3"]);
-      });
+      }, WAIT);
 
       // describe/describe.go DescribeDeployment: its labels, the Replicas summary, the strategy,
       // the Conditions table, Old/NewReplicaSets with "(ready/desired replicas created)" and Events.

@@ -9,6 +9,7 @@ import type { KubeObject } from "../../../src/sim/types.ts";
 import {
   HAS_KUBECTL,
   NEEDS_KUBECTL,
+  WAIT,
   columns,
   lines,
   startKubectlSim,
@@ -108,7 +109,7 @@ describe.skipIf(!HAS_KUBECTL)(
         await k.kubectl("create", "deployment", "crash", `--image=${REPO}:crash`, "-n", "shop");
         await vi.waitFor(() => {
           expect(restarts.size).toBeGreaterThanOrEqual(4);
-        }, 15_000);
+        }, WAIT);
       } finally {
         stop();
       }
@@ -137,7 +138,7 @@ describe.skipIf(!HAS_KUBECTL)(
         const row = columns(lines(await k.kubectl("get", "pod", name, "-n", "shop"))[1] ?? "");
         expect(row[2]).toBe("CrashLoopBackOff");
         expect(row[3]).toMatch(/^\d+ \(\d+[smh]\d*[smh]? ago\)$/);
-      });
+      }, WAIT);
       // The last terminated state: kubelet's reason Error with the exit code.
       const described = await k.kubectl("describe", "pod", name, "-n", "shop");
       expect(described).toMatch(
@@ -194,7 +195,7 @@ describe.skipIf(!HAS_KUBECTL)(
         const p = onePod("shop", "ifnp");
         expect(p.metadata.name).not.toBe(old);
         expect(statusOf(p)?.state.running).toBeDefined();
-      });
+      }, WAIT);
       // pkg/kubelet/images/image_manager.go EnsureImageExists / shouldPullImage: IfNotPresent
       // uses the image present on the node, so the replacement runs the old digest.
       const replacement = onePod("shop", "ifnp");
@@ -262,7 +263,7 @@ describe.skipIf(!HAS_KUBECTL)(
         );
         const s = crashing ? statusOf(crashing) : undefined;
         expect(s?.lastState.terminated?.exitCode).toBe(1);
-      });
+      }, WAIT);
       const crashing = podsOf("shop", "orders").find(p =>
         (p.spec as { containers: { image: string }[] }).containers[0]?.image.endsWith(":orders-v1"),
       );
@@ -276,7 +277,20 @@ describe.skipIf(!HAS_KUBECTL)(
       expect(logs).toContain(
         "FATAL: database schema version 2 is newer than this build supports (max 1)",
       );
-      // rollout_status.go: the undo's new pods are not available, so it keeps waiting.
+      // rollout_status.go: the undo's new pods are not available, so it keeps waiting. Once the
+      // controller has settled (surge pod up, old pod kept for availability):
+      await vi.waitFor(() => {
+        const d = k.sim.store.get(
+          { group: "apps", version: "v1", resource: "deployments" },
+          "shop",
+          "orders",
+        );
+        expect(d?.status).toMatchObject({
+          observedGeneration: d?.metadata.generation,
+          replicas: 2,
+          updatedReplicas: 1,
+        });
+      }, WAIT);
       const status = await k.kubectl(
         "rollout",
         "status",
