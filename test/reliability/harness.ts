@@ -1,0 +1,383 @@
+/**
+ * The reliability harness, shared by the restart, leader, fault and crash tests and by
+ * `npm run soak`: an in-process operator that can be killed (no drain, no lease release, every
+ * later API call fails, all its state dropped), the six catalogue scenarios set up side by side
+ * on one simulator, and the checks: verdicts, runs per drill, sandboxes created and left over.
+ * It uses no vitest API, so the soak runs it under plain node; waiting is driven by the store's
+ * change events, never by sleeps.
+ */
+import { pino, type Logger } from "pino";
+import { Registry } from "prom-client";
+import type { RollbackDrill } from "../../src/api/types.ts";
+import {
+  API_VERSION,
+  GROUP,
+  KIND,
+  LABEL_DRILL_UID,
+  LABEL_MANAGED_BY,
+  MANAGED_BY,
+  PLURAL,
+  RUN_PHASES,
+  VERSION,
+  type RunPhase,
+} from "../../src/api/vocabulary.ts";
+import { sleep } from "../../src/controller/clock.ts";
+import type { LeaderElectionConfig } from "../../src/controller/leader.ts";
+import { createManager } from "../../src/controller/manager.ts";
+import { createMetrics } from "../../src/controller/metrics.ts";
+import { createKubeClient, loadKubeConfig, type KubeClient } from "../../src/kube/client.ts";
+import { SCENARIOS, type DrillManifest, type Scenario } from "../../src/scenarios/catalog.ts";
+import { Cluster } from "../../src/scenarios/cluster.ts";
+import type { Sim } from "../../src/sim/index.ts";
+import type { GVR } from "../../src/sim/types.ts";
+
+export const DRILLS: GVR = { group: GROUP, version: VERSION, resource: PLURAL };
+export const NAMESPACES: GVR = { group: "", version: "v1", resource: "namespaces" };
+export const EVENTS: GVR = { group: "", version: "v1", resource: "events" };
+export const ADMIN = {
+  user: "kubernetes-admin",
+  userAgent: "kubectl/v1.32.4 (linux/amd64) kubernetes/test",
+};
+
+/** KubeClient methods that only read, or campaign for the lease (both candidates do). */
+const NOT_ACTING = new Set(["getDrill", "getNamespace", "getConfigMap", "getSecret", "readPodLog"]);
+const LEASE = new Set(["getLease", "createLease", "replaceLease"]);
+
+export class OperatorKilled extends Error {
+  override name = "OperatorKilled";
+}
+
+export interface OperatorHandle {
+  readonly id: string;
+  readonly registry: Registry;
+  /** Writes this operator made for drills (status, finalizers, sandboxes, Events). */
+  actions(): number;
+  isLeader(): boolean;
+  /**
+   * A crash: from now on every API call fails, nothing is drained or released; the watches and
+   * timers go. Resolves once the process would be gone (no call of it can start any more).
+   */
+  kill(): Promise<void>;
+  /** A graceful stop (SIGTERM): drain, release the lease. */
+  stop(): Promise<void>;
+}
+
+export interface OperatorOptions {
+  readonly id: string;
+  readonly leaderElection?: Omit<LeaderElectionConfig, "identity">;
+  readonly maxConcurrentDrills?: number;
+  readonly logger?: Logger;
+  readonly kubeconfig?: string;
+}
+
+/** Wraps every KubeClient call: after kill() it throws, and acting calls are counted. */
+interface Killable {
+  kube: KubeClient;
+  kill: () => void;
+  actions: () => number;
+}
+
+function killable(kube: KubeClient): Killable {
+  let dead = false;
+  let actions = 0;
+  const proxy = new Proxy(kube, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function" || property === "informer") return value;
+      const name = String(property);
+      return (...args: unknown[]): unknown => {
+        if (dead) return Promise.reject(new OperatorKilled(`${name} after the operator died`));
+        if (!NOT_ACTING.has(name) && !LEASE.has(name)) actions++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return {
+    kube: proxy,
+    kill: () => {
+      dead = true;
+    },
+    actions: () => actions,
+  };
+}
+
+/** Starts an operator in this process on the simulator's (scaled) clock. */
+export async function startOperatorOn(sim: Sim, options: OperatorOptions): Promise<OperatorHandle> {
+  const clock = sim.clock;
+  const log = options.logger ?? pino({ level: process.env["LOG_LEVEL"] ?? "silent" });
+  const registry = new Registry();
+  const real = createKubeClient({
+    kubeConfig: loadKubeConfig(options.kubeconfig ?? sim.kubeconfig),
+    sleep: ms => sleep(clock, ms),
+    schedule: (fn, ms) => {
+      const handle = clock.setTimeout(fn, ms);
+      return () => {
+        clock.clearTimeout(handle);
+      };
+    },
+  });
+  const { kube, kill, actions } = killable(real);
+  const manager = createManager({
+    kube,
+    clock,
+    log: log.child({ operator: options.id }),
+    metrics: createMetrics(registry),
+    maxConcurrentDrills: options.maxConcurrentDrills ?? 4,
+    ...(options.leaderElection === undefined
+      ? {}
+      : { leaderElection: { ...options.leaderElection, identity: options.id } }),
+    operator: { serviceAccountName: "rollback-drill-operator", namespace: "rollback-drill-system" },
+    instance: options.id,
+  });
+  await manager.start();
+  let gone: Promise<void> | undefined;
+  return {
+    id: options.id,
+    registry,
+    actions,
+    isLeader: () => manager.isLeader(),
+    kill() {
+      kill();
+      // With every call failing, stop() cannot drain or release anything: it only ends the
+      // watches, timers and workers, which is what a dead process leaves behind.
+      gone ??= manager.stop();
+      return gone;
+    },
+    stop() {
+      gone ??= manager.stop();
+      return gone;
+    },
+  };
+}
+
+// ---- waiting, by the store's change events ----
+
+/**
+ * Resolves with `probe()`'s first defined value, checked now and after every change in the
+ * store; rejects after `timeoutMs` real milliseconds with `what` and the last probe's detail.
+ */
+export function waitFor<T>(
+  sim: Sim,
+  what: string,
+  probe: () => T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const check = (): void => {
+      if (done) return;
+      let value: T | undefined;
+      try {
+        value = probe();
+      } catch (err) {
+        finish(() => {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        });
+        return;
+      }
+      if (value !== undefined)
+        finish(() => {
+          resolve(value);
+        });
+    };
+    const unsubscribe = sim.store.subscribe(check);
+    const timer = setTimeout(() => {
+      finish(() => {
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      });
+    }, timeoutMs);
+    const finish = (settle: () => void): void => {
+      done = true;
+      unsubscribe();
+      clearTimeout(timer);
+      settle();
+    };
+    check();
+  });
+}
+
+export function getDrill(sim: Sim, namespace: string, name: string): RollbackDrill | undefined {
+  return sim.store.get(DRILLS, namespace, name) as unknown as RollbackDrill | undefined;
+}
+
+export function createDrill(sim: Sim, manifest: DrillManifest): RollbackDrill {
+  return sim.store.create(
+    DRILLS,
+    { ...manifest, apiVersion: API_VERSION, kind: KIND },
+    ADMIN,
+  ) as unknown as RollbackDrill;
+}
+
+/** The drill once its first run has a verdict and it is at rest again (sandbox handled). */
+export function waitSettled(
+  sim: Sim,
+  namespace: string,
+  name: string,
+  timeoutMs = 30_000,
+): Promise<RollbackDrill> {
+  return waitFor(
+    sim,
+    `drill ${namespace}/${name} to finish its run`,
+    () => {
+      const d = getDrill(sim, namespace, name);
+      return d?.status?.lastRun?.verdict !== undefined && d.status.currentRun === undefined
+        ? d
+        : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** The index of a phase in RUN_PHASES; a finished run counts as past every run phase. */
+export function phaseIndex(drill: RollbackDrill | undefined): number {
+  const status = drill?.status;
+  if (status?.currentRun === undefined)
+    return status?.lastRun === undefined ? -1 : RUN_PHASES.indexOf("CleaningUp") + 1;
+  return RUN_PHASES.indexOf(status.currentRun.phase);
+}
+
+/** The run phases in order, without the resting ones. */
+export const RUN_STEPS: readonly RunPhase[] = RUN_PHASES.filter(
+  p => p !== "Idle" && p !== "Suspended",
+);
+
+// ---- what the operator left behind ----
+
+/** Sandbox namespaces that exist now (terminating ones included). */
+export function sandboxNamespaces(sim: Sim): string[] {
+  return sim.store
+    .list(NAMESPACES, { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}` })
+    .items.map(n => n.metadata.name ?? "");
+}
+
+/** Records, per drill uid, every sandbox namespace ever created for it. */
+export function trackSandboxes(sim: Sim): { byDrill: Map<string, Set<string>>; stop(): void } {
+  const byDrill = new Map<string, Set<string>>();
+  const stop = sim.store.subscribe(event => {
+    if (event.type !== "ADDED" || event.gvr.resource !== "namespaces") return;
+    const uid = event.object.metadata.labels?.[LABEL_DRILL_UID];
+    if (uid === undefined) return;
+    const names = byDrill.get(uid) ?? new Set<string>();
+    names.add(event.object.metadata.name ?? "");
+    byDrill.set(uid, names);
+  });
+  return { byDrill, stop };
+}
+
+/** Events on a drill with this reason (DrillStarted counts runs). */
+export function eventsFor(sim: Sim, drill: RollbackDrill, reason: string): number {
+  return sim.store.list(EVENTS, { namespace: drill.metadata.namespace }).items.filter(e => {
+    const involved = e["involvedObject"] as { uid?: string; name?: string } | undefined;
+    return involved?.name === drill.metadata.name && e["reason"] === reason;
+  }).length;
+}
+
+/** How many runs a drill shows: the most of its status counter, its history and its Events. */
+export function runsOf(sim: Sim, drill: RollbackDrill): number {
+  return Math.max(
+    drill.status?.runCount ?? 0,
+    drill.status?.history?.length ?? 0,
+    eventsFor(sim, drill, "DrillStarted"),
+  );
+}
+
+// ---- the scenarios, side by side ----
+
+export interface PlannedDrill {
+  scenario: Scenario;
+  manifest: DrillManifest;
+}
+
+export interface BatchOptions {
+  /** How many drills: the six scenarios repeated in order. */
+  count: number;
+  /** Prefix of the namespaces standing for production, one per drill. */
+  prefix: string;
+  stableSeconds?: number;
+  /** Scenarios set up at once; default 6. */
+  parallel?: number;
+  /** Index in SCENARIOS of the first drill's scenario; default 0. */
+  first?: number;
+}
+
+/**
+ * Sets up `count` scenarios (each in its own namespace, with its own images and databases) through
+ * the Kubernetes API, and returns the drills to create; nothing is drilled yet.
+ */
+export async function setUpBatch(sim: Sim, options: BatchOptions): Promise<PlannedDrill[]> {
+  const cluster = new Cluster({ kubeconfig: sim.kubeconfig });
+  const planned: PlannedDrill[] = [];
+  const parallel = options.parallel ?? 6;
+  for (let start = 0; start < options.count; start += parallel) {
+    const chunk = Array.from(
+      { length: Math.min(parallel, options.count - start) },
+      (_, k) => start + k,
+    );
+    planned.push(
+      ...(await Promise.all(
+        chunk.map(async i => {
+          const scenario = SCENARIOS[((options.first ?? 0) + i) % SCENARIOS.length] as Scenario;
+          const namespace = `${options.prefix}-${i}`;
+          await cluster.ensureNamespace(namespace);
+          const manifest = await scenario.setup(cluster, {
+            namespace,
+            stableSeconds: options.stableSeconds ?? 5,
+            suffix: `-${options.prefix}-${i}`,
+          });
+          return { scenario, manifest: hardened(manifest) };
+        }),
+      )),
+    );
+  }
+  return planned;
+}
+
+/**
+ * The scenario's drill with room for a loaded host (at a time scale of 1000 a stalled event loop
+ * costs simulated minutes) and without keeping failed sandboxes, so "none left over" can be
+ * checked as soon as every run is over.
+ */
+function hardened(manifest: DrillManifest): DrillManifest {
+  return {
+    ...manifest,
+    spec: {
+      ...manifest.spec,
+      checks: { ...manifest.spec.checks, timeoutSeconds: 7200 },
+      sandbox: { ...manifest.spec.sandbox, keepOnFailure: false },
+    },
+  };
+}
+
+export interface DrillOutcome {
+  drill: string;
+  expected: string;
+  actual: string;
+  correct: boolean;
+  runs: number;
+  sandboxes: number;
+}
+
+/** Compares each settled drill with its scenario's expectation. */
+export function outcomes(
+  sim: Sim,
+  planned: readonly PlannedDrill[],
+  sandboxes: Map<string, Set<string>>,
+): DrillOutcome[] {
+  return planned.map(({ scenario, manifest }) => {
+    const drill = getDrill(sim, manifest.metadata.namespace, manifest.metadata.name);
+    const run = drill?.status?.lastRun;
+    const warnings = (drill?.status?.warnings ?? []).map(w => w.reason);
+    const { verdict, reason } = scenario.expected;
+    const wanted = scenario.expected.warnings ?? [];
+    const correct =
+      run?.verdict === verdict && run.reason === reason && wanted.every(w => warnings.includes(w));
+    return {
+      drill: `${manifest.metadata.namespace}/${manifest.metadata.name}`,
+      expected: `${verdict}/${reason}${wanted.length > 0 ? ` +${wanted.join(",")}` : ""}`,
+      actual: `${run?.verdict ?? "?"}/${run?.reason ?? "?"} [${warnings.join(",")}] ${run?.message ?? ""}`,
+      correct,
+      runs: drill === undefined ? 0 : runsOf(sim, drill),
+      sandboxes: sandboxes.get(drill?.metadata.uid ?? "")?.size ?? 0,
+    };
+  });
+}
