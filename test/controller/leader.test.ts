@@ -1,0 +1,153 @@
+/**
+ * Leader election with two operators at once (issues 4 and 7): only the Lease holder acts; a
+ * killed leader (no release) is replaced within the lease duration, a stopped one (release) at
+ * the standby's next retry; the drills in flight finish once, with one sandbox each.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { Sim } from "../../src/sim/index.ts";
+import type { GVR } from "../../src/sim/types.ts";
+import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import {
+  ADMIN,
+  createDrill,
+  getDrill,
+  NAMESPACES,
+  outcomes,
+  phaseIndex,
+  sandboxNamespaces,
+  setUpBatch,
+  startOperatorOn,
+  trackSandboxes,
+  waitFor,
+  waitSettled,
+  type OperatorHandle,
+  type PlannedDrill,
+} from "../reliability/harness.ts";
+import { RUN_PHASES } from "../../src/api/vocabulary.ts";
+
+const LEASES: GVR = { group: "coordination.k8s.io", version: "v1", resource: "leases" };
+const LEASE = { namespace: "rollback-drill-system", name: "rollback-drill-leader" };
+/** client-go's defaults, in simulated milliseconds. */
+const ELECTION = {
+  lease: LEASE,
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+};
+
+function holder(sim: Sim): string | undefined {
+  const lease = sim.store.get(LEASES, LEASE.namespace, LEASE.name);
+  const spec = lease?.["spec"] as { holderIdentity?: string } | undefined;
+  return spec?.holderIdentity === "" ? undefined : spec?.holderIdentity;
+}
+
+describe("leader election with two operators", () => {
+  let sim: Sim;
+  let operators: OperatorHandle[] = [];
+  let planned: PlannedDrill[];
+  let tracker: ReturnType<typeof trackSandboxes>;
+
+  // A time scale of 100: a 15 s lease is 150 real ms, long against a loaded host's stalls.
+  const setUp = async (count: number): Promise<void> => {
+    sim = await startSimWithCrd({ timeScale: 100 });
+    sim.store.create(
+      NAMESPACES,
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: LEASE.namespace } },
+      ADMIN,
+    );
+    planned = await setUpBatch(sim, { count, prefix: "lead", stableSeconds: 5 });
+    tracker = trackSandboxes(sim);
+  };
+  const start = async (id: string): Promise<OperatorHandle> => {
+    const op = await startOperatorOn(sim, { id, leaderElection: ELECTION });
+    operators.push(op);
+    return op;
+  };
+  const settleAll = async (): Promise<void> => {
+    for (const { manifest } of planned)
+      await waitSettled(sim, manifest.metadata.namespace, manifest.metadata.name);
+    await waitFor(sim, "no sandbox left", () =>
+      sandboxNamespaces(sim).length === 0 ? true : undefined,
+    );
+    const results = outcomes(sim, planned, tracker.byDrill);
+    expect(results.filter(r => !r.correct)).toEqual([]);
+    expect(results.map(r => r.runs)).toEqual(planned.map(() => 1));
+    expect(results.every(r => r.sandboxes <= 1)).toBe(true);
+  };
+
+  afterEach(async () => {
+    tracker.stop();
+    for (const op of operators) await op.kill();
+    operators = [];
+    await sim.close();
+  });
+
+  it("lets only the lease holder act", async () => {
+    await setUp(3);
+    const a = await start("operator-a");
+    const b = await start("operator-b");
+    await waitFor(sim, "a leader", () => holder(sim));
+    for (const { manifest } of planned) createDrill(sim, manifest);
+    await settleAll();
+    const [leader, standby] = holder(sim) === "operator-a" ? [a, b] : [b, a];
+    expect(leader.isLeader()).toBe(true);
+    expect(standby.isLeader()).toBe(false);
+    expect(leader.actions()).toBeGreaterThan(0);
+    expect(standby.actions()).toBe(0);
+  });
+
+  it("hands over within the lease duration when the leader is killed mid-run", async () => {
+    await setUp(2);
+    const a = await start("operator-a");
+    await waitFor(sim, "operator-a to lead", () =>
+      holder(sim) === "operator-a" ? true : undefined,
+    );
+    const b = await start("operator-b");
+    const midRun = RUN_PHASES.indexOf("DeployingCurrent");
+    let killedAtMs: number | undefined;
+    const unsubscribe = sim.store.subscribe(() => {
+      if (killedAtMs !== undefined) return;
+      const { namespace, name } = planned[0]?.manifest.metadata ?? { namespace: "", name: "" };
+      if (phaseIndex(getDrill(sim, namespace, name)) < midRun) return;
+      killedAtMs = sim.clock.nowMs();
+      void a.kill();
+    });
+    for (const { manifest } of planned) createDrill(sim, manifest);
+    await waitFor(sim, "operator-b to take the lease", () =>
+      holder(sim) === "operator-b" ? true : undefined,
+    );
+    unsubscribe();
+    const handoverMs = sim.clock.nowMs() - (killedAtMs ?? Number.NaN);
+    expect(handoverMs).toBeGreaterThanOrEqual(ELECTION.leaseDurationMs - ELECTION.retryPeriodMs);
+    expect(handoverMs).toBeLessThanOrEqual(ELECTION.leaseDurationMs + 3 * ELECTION.retryPeriodMs);
+    await settleAll();
+    expect(b.isLeader()).toBe(true);
+    expect(b.actions()).toBeGreaterThan(0);
+  });
+
+  it("hands over at the standby's next retry when the leader stops and releases", async () => {
+    await setUp(1);
+    const a = await start("operator-a");
+    await waitFor(sim, "operator-a to lead", () =>
+      holder(sim) === "operator-a" ? true : undefined,
+    );
+    const b = await start("operator-b");
+    const { manifest } = planned[0] as PlannedDrill;
+    createDrill(sim, manifest);
+    await waitFor(sim, "the run to start", () =>
+      phaseIndex(getDrill(sim, manifest.metadata.namespace, manifest.metadata.name)) >=
+      RUN_PHASES.indexOf("CreatingSandbox")
+        ? true
+        : undefined,
+    );
+    const stoppedAtMs = sim.clock.nowMs();
+    await a.stop();
+    await waitFor(sim, "operator-b to take the lease", () =>
+      holder(sim) === "operator-b" ? true : undefined,
+    );
+    expect(sim.clock.nowMs() - stoppedAtMs).toBeLessThanOrEqual(
+      ELECTION.leaseDurationMs - ELECTION.retryPeriodMs,
+    );
+    await settleAll();
+  });
+});
