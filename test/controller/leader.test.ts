@@ -149,5 +149,6 @@ describe("leader election with two operators", () => {
       ELECTION.leaseDurationMs - ELECTION.retryPeriodMs,
     );
     await settleAll();
+    expect(b.actions()).toBeGreaterThan(0);
   });
 });
