@@ -118,9 +118,18 @@ function cacheOf(informers: Informers): ClusterCache {
   };
 }
 
-/** The informer's drills, overlaid with this controller's own newer writes. */
+/** resourceVersions the drill informers delivered, per drill key (the last few). */
+const SEEN_VERSIONS = 16;
+
+/**
+ * The informer's drills, overlaid with this controller's own newer writes. A write is newer only
+ * while the cache has not delivered it yet: once the informer has shown that resourceVersion, the
+ * cache is at it or past it (someone may have written since, e.g. a run-now annotation), so the
+ * cache wins. resourceVersions are compared for equality only, as Kubernetes requires.
+ */
 function drillSourceOf(informers: Informers): DrillSource {
   const written = new Map<string, { drill: RollbackDrill; cachedRv: string | undefined }>();
+  const seen = new Map<string, string[]>();
   const cached = (key: ObjectKey): RollbackDrill | undefined => {
     for (const i of informers.drills) {
       const found = i.get(key.name, key.namespace);
@@ -128,23 +137,45 @@ function drillSourceOf(informers: Informers): DrillSource {
     }
     return undefined;
   };
+  const wasDelivered = (k: string, rv: string | undefined): boolean =>
+    rv !== undefined && (seen.get(k) ?? []).includes(rv);
+  for (const i of informers.drills)
+    for (const event of ["add", "update"] as const)
+      i.on(event, d => {
+        const k = keyOf(d);
+        const rvs = [...(seen.get(k) ?? []), d.metadata.resourceVersion ?? ""].slice(
+          -SEEN_VERSIONS,
+        );
+        seen.set(k, rvs);
+      });
+  for (const i of informers.drills)
+    i.on("delete", d => {
+      seen.delete(keyOf(d));
+      written.delete(keyOf(d));
+    });
   return {
     get(key) {
       const fromCache = cached(key);
       const k = `${key.namespace}/${key.name}`;
       const mine = written.get(k);
       // Ours is newer only while the cache still shows the version we replaced.
-      if (mine !== undefined && fromCache?.metadata.resourceVersion === mine.cachedRv)
+      if (
+        mine !== undefined &&
+        fromCache?.metadata.resourceVersion === mine.cachedRv &&
+        !wasDelivered(k, mine.drill.metadata.resourceVersion)
+      )
         return mine.drill;
       written.delete(k);
       return fromCache;
     },
     remember(drill) {
       const key = { namespace: drill.metadata.namespace, name: drill.metadata.name };
-      written.set(`${key.namespace}/${key.name}`, {
-        drill,
-        cachedRv: cached(key)?.metadata.resourceVersion,
-      });
+      const k = `${key.namespace}/${key.name}`;
+      if (wasDelivered(k, drill.metadata.resourceVersion)) {
+        written.delete(k);
+        return;
+      }
+      written.set(k, { drill, cachedRv: cached(key)?.metadata.resourceVersion });
     },
   };
 }
