@@ -22,12 +22,35 @@ export interface DrillManifest {
   };
 }
 
+/**
+ * The digests the drill's evidence must show for a container, named by the tags of the scenario's
+ * repository as they point after setup (so a moved tag names what it points at now).
+ */
+export interface ExpectedEvidence {
+  container: string;
+  /** The repository's app name, as repositoryFor() builds it. */
+  app: string;
+  /** The tag whose digest the broken (current) revision ran. */
+  fromTag: string;
+  /** The tag whose digest the rolled-back pods ran. */
+  toTag: string;
+}
+
 export interface Expectation {
   verdict: Verdict;
   reason: Reason;
-  /** Warnings the drill must report beside the verdict. */
+  /** Warnings the drill must report beside the verdict (exactly these). */
   warnings?: WarningReason[];
+  /** Per-container evidence; undefined: the run ends before the rolled-back pods run. */
+  evidence?: ExpectedEvidence;
+  /** Words the run's message must contain (the evidence a failure without digests gives). */
+  messageIncludes?: string[];
+  /** Whether the run creates a sandbox (false when it ends before one). Default true. */
+  sandbox?: boolean;
 }
+
+/** What a backend must offer for a scenario to run on it. */
+export type Capability = "databases";
 
 export interface ScenarioOptions {
   /** The namespace standing for production. */
@@ -36,6 +59,8 @@ export interface ScenarioOptions {
   stableSeconds: number;
   /** A suffix that keeps repositories and databases of parallel runs apart; default "". */
   suffix?: string;
+  /** Where the images live; default REGISTRY. */
+  registry?: string;
 }
 
 export interface Scenario {
@@ -44,6 +69,8 @@ export interface Scenario {
   /** One line for the demo: what the set-up is. */
   title: string;
   expected: Expectation;
+  /** What the backend must offer beyond a registry; default nothing. */
+  requires?: readonly Capability[];
   /** What a team does about it, in one sentence (the demo's summary). */
   lesson: string;
   /** Builds production: the target's history, images and databases. Returns the drill to apply. */
@@ -105,14 +132,20 @@ function drillFor(
   };
 }
 
-const repo = (app: string, options: ScenarioOptions): string =>
-  `${REGISTRY}/${app}${options.suffix ?? ""}`;
+/** The repository of a scenario's app: registry, app name and the run's suffix. */
+export const repositoryFor = (app: string, options: ScenarioOptions): string =>
+  `${options.registry ?? REGISTRY}/${app}${options.suffix ?? ""}`;
+const repo = repositoryFor;
 
 /** Two releases, each pinned by digest: the rollback restores exactly the previous build. */
 const pinnedHealthy: Scenario = {
   name: "pinned-web",
   title: "healthy app, images pinned by digest",
-  expected: { verdict: "Passed", reason: "Passed" },
+  expected: {
+    verdict: "Passed",
+    reason: "Passed",
+    evidence: { container: "app", app: "web", fromTag: "1.5.0", toTag: "1.4.0" },
+  },
   lesson:
     "Pinned digests and a kept revision history make `kubectl rollout undo` restore exactly the previous build.",
   async setup(cluster, options) {
@@ -141,7 +174,13 @@ const pinnedHealthy: Scenario = {
 const latestTag: Scenario = {
   name: "latest-api",
   title: "`:latest` everywhere; the tag moved during the deploy",
-  expected: { verdict: "Failed", reason: "SameDigest", warnings: ["UnpinnedImage"] },
+  expected: {
+    verdict: "Failed",
+    reason: "SameDigest",
+    warnings: ["UnpinnedImage"],
+    // Both revisions run what `latest` points at now: the broken build.
+    evidence: { container: "app", app: "api", fromTag: "latest", toTag: "latest" },
+  },
   lesson:
     "Pin images by digest (image@sha256:...) so an undo cannot pull whatever the tag points at now.",
   async setup(cluster, options) {
@@ -163,7 +202,12 @@ const latestTag: Scenario = {
 const deletedImage: Scenario = {
   name: "retention-cart",
   title: "previous image deleted by registry retention",
-  expected: { verdict: "Failed", reason: "ImagePullFailed", warnings: ["UnpinnedImage"] },
+  expected: {
+    verdict: "Failed",
+    reason: "ImagePullFailed",
+    warnings: ["UnpinnedImage"],
+    messageIncludes: ["cart", ":2.0.0"],
+  },
   lesson:
     "Keep at least as many images in the registry as revisions you may roll back to (extend retention).",
   async setup(cluster, options) {
@@ -186,7 +230,14 @@ const deletedImage: Scenario = {
 const forwardMigration: Scenario = {
   name: "orders-migration",
   title: "forward-only migration ran with the deploy",
-  expected: { verdict: "Failed", reason: "CrashLoop", warnings: ["UnpinnedImage"] },
+  expected: {
+    verdict: "Failed",
+    reason: "CrashLoop",
+    warnings: ["UnpinnedImage"],
+    // The old version's own log lines.
+    messageIncludes: ["orders 5.0.0: schema v1 ok"],
+  },
+  requires: ["databases"],
   lesson: "Make migrations expand-contract, so the previous release still runs on the new schema.",
   async setup(cluster, options) {
     const r = repo("orders", options);
@@ -223,7 +274,7 @@ const forwardMigration: Scenario = {
 const noHistory: Scenario = {
   name: "no-history-search",
   title: "revisionHistoryLimit: 0",
-  expected: { verdict: "Failed", reason: "NoRevisionHistory" },
+  expected: { verdict: "Failed", reason: "NoRevisionHistory", sandbox: false },
   lesson:
     "Keep revisionHistoryLimit at 2 or more (the default is 10): with 0 there is nothing to roll back to.",
   async setup(cluster, options) {
@@ -244,7 +295,12 @@ const noHistory: Scenario = {
 const helmManaged: Scenario = {
   name: "helm-billing",
   title: "Helm-managed app (the real rollback is `helm rollback`)",
-  expected: { verdict: "Passed", reason: "Passed", warnings: ["ExternallyManaged"] },
+  expected: {
+    verdict: "Passed",
+    reason: "Passed",
+    warnings: ["ExternallyManaged"],
+    evidence: { container: "app", app: "billing", fromTag: "3.3.0", toTag: "3.2.0" },
+  },
   lesson:
     "Roll back with `helm rollback`, not `kubectl rollout undo`, or Helm's next upgrade reverts you.",
   async setup(cluster, options) {

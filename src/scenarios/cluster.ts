@@ -1,9 +1,10 @@
 /**
  * A user's view of a cluster, for the demo, the e2e suite, the soak and the benchmarks: what a
  * platform engineer would do with kubectl (create namespaces and Deployments, deploy a new
- * image, create drills, wait for things), plus the simulated registry and databases, reached
- * through the simulator's own API group so the same code drives an in-process simulator or one
- * in another process. It never imports the simulator.
+ * image, create drills, wait for things), plus a registry and databases: by default the
+ * simulator's, reached through its own API group so the same code drives an in-process simulator
+ * or one in another process (sim-registry.ts); a real cluster's backend passes its own. It never
+ * imports the simulator.
  */
 import {
   AppsV1Api,
@@ -17,6 +18,7 @@ import {
 import type { V1Deployment } from "@kubernetes/client-node";
 import type { RollbackDrill } from "../api/types.ts";
 import { GROUP, PLURAL, VERSION } from "../api/vocabulary.ts";
+import { SimRegistry, statusCode } from "./sim-registry.ts";
 
 /** What a simulated program does; mirrors the simulator's ContainerImage entries. */
 export interface ImageBehaviour {
@@ -33,53 +35,31 @@ export interface ImageBehaviour {
   supportsUpTo?: number;
 }
 
-const SIM_GROUP = "sim.rollbackdrill.io";
-const SIM_VERSION = "v1";
-
-interface ContainerImageSpec {
-  repository: string;
-  private?: boolean;
-  tags?: Record<string, string>;
-  images?: (ImageBehaviour & { digest?: string; tag?: string })[];
-  deletedDigests?: string[];
-}
-
-interface ContainerImage {
-  metadata: { name: string; resourceVersion?: string };
-  spec: ContainerImageSpec;
-}
-
-function objectNameFor(repository: string): string {
-  return repository.replace(/[/:_]/g, ".").replace(/\.+/g, ".");
-}
-
-function statusCode(error: unknown): number | undefined {
-  if (typeof error === "object" && error !== null && "code" in error) {
-    const code = error.code;
-    return typeof code === "number" ? code : undefined;
-  }
-  return undefined;
+/**
+ * The registry and databases a scenario drives. The simulator's (SimRegistry) is the default; a
+ * real cluster's e2e backend supplies one over a real registry.
+ */
+export interface RegistryOps {
+  /** Pushes a build of `repository:tag`, moves the tag to it, and returns its digest. */
+  pushImage(repository: string, tag: string, behaviour: ImageBehaviour): Promise<string>;
+  /** Deletes an image by digest, as a retention policy would; its tags go with it. */
+  deleteImage(repository: string, digest: string): Promise<void>;
+  /** The digest a tag points at now; undefined when there is no such tag. */
+  imageDigest(repository: string, tag: string): Promise<string | undefined>;
+  createDatabase(name: string, schemaVersion: number): Promise<void>;
+  databaseVersion(name: string): Promise<number | undefined>;
 }
 
 export class TimeoutError extends Error {
   override name = "TimeoutError";
 }
 
-/** Retries an optimistic write on 409 Conflict: read, change, write again. */
-async function onConflictRetry<T>(write: () => Promise<T>, attempts = 20): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await write();
-    } catch (error) {
-      if (statusCode(error) !== 409 || i >= attempts) throw error;
-    }
-  }
-}
-
 export interface ClusterOptions {
   kubeconfig: string;
   /** Real milliseconds to wait for anything before giving up; default 60,000. */
   timeoutMs?: number;
+  /** The registry and databases; default the simulator's, through its API group. */
+  registry?: (cluster: Cluster) => RegistryOps;
 }
 
 export class Cluster {
@@ -88,6 +68,7 @@ export class Cluster {
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
   readonly timeoutMs: number;
+  readonly registry: RegistryOps;
 
   constructor(options: ClusterOptions) {
     this.kc = new KubeConfig();
@@ -97,6 +78,9 @@ export class Cluster {
     this.apps = this.kc.makeApiClient(AppsV1Api);
     this.custom = this.kc.makeApiClient(CustomObjectsApi);
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.registry =
+      options.registry?.(this) ??
+      new SimRegistry(this.custom, (what, probe) => this.until(what, probe));
   }
 
   async ensureNamespace(name: string, labels: Record<string, string> = {}): Promise<void> {
@@ -141,98 +125,32 @@ export class Cluster {
     });
   }
 
-  // ---- the simulated registry and databases (simulator backends only) ----
-
-  private async readImage(repository: string): Promise<ContainerImage | undefined> {
-    try {
-      return (await this.custom.getClusterCustomObject({
-        group: SIM_GROUP,
-        version: SIM_VERSION,
-        plural: "containerimages",
-        name: objectNameFor(repository),
-      })) as ContainerImage;
-    } catch (error) {
-      if (statusCode(error) === 404) return undefined;
-      throw error;
-    }
-  }
-
-  private async writeImage(
-    repository: string,
-    change: (spec: ContainerImageSpec) => ContainerImageSpec,
-  ): Promise<void> {
-    await onConflictRetry(async () => {
-      const existing = await this.readImage(repository);
-      const spec = change(existing?.spec ?? { repository });
-      const body = {
-        apiVersion: `${SIM_GROUP}/${SIM_VERSION}`,
-        kind: "ContainerImage",
-        metadata: {
-          name: objectNameFor(repository),
-          ...(existing ? { resourceVersion: existing.metadata.resourceVersion } : {}),
-        },
-        spec,
-      };
-      const params = { group: SIM_GROUP, version: SIM_VERSION, plural: "containerimages", body };
-      if (existing)
-        await this.custom.replaceClusterCustomObject({ ...params, name: body.metadata.name });
-      else await this.custom.createClusterCustomObject(params);
-    });
-  }
+  // ---- the registry and databases (the simulator's through its API group, unless replaced) ----
 
   /**
    * Builds and pushes `repository:tag` with a behaviour, moving the tag to the new image, and
    * returns its digest once the registry has taken it.
    */
-  async pushImage(
-    repository: string,
-    tag: string,
-    behaviour: ImageBehaviour = {},
-  ): Promise<string> {
-    const before = (await this.readImage(repository))?.spec.tags?.[tag];
-    await this.writeImage(repository, spec => ({
-      ...spec,
-      images: [...(spec.images ?? []), { tag, ...behaviour }],
-    }));
-    return this.until(`image ${repository}:${tag} pushed`, async () => {
-      const image = await this.readImage(repository);
-      const digest = image?.spec.tags?.[tag];
-      const settled = image?.spec.images?.every(i => i.digest !== undefined) ?? false;
-      return settled && digest !== undefined && digest !== before ? digest : undefined;
-    });
+  pushImage(repository: string, tag: string, behaviour: ImageBehaviour = {}): Promise<string> {
+    return this.registry.pushImage(repository, tag, behaviour);
   }
 
   /** Deletes an image by digest, as a registry retention policy would; its tags go with it. */
-  async deleteImage(repository: string, digest: string): Promise<void> {
-    await this.writeImage(repository, spec => ({
-      ...spec,
-      deletedDigests: [...(spec.deletedDigests ?? []), digest],
-      tags: Object.fromEntries(Object.entries(spec.tags ?? {}).filter(([, d]) => d !== digest)),
-    }));
+  deleteImage(repository: string, digest: string): Promise<void> {
+    return this.registry.deleteImage(repository, digest);
   }
 
-  async createDatabase(name: string, schemaVersion: number): Promise<void> {
-    await this.custom.createClusterCustomObject({
-      group: SIM_GROUP,
-      version: SIM_VERSION,
-      plural: "simdatabases",
-      body: {
-        apiVersion: `${SIM_GROUP}/${SIM_VERSION}`,
-        kind: "SimDatabase",
-        metadata: { name },
-        spec: { schemaVersion },
-      },
-    });
+  /** The digest `repository:tag` points at now; undefined when the tag does not exist. */
+  imageDigest(repository: string, tag: string): Promise<string | undefined> {
+    return this.registry.imageDigest(repository, tag);
   }
 
-  async databaseVersion(name: string): Promise<number | undefined> {
-    const db = (await this.custom.getClusterCustomObject({
-      group: SIM_GROUP,
-      version: SIM_VERSION,
-      plural: "simdatabases",
-      name,
-    })) as { spec?: { schemaVersion?: number } };
-    return db.spec?.schemaVersion;
+  createDatabase(name: string, schemaVersion: number): Promise<void> {
+    return this.registry.createDatabase(name, schemaVersion);
+  }
+
+  databaseVersion(name: string): Promise<number | undefined> {
+    return this.registry.databaseVersion(name);
   }
 
   // ---- workloads ----

@@ -1,0 +1,152 @@
+/**
+ * The simulator's registry and databases, driven through its API group (sim.rollbackdrill.io:
+ * ContainerImage and SimDatabase objects), so the same code works against an in-process simulator
+ * or one in another process. A real cluster uses a real registry instead (see RegistryOps).
+ */
+import type { CustomObjectsApi } from "@kubernetes/client-node";
+import type { ImageBehaviour, RegistryOps } from "./cluster.ts";
+
+const SIM_GROUP = "sim.rollbackdrill.io";
+const SIM_VERSION = "v1";
+
+interface ContainerImageSpec {
+  repository: string;
+  private?: boolean;
+  tags?: Record<string, string>;
+  images?: (ImageBehaviour & { digest?: string; tag?: string })[];
+  deletedDigests?: string[];
+}
+
+interface ContainerImage {
+  metadata: { name: string; resourceVersion?: string };
+  spec: ContainerImageSpec;
+}
+
+/** The object name the simulator gives a repository (its sync does the same). */
+function objectNameFor(repository: string): string {
+  return repository.replace(/[/:_]/g, ".").replace(/\.+/g, ".");
+}
+
+export function statusCode(error: unknown): number | undefined {
+  if (typeof error === "object" && error !== null && "code" in error) {
+    const code = error.code;
+    return typeof code === "number" ? code : undefined;
+  }
+  return undefined;
+}
+
+/** Retries an optimistic write on 409 Conflict: read, change, write again. */
+export async function onConflictRetry<T>(write: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (statusCode(error) !== 409 || i >= attempts) throw error;
+    }
+  }
+}
+
+/** Repeats a read until it returns a value (or gives up by throwing). */
+export type Until = <T>(what: string, probe: () => Promise<T | undefined | false>) => Promise<T>;
+
+export class SimRegistry implements RegistryOps {
+  private readonly custom: CustomObjectsApi;
+  private readonly until: Until;
+
+  constructor(custom: CustomObjectsApi, until: Until) {
+    this.custom = custom;
+    this.until = until;
+  }
+
+  private async readImage(repository: string): Promise<ContainerImage | undefined> {
+    try {
+      return (await this.custom.getClusterCustomObject({
+        group: SIM_GROUP,
+        version: SIM_VERSION,
+        plural: "containerimages",
+        name: objectNameFor(repository),
+      })) as ContainerImage;
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private async writeImage(
+    repository: string,
+    change: (spec: ContainerImageSpec) => ContainerImageSpec,
+  ): Promise<void> {
+    await onConflictRetry(async () => {
+      const existing = await this.readImage(repository);
+      const spec = change(existing?.spec ?? { repository });
+      const body = {
+        apiVersion: `${SIM_GROUP}/${SIM_VERSION}`,
+        kind: "ContainerImage",
+        metadata: {
+          name: objectNameFor(repository),
+          ...(existing ? { resourceVersion: existing.metadata.resourceVersion } : {}),
+        },
+        spec,
+      };
+      const params = { group: SIM_GROUP, version: SIM_VERSION, plural: "containerimages", body };
+      if (existing)
+        await this.custom.replaceClusterCustomObject({ ...params, name: body.metadata.name });
+      else await this.custom.createClusterCustomObject(params);
+    });
+  }
+
+  async pushImage(repository: string, tag: string, behaviour: ImageBehaviour): Promise<string> {
+    const before = (await this.readImage(repository))?.spec.tags?.[tag];
+    await this.writeImage(repository, spec => ({
+      ...spec,
+      images: [...(spec.images ?? []), { tag, ...behaviour }],
+    }));
+    return this.until(`image ${repository}:${tag} pushed`, async () => {
+      const image = await this.readImage(repository);
+      const digest = image?.spec.tags?.[tag];
+      const settled = image?.spec.images?.every(i => i.digest !== undefined) ?? false;
+      return settled && digest !== undefined && digest !== before ? digest : undefined;
+    });
+  }
+
+  async deleteImage(repository: string, digest: string): Promise<void> {
+    await this.writeImage(repository, spec => ({
+      ...spec,
+      deletedDigests: [...(spec.deletedDigests ?? []), digest],
+      tags: Object.fromEntries(Object.entries(spec.tags ?? {}).filter(([, d]) => d !== digest)),
+    }));
+  }
+
+  async imageDigest(repository: string, tag: string): Promise<string | undefined> {
+    return (await this.readImage(repository))?.spec.tags?.[tag];
+  }
+
+  async createDatabase(name: string, schemaVersion: number): Promise<void> {
+    await this.custom.createClusterCustomObject({
+      group: SIM_GROUP,
+      version: SIM_VERSION,
+      plural: "simdatabases",
+      body: {
+        apiVersion: `${SIM_GROUP}/${SIM_VERSION}`,
+        kind: "SimDatabase",
+        metadata: { name },
+        spec: { schemaVersion },
+      },
+    });
+  }
+
+  async databaseVersion(name: string): Promise<number | undefined> {
+    try {
+      const db = (await this.custom.getClusterCustomObject({
+        group: SIM_GROUP,
+        version: SIM_VERSION,
+        plural: "simdatabases",
+        name,
+      })) as { spec?: { schemaVersion?: number } };
+      return db.spec?.schemaVersion;
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw error;
+    }
+  }
+}
