@@ -4,6 +4,7 @@
  * (logger, metrics registry, clients, clock) and passes it down; nothing below reads argv or env.
  */
 import { parseArgs } from "node:util";
+import { demoCommand } from "./demo.ts";
 import type { Io } from "./io.ts";
 import { operatorCommand } from "./operator.ts";
 import { simCommand } from "./sim.ts";
@@ -30,6 +31,7 @@ type Command = (argv: string[], io: Io) => Promise<number>;
 /** The subcommands, each in its own module under src/cli/. */
 const commands: Readonly<Record<string, Command | undefined>> = Object.freeze({
   operator: operatorCommand,
+  demo: demoCommand,
   sim: simCommand,
 });
 
