@@ -4,6 +4,8 @@
  */
 import { AuditLog } from "./audit.ts";
 import { admit as admitObject, crdResourceInfos } from "./admission/index.ts";
+import { createBootstrapPolicy, RequestAuth } from "./auth/index.ts";
+import type { UnauthenticatedMode } from "./auth/index.ts";
 import { createCatalogue, serveCrds } from "./catalogue.ts";
 import { createClock } from "./clock.ts";
 import { FaultInjector } from "./faults.ts";
@@ -38,6 +40,11 @@ export interface StartSimOptions {
   admit?: AdmitFn;
   /** OpenAPI documents; default src/sim/openapi.ts. */
   openapi?: OpenApiSource;
+  /**
+   * Who a request without a bearer token is: "admin" (default, so a bare fetch works in tests),
+   * "anonymous" (system:anonymous, as --anonymous-auth=true) or "reject" (401).
+   */
+  unauthenticated?: UnauthenticatedMode;
 }
 
 export interface Sim {
@@ -50,8 +57,22 @@ export interface Sim {
   readonly audit: AuditLog;
   readonly faults: FaultInjector;
   readonly world: World;
+  /** Authentication (tokens) and RBAC of HTTP requests. */
+  readonly auth: RequestAuth;
+  /**
+   * A kubeconfig that authenticates as a ServiceAccount, with a fresh token from its TokenRequest
+   * subresource (404 if the ServiceAccount does not exist); default lifetime one simulated year.
+   */
+  kubeconfigFor(
+    namespace: string,
+    serviceAccount: string,
+    expirationSeconds?: number,
+  ): Promise<string>;
   close(): Promise<void>;
 }
+
+/** kubeconfigFor's default token lifetime: long enough for any run at a scaled clock. */
+const SA_KUBECONFIG_SECONDS = 365 * 24 * 3600;
 
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
@@ -79,6 +100,13 @@ export async function startSim(options: StartSimOptions = {}): Promise<Sim> {
       system,
     );
   }
+  // The rbac post-start hook: cluster-admin for system:masters, discovery for everyone.
+  createBootstrapPolicy(store, { ...system, groups: ["system:masters"] });
+  const auth = new RequestAuth({
+    store,
+    clock,
+    ...(options.unauthenticated === undefined ? {} : { unauthenticated: options.unauthenticated }),
+  });
   const stopCrds = serveCrds(store, catalogue, crdResourceInfos, () =>
     clock
       .now()
@@ -99,6 +127,7 @@ export async function startSim(options: StartSimOptions = {}): Promise<Sim> {
       options.logs ??
       ((ns, pod, container, opts) => world.logs(ns, pod, container, { previous: opts.previous })),
     openapi: options.openapi ?? { v2: openapiV2, v3Root: openapiV3Root, v3Doc: openapiV3Doc },
+    auth,
     ...(options.bookmarkIntervalMs === undefined
       ? {}
       : { bookmarkIntervalMs: options.bookmarkIntervalMs }),
@@ -116,6 +145,16 @@ export async function startSim(options: StartSimOptions = {}): Promise<Sim> {
     audit,
     faults,
     world,
+    auth,
+    kubeconfigFor(namespace, serviceAccount, expirationSeconds = SA_KUBECONFIG_SECONDS) {
+      try {
+        const token = auth.issueToken(namespace, serviceAccount, expirationSeconds);
+        const user = { name: `${namespace}-${serviceAccount}`, token };
+        return Promise.resolve(kubeconfigYaml(url, namespace, user));
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
     async close() {
       if (closed) return;
       closed = true;

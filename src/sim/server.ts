@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { AuditLog, AuditVerb } from "./audit.ts";
+import type { RequestAuth } from "./auth/index.ts";
 import {
   AGGREGATED_CONTENT_TYPE,
   aggregatedDiscovery,
@@ -53,6 +54,8 @@ export interface ApiServerOptions {
   openapi?: OpenApiSource;
   /** Real milliseconds between watch bookmarks; default 60,000. */
   bookmarkIntervalMs?: number;
+  /** Authentication and RBAC (src/sim/auth); without it every request acts as the admin. */
+  auth?: RequestAuth;
 }
 
 export interface ApiServer {
@@ -132,6 +135,8 @@ function serveFixed(
 interface Handled {
   route?: ResourceRoute;
   verb?: string;
+  /** Set once the request is authenticated and authorized. */
+  actor?: Actor;
 }
 
 /** Creates the server (not yet listening). */
@@ -153,6 +158,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     url: URL,
     handled: Handled,
   ): Promise<void> {
+    const actor = handled.actor ?? requestActor(req);
+    // TokenRequest and the access reviews are answered by the authorizer (src/sim/auth).
+    if (options.auth && (await options.auth.serve(req, res, url, actor))) return;
     const split = splitApiPath(url.pathname);
     if (!split) throw notFoundPath();
     const route = resolveRoute(options.store.resources, split.group, split.version, split.rest);
@@ -175,10 +183,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const faults: FaultDecision = options.faults.decide(request);
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
     if (faults.error) throw faults.error;
-    const actor = requestActor(req);
     options.audit.markRequestActor(actor);
     const deps = {
-      store: options.store,
+      // RBAC writes are checked for privilege escalation (src/sim/auth/escalation.ts).
+      store: options.auth ? options.auth.guard(options.store, actor) : options.store,
       clock: options.clock,
       hub,
       audit: options.audit,
@@ -195,7 +203,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       group: route?.info.group ?? "",
       version: route?.gvr.version ?? "",
       resource: route?.info.resource ?? "",
-      user: "kubernetes-admin",
+      user: handled.actor?.user ?? "kubernetes-admin",
       code,
       path: url.pathname,
     };
@@ -211,6 +219,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const handled: Handled = {};
     let code: number;
     try {
+      // Authentication and authorization first, as the apiserver's filters do: 401/403.
+      if (options.auth) handled.actor = options.auth.check(req, url);
       if (!serveFixed(req, res, url, options)) await serveApi(req, res, url, handled);
       code = res.statusCode;
     } catch (err) {
