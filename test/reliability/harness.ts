@@ -6,7 +6,9 @@
  * It uses no vitest API, so the soak runs it under plain node; waiting is driven by the store's
  * change events, never by sleeps.
  */
+import { readFile } from "node:fs/promises";
 import { pino, type Logger } from "pino";
+import { parse } from "yaml";
 import { Registry } from "prom-client";
 import type { RollbackDrill } from "../../src/api/types.ts";
 import {
@@ -28,8 +30,8 @@ import { createMetrics } from "../../src/controller/metrics.ts";
 import { createKubeClient, loadKubeConfig, type KubeClient } from "../../src/kube/client.ts";
 import { SCENARIOS, type DrillManifest, type Scenario } from "../../src/scenarios/catalog.ts";
 import { Cluster } from "../../src/scenarios/cluster.ts";
-import type { Sim } from "../../src/sim/index.ts";
-import type { GVR } from "../../src/sim/types.ts";
+import { startSim, type Sim, type StartSimOptions } from "../../src/sim/index.ts";
+import type { GVR, KubeObject } from "../../src/sim/types.ts";
 
 export const DRILLS: GVR = { group: GROUP, version: VERSION, resource: PLURAL };
 export const NAMESPACES: GVR = { group: "", version: "v1", resource: "namespaces" };
@@ -148,6 +150,23 @@ export async function startOperatorOn(sim: Sim, options: OperatorOptions): Promi
       return gone;
     },
   };
+}
+
+/** The simulator with the RollbackDrill CRD installed and served (for the soak: no vitest). */
+export async function startSimWithDrills(options: StartSimOptions = {}): Promise<Sim> {
+  const sim = await startSim(options);
+  const file = new URL(`../../crds/${PLURAL}.${GROUP}.yaml`, import.meta.url);
+  const crd = parse(await readFile(file, "utf8")) as KubeObject;
+  const crds = {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    resource: "customresourcedefinitions",
+  };
+  sim.store.create(crds, crd, ADMIN);
+  await waitFor(sim, "the CRD served", () =>
+    sim.catalogue.byGVR(DRILLS) === undefined ? undefined : true,
+  );
+  return sim;
 }
 
 // ---- waiting, by the store's change events ----
@@ -288,7 +307,7 @@ export interface PlannedDrill {
   manifest: DrillManifest;
 }
 
-export interface BatchOptions {
+export interface SetUpOptions {
   /** How many drills: the six scenarios repeated in order. */
   count: number;
   /** Prefix of the namespaces standing for production, one per drill. */
@@ -304,7 +323,7 @@ export interface BatchOptions {
  * Sets up `count` scenarios (each in its own namespace, with its own images and databases) through
  * the Kubernetes API, and returns the drills to create; nothing is drilled yet.
  */
-export async function setUpBatch(sim: Sim, options: BatchOptions): Promise<PlannedDrill[]> {
+export async function setUpBatch(sim: Sim, options: SetUpOptions): Promise<PlannedDrill[]> {
   const cluster = new Cluster({ kubeconfig: sim.kubeconfig });
   const planned: PlannedDrill[] = [];
   const parallel = options.parallel ?? 6;
@@ -380,4 +399,151 @@ export function outcomes(
       sandboxes: sandboxes.get(drill?.metadata.uid ?? "")?.size ?? 0,
     };
   });
+}
+
+// ---- batches under faults and crashes (the tests run a few, the soak runs the full ones) ----
+
+export interface RunBatchOptions {
+  /** Inject API faults: ~5% errors on every verb, latency, dropped and expired watches, restarts. */
+  faults: boolean;
+  /** Operator crashes during the batch, each followed by a restart. */
+  kills: number;
+  /** Real milliseconds between crashes: uniformly random in this range. Default [50, 400]. */
+  killEveryMs?: readonly [number, number];
+  /** Real milliseconds between simulated apiserver restarts under faults. Default 500. */
+  restartEveryMs?: number;
+  /** Seed of the crash schedule. Default 7. */
+  seed?: number;
+  /** Real milliseconds to wait for every drill to settle. Default 120,000. */
+  timeoutMs?: number;
+  maxConcurrentDrills?: number;
+  logger?: Logger;
+}
+
+export interface BatchReport {
+  drills: number;
+  correct: number;
+  orphans: number;
+  duplicateRuns: number;
+  restarts: number;
+  apiErrorsInjected: number;
+  apiRequests: number;
+  wallMs: number;
+  wrong: DrillOutcome[];
+}
+
+/** ~5% of every request fails (429 with Retry-After, 500, 503, 409); and the other faults. */
+export function injectFaults(sim: Sim): string[] {
+  return [
+    sim.faults.add({ code: 429, probability: 0.0125 }),
+    sim.faults.add({ code: 500, probability: 0.0125 }),
+    sim.faults.add({ code: 503, probability: 0.0125 }),
+    sim.faults.add({ code: 409, probability: 0.0125 }),
+    sim.faults.add({ latencyMs: 3, probability: 0.2 }),
+    sim.faults.add({ verb: "watch", dropWatchAfterEvents: 25, probability: 0.3 }),
+    sim.faults.add({ verb: "watch", expireNextWatch: true, probability: 0.2 }),
+  ];
+}
+
+export function injectedErrors(sim: Sim): number {
+  return sim.faults
+    .rules()
+    .filter(r => r.rule.code !== undefined)
+    .reduce((n, r) => n + r.fired, 0);
+}
+
+/** mulberry32, for a reproducible crash schedule. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function allSettled(sim: Sim, planned: readonly PlannedDrill[]): boolean {
+  return planned.every(({ manifest }) => {
+    const d = getDrill(sim, manifest.metadata.namespace, manifest.metadata.name);
+    return d?.status?.lastRun?.verdict !== undefined && d.status.currentRun === undefined;
+  });
+}
+
+/**
+ * Drills every planned scenario with one operator at a time, under faults and crashes as asked,
+ * and reports what a soak prints: verdicts right, sandboxes left, runs beyond one per drill,
+ * restarts, errors injected, wall time.
+ */
+export async function runBatch(
+  sim: Sim,
+  planned: readonly PlannedDrill[],
+  options: RunBatchOptions,
+): Promise<BatchReport> {
+  const started = performance.now();
+  const tracker = trackSandboxes(sim);
+  let apiRequests = 0;
+  const stopCounting = sim.audit.subscribe(e => {
+    if (e.source === "request") apiRequests++;
+  });
+  const rules = options.faults ? injectFaults(sim) : [];
+  const restarter = options.faults
+    ? setInterval(() => {
+        sim.faults.restart({ compact: true });
+      }, options.restartEveryMs ?? 500)
+    : undefined;
+  const random = seeded(options.seed ?? 7);
+  const start = (n: number): Promise<OperatorHandle> =>
+    startOperatorOn(sim, {
+      id: `operator-${n}`,
+      ...(options.maxConcurrentDrills === undefined
+        ? {}
+        : { maxConcurrentDrills: options.maxConcurrentDrills }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+  let restarts = 0;
+  let operator = await start(0);
+  try {
+    for (const { manifest } of planned) createDrill(sim, manifest);
+    const [low, high] = options.killEveryMs ?? [50, 400];
+    while (restarts < options.kills && !allSettled(sim, planned)) {
+      const waitMs = low + (high - low) * random();
+      await new Promise(resolve => setTimeout(resolve, waitMs));
+      await operator.kill();
+      restarts++;
+      operator = await start(restarts);
+    }
+    await waitFor(
+      sim,
+      "every drill to finish its run",
+      () => (allSettled(sim, planned) ? true : undefined),
+      options.timeoutMs ?? 120_000,
+    );
+  } finally {
+    if (restarter !== undefined) clearInterval(restarter);
+  }
+  const apiErrorsInjected = injectedErrors(sim);
+  for (const id of rules) sim.faults.remove(id);
+  const orphans = await waitFor(sim, "no sandbox left", () =>
+    sandboxNamespaces(sim).length === 0 ? 0 : undefined,
+  ).catch(() => sandboxNamespaces(sim).length);
+  await operator.kill();
+  tracker.stop();
+  stopCounting();
+  const results = outcomes(sim, planned, tracker.byDrill);
+  return {
+    drills: results.length,
+    correct: results.filter(r => r.correct).length,
+    orphans,
+    duplicateRuns: results.reduce(
+      (n, r) => n + Math.max(0, r.runs - 1) + Math.max(0, r.sandboxes - 1),
+      0,
+    ),
+    restarts,
+    apiErrorsInjected,
+    apiRequests,
+    wallMs: Math.round(performance.now() - started),
+    wrong: results.filter(r => !r.correct),
+  };
 }
