@@ -21,7 +21,7 @@ import type { Informer } from "../kube/informer.ts";
 import type { Clock } from "./clock.ts";
 import { createEventRecorder } from "./events.ts";
 import type { ClusterCache, NamespaceView } from "./gather.ts";
-import { createLogCache } from "./gather.ts";
+import { createLogCache, gatherTarget } from "./gather.ts";
 import { createLeaderElector, type LeaderElectionConfig, type LeaderElector } from "./leader.ts";
 import { CONTROLLER_NAME, type Metrics } from "./metrics.ts";
 import { reconcile, type DrillSource, type ReconcileDeps } from "./reconcile.ts";
@@ -60,6 +60,10 @@ function plain(obj: unknown): unknown {
 
 function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): string {
   return `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
+}
+
+function keyOfDrill(drill: RollbackDrill): ObjectKey {
+  return { namespace: drill.metadata.namespace, name: drill.metadata.name };
 }
 
 function parseKey(key: string): ObjectKey {
@@ -261,12 +265,24 @@ export function createManager(options: ManagerOptions): Manager {
 
   const allDrills = (): RollbackDrill[] => informers.drills.flatMap(i => [...i.list()]);
   wireEvents(informers, allDrills, key => queue?.add(key));
+  metrics.observe({
+    drills: () => allDrills().map(d => drills.get(keyOfDrill(d)) ?? d),
+    target: drill => gatherTarget(drill, cache),
+    nowMs: () => clock.now().getTime(),
+  });
+  metrics.maxConcurrentReconciles.set({ controller: CONTROLLER_NAME }, workers);
+  // As controller-runtime does: every series exists from the start, so rate() sees the first one.
+  metrics.reconcileErrors.inc({ controller: CONTROLLER_NAME }, 0);
+  for (const result of ["success", "error", "requeue", "requeue_after"])
+    metrics.reconcileTotal.inc({ controller: CONTROLLER_NAME, result }, 0);
+  metrics.activeWorkers.set({ controller: CONTROLLER_NAME }, 0);
 
   const work = async (q: Workqueue): Promise<void> => {
     for (;;) {
       const key = await q.get();
       if (key === undefined) return;
       const started = performance.now();
+      metrics.activeWorkers.inc({ controller: CONTROLLER_NAME });
       try {
         const result = await reconcile(parseKey(key), deps);
         q.forget(key);
@@ -285,6 +301,7 @@ export function createManager(options: ManagerOptions): Manager {
         q.addRateLimited(key);
       } finally {
         q.done(key);
+        metrics.activeWorkers.dec({ controller: CONTROLLER_NAME });
         metrics.reconcileTime.observe(
           { controller: CONTROLLER_NAME },
           (performance.now() - started) / 1000,
@@ -302,6 +319,8 @@ export function createManager(options: ManagerOptions): Manager {
       },
     });
     queue = q;
+    // The queue reports changes only; a queue whose keys all go straight to idle workers has none.
+    metrics.workqueueDepth.set({ name: CONTROLLER_NAME }, q.len());
     metrics.leader.set(1);
     for (const drill of allDrills()) q.add(keyOf(drill));
     loops = Array.from({ length: workers }, () => work(q));
