@@ -5,6 +5,7 @@
 import { AuditLog } from "./audit.ts";
 import { admit as admitObject, crdResourceInfos } from "./admission/index.ts";
 import { createBootstrapPolicy, RequestAuth } from "./auth/index.ts";
+import { SIM_TLS_CERT, SIM_TLS_KEY } from "./auth/tls.ts";
 import type { UnauthenticatedMode } from "./auth/index.ts";
 import { createCatalogue, serveCrds } from "./catalogue.ts";
 import { createClock } from "./clock.ts";
@@ -49,6 +50,8 @@ export interface StartSimOptions {
 
 export interface Sim {
   readonly url: string;
+  /** The same API over HTTPS (certificate SIM_TLS_CERT): kubectl sends tokens only over TLS. */
+  readonly tlsUrl: string;
   readonly kubeconfig: string;
   writeKubeconfig(path: string): Promise<void>;
   readonly store: SimStore;
@@ -62,6 +65,7 @@ export interface Sim {
   /**
    * A kubeconfig that authenticates as a ServiceAccount, with a fresh token from its TokenRequest
    * subresource (404 if the ServiceAccount does not exist); default lifetime one simulated year.
+   * It points at tlsUrl, since kubectl sends no bearer token over plain http.
    */
   kubeconfigFor(
     namespace: string,
@@ -133,10 +137,15 @@ export async function startSim(options: StartSimOptions = {}): Promise<Sim> {
       : { bookmarkIntervalMs: options.bookmarkIntervalMs }),
   });
   const url = await api.listen(options.port ?? 0, options.host ?? "127.0.0.1");
+  const tlsUrl = await api.listenTls(0, options.host ?? "127.0.0.1", {
+    cert: SIM_TLS_CERT,
+    key: SIM_TLS_KEY,
+  });
   const kubeconfig = kubeconfigYaml(url);
   let closed = false;
   return {
     url,
+    tlsUrl,
     kubeconfig,
     writeKubeconfig: path => writeKubeconfig(path, url),
     store,
@@ -150,7 +159,7 @@ export async function startSim(options: StartSimOptions = {}): Promise<Sim> {
       try {
         const token = auth.issueToken(namespace, serviceAccount, expirationSeconds);
         const user = { name: `${namespace}-${serviceAccount}`, token };
-        return Promise.resolve(kubeconfigYaml(url, namespace, user));
+        return Promise.resolve(kubeconfigYaml(tlsUrl, namespace, user, SIM_TLS_CERT));
       } catch (err) {
         return Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }

@@ -3,6 +3,7 @@
  * and the resource endpoints, with faults applied to requests and every request audited.
  */
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { AuditLog, AuditVerb } from "./audit.ts";
@@ -62,6 +63,8 @@ export interface ApiServer {
   readonly server: Server;
   readonly hub: WatchHub;
   listen(port: number, host: string): Promise<string>;
+  /** Also serves the same API over HTTPS (kubectl sends bearer tokens only over TLS). */
+  listenTls(port: number, host: string, tls: { cert: string; key: string }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -233,33 +236,52 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     void handle(req, res);
   });
   server.keepAliveTimeout = 60_000;
-  server.on("connection", socket => {
+  const track = (socket: Socket): void => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
-  });
+  };
+  server.on("connection", track);
+  let tlsServer: Server | undefined;
+
+  function listenOn(srv: Server, scheme: string, port: number, host: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, host, () => {
+        const address = srv.address();
+        const actualPort = typeof address === "object" && address ? address.port : port;
+        resolve(`${scheme}://${host}:${actualPort}`);
+      });
+    });
+  }
 
   return {
     server,
     hub,
     listen(port, host) {
-      return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          const address = server.address();
-          const actualPort = typeof address === "object" && address ? address.port : port;
-          resolve(`http://${host}:${actualPort}`);
-        });
+      return listenOn(server, "http", port, host);
+    },
+    listenTls(port, host, tls) {
+      tlsServer = createTlsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+        void handle(req, res);
       });
+      tlsServer.keepAliveTimeout = 60_000;
+      tlsServer.on("connection", track);
+      return listenOn(tlsServer, "https", port, host);
     },
     close() {
       offRestart();
       hub.dispose();
+      const closing = [server, tlsServer].filter((s): s is Server => s !== undefined);
       return new Promise(resolve => {
-        server.close(() => {
-          resolve();
-        });
+        let open = closing.length;
+        for (const srv of closing) {
+          srv.close(() => {
+            open -= 1;
+            if (open === 0) resolve();
+          });
+        }
         for (const s of sockets) s.destroy();
-        server.closeAllConnections();
+        for (const srv of closing) srv.closeAllConnections();
       });
     },
   };

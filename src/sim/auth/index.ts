@@ -136,6 +136,18 @@ export class RequestAuth {
         attrs.name,
         body,
       );
+    } else if (
+      attrs.apiGroup === "authentication.k8s.io" &&
+      attrs.resource === "selfsubjectreviews"
+    ) {
+      // `kubectl auth whoami` (pkg/registry/authentication/selfsubjectreview/rest.go).
+      await readBody(req);
+      answer = {
+        kind: "SelfSubjectReview",
+        apiVersion: "authentication.k8s.io/v1",
+        metadata: { creationTimestamp: null } as unknown as KubeObject["metadata"],
+        status: { userInfo: { username: user.name, groups: user.groups } },
+      };
     } else if (attrs.apiGroup === "authorization.k8s.io" && attrs.name === "") {
       if (attrs.resource === "selfsubjectaccessreviews") {
         answer = selfSubjectAccessReview(store, user, await decodeBody(req));

@@ -11,7 +11,7 @@ import {
   resourceAttributes,
   ruleAllows,
 } from "../../../src/sim/auth/rules.ts";
-import type { PolicyRule } from "../../../src/sim/auth/rules.ts";
+import type { Attributes, PolicyRule } from "../../../src/sim/auth/rules.ts";
 
 const user = { name: "u", groups: [] };
 const req = (
@@ -23,7 +23,7 @@ const req = (
 
 describe("RuleAllows (rbac.go, evaluation_helpers.go)", () => {
   const deploy: PolicyRule = { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get"] };
-  it.each([
+  const table: [string, PolicyRule, Attributes, boolean][] = [
     ["exact verb, group, resource", deploy, req("get", "apps", "deployments"), true],
     ["other verb", deploy, req("list", "apps", "deployments"), false],
     ["other group (core)", deploy, req("get", "", "deployments"), false],
@@ -132,7 +132,8 @@ describe("RuleAllows (rbac.go, evaluation_helpers.go)", () => {
       req("get", "", "pods"),
       false,
     ],
-  ] as const)("%s", (_name, rule, attrs, allowed) => {
+  ];
+  it.each(table)("%s", (_name, rule, attrs, allowed) => {
     expect(ruleAllows(attrs, rule)).toBe(allowed);
   });
 });
