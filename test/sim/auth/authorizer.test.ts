@@ -26,8 +26,15 @@ function setup() {
   for (const name of ["shop", "sandbox"]) {
     store.create(NS, { apiVersion: "v1", kind: "Namespace", metadata: { name } }, admin);
   }
-  const put = (resource: string, object: Omit<KubeObject, "apiVersion">) =>
-    store.create(gvr(resource), { apiVersion: `${RBAC}/v1`, ...object }, admin);
+  const put = (resource: string, object: Omit<KubeObject, "apiVersion">) => {
+    const full: KubeObject = {
+      ...object,
+      apiVersion: `${RBAC}/v1`,
+      kind: object.kind,
+      metadata: object.metadata,
+    };
+    return store.create(gvr(resource), full, admin);
+  };
   put("clusterroles", {
     kind: "ClusterRole",
     metadata: { name: "deploy-reader" },
