@@ -288,6 +288,9 @@ export const RunRecordSchema = Type.Object({
   ),
   sandboxNamespace: Type.Optional(Type.String()),
   evidence: Type.Optional(Type.Array(ContainerEvidenceSchema, { maxItems: 64 })),
+  runNowToken: Type.Optional(
+    Type.String({ description: "The run-now annotation value this run answers, if any." }),
+  ),
 });
 
 export const RunSummarySchema = Type.Object({
@@ -300,6 +303,9 @@ export const RunSummarySchema = Type.Object({
   fromRevision: Type.Optional(Type.Integer()),
   toRevision: Type.Optional(Type.Integer()),
   rollbackSeconds: Type.Optional(Type.Number()),
+  runNowToken: Type.Optional(
+    Type.String({ description: "The run-now annotation value this run answers, if any." }),
+  ),
 });
 
 export const WarningSchema = Type.Object({
@@ -351,6 +357,9 @@ export const CurrentRunSchema = Type.Object({
   message: Type.Optional(Type.String({ maxLength: 4096 })),
   evidence: Type.Optional(Type.Array(ContainerEvidenceSchema, { maxItems: 64 })),
   rollbackSeconds: Type.Optional(Type.Number()),
+  runNowToken: Type.Optional(
+    Type.String({ description: "The run-now annotation value this run answers, if any." }),
+  ),
 });
 
 export const StatusSchema = Type.Object({
@@ -377,6 +386,11 @@ export const StatusSchema = Type.Object({
   queuedTrigger: Type.Optional(StringEnum(TRIGGERS, { description: "One more run, queued." })),
   lastRunNowToken: Type.Optional(
     Type.String({ description: "The run-now annotation value last acted on." }),
+  ),
+  queuedRunNowToken: Type.Optional(
+    Type.String({
+      description: "The run-now value the queued run answers (it arrived during a run).",
+    }),
   ),
   observedTargetRevision: Type.Optional(
     Type.Integer({ description: "The target's revision last seen fully rolled out." }),

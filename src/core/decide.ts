@@ -79,10 +79,14 @@ export function decide(drill: RollbackDrill, observed: Observed, now: Date): Dec
   if (ledger.length > 0) step.status.digestLedger = ledger;
   const run = step.status.currentRun;
   const first = scan.fired[0];
+  // The run-now value a run answers: one that fired now, else one queued during the last run.
+  const token = scan.fired.includes("RunNow")
+    ? step.status.lastRunNowToken
+    : step.status.queuedRunNowToken;
   if (run === undefined) {
     const trigger = first ?? (drill.spec.suspend ? undefined : step.status.queuedTrigger);
     // A new run is only recorded here; it advances on the next reconcile, once its status is stored.
-    if (trigger !== undefined) startRun(step, trigger);
+    if (trigger !== undefined) startRun(step, trigger, token);
     else rest(step);
     return finish(step);
   }
@@ -92,6 +96,7 @@ export function decide(drill: RollbackDrill, observed: Observed, now: Date): Dec
         normalEvent("RunQueued", `Queued one more run (${first}) after run ${run.id}`),
       );
     step.status.queuedTrigger ??= first;
+    if (token !== undefined) step.status.queuedRunNowToken = token;
   }
   advance(step);
   return finish(step);

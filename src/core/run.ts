@@ -65,7 +65,8 @@ export function inPhaseMs(step: Step): number {
   return step.nowMs - (parseTime(currentRun(step).phaseStartTime) ?? step.nowMs);
 }
 
-export function startRun(step: Step, trigger: Trigger): void {
+/** Starts run runCount+1; `runNowToken` is the run-now value it answers (the CD gate waits on it). */
+export function startRun(step: Step, trigger: Trigger, runNowToken?: string): void {
   const count = (step.status.runCount ?? 0) + 1;
   const id = String(count);
   step.status.runCount = count;
@@ -75,8 +76,10 @@ export function startRun(step: Step, trigger: Trigger): void {
     phase: "Pending",
     startTime: step.nowIso,
     phaseStartTime: step.nowIso,
+    ...(runNowToken === undefined ? {} : { runNowToken }),
   };
   delete step.status.queuedTrigger;
+  delete step.status.queuedRunNowToken;
   const target = step.drill.spec.targetRef.name;
   step.actions.push(
     normalEvent(
@@ -116,6 +119,7 @@ function recordOf(run: CurrentRun, outcome: Outcome, completionTime: string): Ru
     ...(outcome.rollbackSeconds === undefined ? {} : { rollbackSeconds: outcome.rollbackSeconds }),
     ...(run.sandboxNamespace === undefined ? {} : { sandboxNamespace: run.sandboxNamespace }),
     ...(outcome.evidence === undefined ? {} : { evidence: outcome.evidence }),
+    ...(run.runNowToken === undefined ? {} : { runNowToken: run.runNowToken }),
   };
 }
 
@@ -131,6 +135,7 @@ function summaryOf(record: RunRecord): RunSummary {
     ...(record.fromRevision === undefined ? {} : { fromRevision: record.fromRevision }),
     ...(record.toRevision === undefined ? {} : { toRevision: record.toRevision }),
     ...(record.rollbackSeconds === undefined ? {} : { rollbackSeconds: record.rollbackSeconds }),
+    ...(record.runNowToken === undefined ? {} : { runNowToken: record.runNowToken }),
   };
 }
 
