@@ -15,26 +15,25 @@ import {
 import { resourceAttributes } from "../../../src/sim/auth/rules.ts";
 import type { UserInfo } from "../../../src/sim/auth/rules.ts";
 import { serviceAccountUser } from "../../../src/sim/auth/tokens.ts";
-import type { KubeObject } from "../../../src/sim/types.ts";
+import type { ObjectMeta } from "../../../src/sim/types.ts";
 import { admin, newStore, NS } from "../apiserver/helpers.ts";
 
 const RBAC = "rbac.authorization.k8s.io";
 const gvr = (resource: string) => ({ group: RBAC, version: "v1", resource });
+
+interface Fixture {
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
 
 function setup() {
   const store = newStore();
   for (const name of ["shop", "sandbox"]) {
     store.create(NS, { apiVersion: "v1", kind: "Namespace", metadata: { name } }, admin);
   }
-  const put = (resource: string, object: Omit<KubeObject, "apiVersion">) => {
-    const full: KubeObject = {
-      ...object,
-      apiVersion: `${RBAC}/v1`,
-      kind: object.kind,
-      metadata: object.metadata,
-    };
-    return store.create(gvr(resource), full, admin);
-  };
+  const put = (resource: string, object: Fixture) =>
+    store.create(gvr(resource), { ...object, apiVersion: `${RBAC}/v1` }, admin);
   put("clusterroles", {
     kind: "ClusterRole",
     metadata: { name: "deploy-reader" },
