@@ -117,7 +117,7 @@ async function gatherSandbox(
 ): Promise<ObservedSandbox | undefined> {
   const name = sandboxNamespaceToObserve(drill);
   if (name === undefined) return undefined;
-  const ns = deps.cache.namespace(name);
+  const ns = deps.cache.namespace(name) ?? (await unwatchedNamespace(drill, name, deps, phase));
   if (ns === undefined) return undefined;
   const terminating =
     ns.metadata.deletionTimestamp !== undefined || ns.status?.phase === "Terminating";
@@ -136,6 +136,38 @@ async function gatherSandbox(
       ? await Promise.all(tree.pods.map(p => withLogs(p, deps)))
       : tree.pods;
   return { namespace, deployment, replicaSets: tree.replicaSets, pods };
+}
+
+/**
+ * The cache holds only namespaces labelled as sandboxes. A fixed spec.sandbox.namespace that
+ * exists without those labels (someone else's namespace) must still be seen before the run
+ * creates anything, or the sandbox would be built inside it: read it directly, until the run has
+ * created its own.
+ */
+async function unwatchedNamespace(
+  drill: RollbackDrill,
+  name: string,
+  deps: GatherDeps,
+  phase: RunPhase | undefined,
+): Promise<NamespaceView | undefined> {
+  if (drill.spec.sandbox.namespace !== name) return undefined;
+  if (phase !== undefined && !SOURCE_PHASES.includes(phase)) return undefined;
+  try {
+    const ns = await deps.kube.getNamespace(name);
+    return {
+      metadata: {
+        name,
+        ...(ns.metadata?.labels === undefined ? {} : { labels: ns.metadata.labels }),
+        ...(ns.metadata?.deletionTimestamp === undefined
+          ? {}
+          : { deletionTimestamp: new Date(ns.metadata.deletionTimestamp).toISOString() }),
+      },
+      ...(ns.status?.phase === undefined ? {} : { status: { phase: ns.status.phase } }),
+    };
+  } catch (err) {
+    if (toKubeError(err) instanceof NotFoundError) return undefined;
+    throw toKubeError(err);
+  }
 }
 
 async function sourceState(read: () => Promise<unknown>): Promise<SourceState> {
