@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import type { RollbackDrill } from "../api/types.ts";
-import { FINALIZER } from "../api/vocabulary.ts";
+import { FINALIZER, LABEL_DRILL_UID, LABEL_MANAGED_BY, MANAGED_BY } from "../api/vocabulary.ts";
 import type { Action } from "../core/actions.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { AlreadyExistsError, NotFoundError, toKubeError } from "../kube/errors.ts";
@@ -110,6 +110,32 @@ async function deleteNamespace(
     deps.log.info({ namespace: action.name }, "Deleted sandbox namespace");
 }
 
+/** A sandbox namespace that exists but is not this drill's: nothing may be written into it. */
+export class ForeignNamespaceError extends Error {
+  override name = "ForeignNamespaceError";
+}
+
+/**
+ * The namespace was there already: go on only when its labels say this drill made it (a replay
+ * after a crash). Otherwise stop before the next action writes into someone else's namespace.
+ */
+async function assertOwned(
+  action: Extract<Action, { type: "CreateNamespace" }>,
+  deps: ExecuteDeps,
+): Promise<void> {
+  const labels = (await deps.kube.getNamespace(action.name)).metadata?.labels ?? {};
+  const uid = action.labels[LABEL_DRILL_UID];
+  if (
+    labels[LABEL_MANAGED_BY] === MANAGED_BY &&
+    uid !== undefined &&
+    labels[LABEL_DRILL_UID] === uid
+  )
+    return;
+  throw new ForeignNamespaceError(
+    `namespace ${action.name} exists and is not this drill's sandbox; nothing is created in it`,
+  );
+}
+
 export async function execute(
   action: Action,
   ctx: ExecuteContext,
@@ -136,6 +162,7 @@ export async function execute(
     case "CreateNamespace":
       if (await create(() => kube.createNamespace(action.name, action.labels)))
         log.info({ namespace: action.name }, "Created sandbox namespace");
+      else await assertOwned(action, deps);
       return;
     case "CreateObject":
       await create(() => kube.createSandboxObject(action.manifest));

@@ -55,7 +55,7 @@ interface LeaseSpec {
 
 function leaseSpec(sim: Sim): LeaseSpec {
   const lease = sim.store.get(LEASES, LEASE.namespace, LEASE.name);
-  return (lease?.["spec"] ?? {});
+  return lease?.["spec"] ?? {};
 }
 
 function holder(sim: Sim): string | undefined {
