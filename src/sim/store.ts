@@ -111,6 +111,31 @@ function objectKey(namespace: string | undefined, name: string): string {
   return `${namespace ?? ""}/${name}`;
 }
 
+/**
+ * A deep copy of a JSON value (an API object), several times faster than structuredClone, which
+ * the store's every read, list and event pays for. Anything that is not plain JSON (a Date, a
+ * class instance) falls back to structuredClone.
+ */
+export function cloneJson<T>(value: T): T {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map(cloneJson) as T;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const source = value as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(source)) {
+    if (key === "__proto__")
+      Object.defineProperty(copy, key, {
+        value: cloneJson(source[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else copy[key] = cloneJson(source[key]);
+  }
+  return copy as T;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
@@ -192,7 +217,7 @@ function prepareForUpdate(
 ): KubeObject {
   if (subresource === "status") {
     if (ctx.strategy.custom) {
-      const next = structuredClone(old);
+      const next = cloneJson(old);
       if (incoming["status"] === undefined) delete next["status"];
       else next["status"] = incoming["status"];
       next.metadata.resourceVersion = incoming.metadata.resourceVersion ?? "";
@@ -209,7 +234,7 @@ function prepareForUpdate(
     return next;
   }
   if (subresource === "finalize" || subresource === "scale") {
-    const next = structuredClone(old);
+    const next = cloneJson(old);
     const spec = isRecord(next["spec"]) ? next["spec"] : {};
     const inSpec = isRecord(incoming["spec"]) ? incoming["spec"] : {};
     const field = subresource === "finalize" ? "finalizers" : "replicas";
@@ -349,12 +374,14 @@ class MemoryStore implements SimStore {
     );
     const items: KubeObject[] = [];
     const b = this.bucket(i);
-    for (const key of [...b.keys()].sort()) {
+    // Keys are "namespace/name": filter by namespace before sorting, clone only what matches.
+    const ns = i.namespaced ? listOptions.namespace : undefined;
+    const prefix = ns === undefined ? undefined : objectKey(ns, "");
+    const keys: string[] = [];
+    for (const key of b.keys()) if (prefix === undefined || key.startsWith(prefix)) keys.push(key);
+    for (const key of keys.sort()) {
       const object = b.get(key);
-      if (!object) continue;
-      const ns = listOptions.namespace;
-      if (i.namespaced && ns !== undefined && object.metadata.namespace !== ns) continue;
-      if (matches(object)) items.push(this.out(i, object));
+      if (object && matches(object)) items.push(this.out(i, object));
     }
     return { items, resourceVersion: String(this.#rv) };
   }
@@ -423,7 +450,7 @@ class MemoryStore implements SimStore {
 
   /** Returns a copy as served at the requested version. */
   out(i: ResourceInfo, object: KubeObject): KubeObject {
-    const copy = structuredClone(object);
+    const copy = cloneJson(object);
     copy.apiVersion = i.group === "" ? i.version : `${i.group}/${i.version}`;
     copy.kind = i.kind;
     return copy;
@@ -463,10 +490,10 @@ class MemoryStore implements SimStore {
     const event: StoreEvent = {
       type,
       gvr: { group: ctx.info.group, version: ctx.info.version, resource: ctx.info.resource },
-      object: structuredClone(object),
+      object: cloneJson(object),
       resourceVersion: Number(object.metadata.resourceVersion),
     };
-    if (old) event.oldObject = structuredClone(old);
+    if (old) event.oldObject = cloneJson(old);
     this.dispatch(event);
   }
 
@@ -533,13 +560,13 @@ class MemoryStore implements SimStore {
       operation: old ? "UPDATE" : "CREATE",
       object,
     };
-    if (old) a.oldObject = structuredClone(old);
+    if (old) a.oldObject = cloneJson(old);
     if (sub !== undefined) a.subresource = sub;
     return this.#options.admit(a);
   }
 
   createObject(ctx: Ctx, input: KubeObject, opts: WriteOptions, applied?: boolean): KubeObject {
-    let object = structuredClone(input);
+    let object = cloneJson(input);
     object.metadata = { ...object.metadata };
     object.apiVersion =
       ctx.info.group === "" ? ctx.info.version : `${ctx.info.group}/${ctx.info.version}`;
@@ -598,7 +625,7 @@ class MemoryStore implements SimStore {
   }
 
   removeObject(ctx: Ctx, object: KubeObject, old: KubeObject): KubeObject {
-    const removed = structuredClone(object);
+    const removed = cloneJson(object);
     removed.metadata.resourceVersion = String(++this.#rv);
     this.bucket(ctx.info).delete(
       objectKey(removed.metadata.namespace, removed.metadata.name ?? ""),
@@ -632,7 +659,7 @@ class MemoryStore implements SimStore {
 
   /** The candidate object of an update: strategy applied, system metadata carried over. */
   nextObject(ctx: Ctx, input: KubeObject, old: KubeObject, sub: string | undefined): KubeObject {
-    const next = prepareForUpdate(ctx, old, structuredClone(input), sub);
+    const next = prepareForUpdate(ctx, old, cloneJson(input), sub);
     next.apiVersion = old.apiVersion;
     next.kind = old.kind;
     const meta: ObjectMeta = { ...next.metadata };
@@ -781,7 +808,7 @@ class MemoryStore implements SimStore {
         ? this.out(ctx.info, old)
         : undefined;
     }
-    const next = structuredClone(old);
+    const next = cloneJson(old);
     next.metadata.deletionTimestamp = formatTimestamp(this.#clock.nowMs());
     next.metadata.deletionGracePeriodSeconds = 0;
     next["status"] = { ...(isRecord(old["status"]) ? old["status"] : {}), phase: "Terminating" };
@@ -802,7 +829,7 @@ class MemoryStore implements SimStore {
     const finalizers = this.finalizersFor(old, opts.propagationPolicy);
     const grace =
       storageKey(ctx.info) === "/pods" ? this.podGracePeriod(old, opts.gracePeriodSeconds) : 0;
-    const next = structuredClone(old);
+    const next = cloneJson(old);
     if (finalizers.length > 0) next.metadata.finalizers = finalizers;
     else delete next.metadata.finalizers;
     const meta = next.metadata;
