@@ -143,12 +143,25 @@ export function validateAnnotations(annotations: unknown, field: string): Status
   return causes;
 }
 
-export type NameRule = "subdomain" | "label" | "dns1035";
+/**
+ * IsValidPathSegmentName (k8s.io/apimachinery/pkg/api/validation/path/name.go): what RBAC names
+ * must be (pkg/apis/rbac/validation ValidateRBACName), so "system:discovery" is valid.
+ */
+export function isValidPathSegmentName(value: string): string[] {
+  if (value === "." || value === "..") return [`may not be '${value}'`];
+  const errs: string[] = [];
+  for (const illegal of ["/", "%"])
+    if (value.includes(illegal)) errs.push(`may not contain '${illegal}'`);
+  return errs;
+}
+
+export type NameRule = "subdomain" | "label" | "dns1035" | "path";
 
 const nameCheck: Record<NameRule, (value: string) => string[]> = {
   subdomain: isDNS1123Subdomain,
   label: isDNS1123Label,
   dns1035: isDNS1035Label,
+  path: isValidPathSegmentName,
 };
 
 /** ValidateObjectMetaAccessor: name (or generateName), namespace, labels, annotations. */

@@ -16,6 +16,10 @@ import { labelSelectorMatches, validateLabelSelector } from "./selector.ts";
 const nameRules: Record<string, NameRule> = {
   "/Namespace": "label",
   "/Service": "dns1035",
+  "rbac.authorization.k8s.io/Role": "path",
+  "rbac.authorization.k8s.io/ClusterRole": "path",
+  "rbac.authorization.k8s.io/RoleBinding": "path",
+  "rbac.authorization.k8s.io/ClusterRoleBinding": "path",
 };
 
 export function nameRuleFor(group: string, kind: string): NameRule {

@@ -9,6 +9,8 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../../src/sim/types.ts";
 import { admitAs, builtin, messages, rejection } from "./helpers.ts";
+import { isValidPathSegmentName } from "../../../src/sim/admission/names.ts";
+import { nameRuleFor } from "../../../src/sim/admission/validate.ts";
 
 const deployments = builtin("apps", "deployments", "Deployment");
 
@@ -191,5 +193,17 @@ describe("names, labels and annotations", () => {
     expect(messages(error)[0]).toMatch(
       /^data\[a b\]: Invalid value: "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.'/,
     );
+  });
+});
+
+describe("RBAC object names (pkg/apis/rbac/validation ValidateRBACName = path.IsValidPathSegmentName)", () => {
+  const gvr = { group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterroles" };
+  it("accepts a colon, as in system:discovery", () => {
+    expect(isValidPathSegmentName("system:discovery")).toEqual([]);
+  });
+  it("rejects '..', '/' and '%' with apimachinery's wording", () => {
+    expect(isValidPathSegmentName("..")).toEqual(["may not be '..'"]);
+    expect(isValidPathSegmentName("a/b%c")).toEqual(["may not contain '/'", "may not contain '%'"]);
+    expect(nameRuleFor(gvr.group, "ClusterRole")).toBe("path");
   });
 });
