@@ -74,6 +74,8 @@ export interface DemoOptions extends DemoFlags {
   readonly timeoutMs?: number;
   /** With keep: resolves when the user is done (Ctrl-C). */
   readonly interrupted?: () => Promise<unknown>;
+  /** The terminal's width in columns, when it is one. */
+  readonly columns?: number;
   /** The scenarios; default all of them. */
   readonly scenarios?: readonly Scenario[];
 }
@@ -126,6 +128,7 @@ export async function runDemo(options: DemoOptions, io: Io): Promise<number> {
       live,
       timeoutMs: options.timeoutMs ?? 120_000,
       timeScale: options.timeScale,
+      ...(options.columns === undefined ? {} : { columns: options.columns }),
     });
     const results: Result[] = scenarios.map(scenario => {
       const drill = drills.find(d => d.metadata.name === scenario.name);
@@ -190,5 +193,13 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const noColor = (process.env["NO_COLOR"] ?? "") !== "";
-  return runDemo({ ...flags, color: flags.color && !noColor, tty: process.stdout.isTTY }, io);
+  return runDemo(
+    {
+      ...flags,
+      color: flags.color && !noColor,
+      tty: process.stdout.isTTY,
+      ...(process.stdout.isTTY ? { columns: process.stdout.columns } : {}),
+    },
+    io,
+  );
 }

@@ -14,7 +14,7 @@ import { GROUP, PLURAL, VERSION } from "../../api/vocabulary.ts";
 import { createInformer } from "../../kube/informer.ts";
 import { isSettled } from "../../scenarios/outcome.ts";
 import type { Io } from "../io.ts";
-import { paintVerdict, type Style } from "./style.ts";
+import { paintVerdict, visibleLength, type Style } from "./style.ts";
 import { renderTable } from "./table.ts";
 
 export interface ProgressOptions {
@@ -31,6 +31,8 @@ export interface ProgressOptions {
   readonly timeoutMs: number;
   /** Simulated seconds per real second, to show simulated time beside real time. */
   readonly timeScale: number;
+  /** The terminal's width, so a redraw rewinds over lines the terminal wrapped. */
+  readonly columns?: number;
 }
 
 /** What a plain line reports about a drill: its phase, or its verdict once reached. */
@@ -93,7 +95,12 @@ export async function followDrills(options: ProgressOptions): Promise<RollbackDr
     // Move up over the previous drawing and clear it, then draw again.
     const rewind = drawn > 0 ? `\u001b[${drawn.toString()}A\u001b[0J` : "";
     io.out(rewind + lines.join("\n"));
-    drawn = lines.length;
+    const columns = options.columns ?? 0;
+    drawn = lines.reduce(
+      (rows, line) =>
+        rows + (columns > 0 ? Math.max(1, Math.ceil(visibleLength(line) / columns)) : 1),
+      0,
+    );
   };
   const lastShown = new Map<string, string>();
   const width = Math.max(...names.map(n => n.length));

@@ -2,7 +2,7 @@
  * Terminal styling for the demo: plain ANSI SGR codes (no colour library), switched off when the
  * output is not a terminal, when NO_COLOR is set, or with --no-color.
  */
-import type { Reason, Verdict } from "../../api/vocabulary.ts";
+import type { Verdict } from "../../api/vocabulary.ts";
 
 export interface Style {
   readonly bold: (text: string) => string;
@@ -56,6 +56,3 @@ export function visibleLength(text: string): number {
   // eslint-disable-next-line no-control-regex
   return text.replace(/\u001b\[[0-9;]*m/g, "").length;
 }
-
-export const isFailureReason = (reason: Reason | undefined): boolean =>
-  reason !== undefined && reason !== "Passed";
