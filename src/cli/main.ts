@@ -7,6 +7,8 @@ import { parseArgs } from "node:util";
 import { demoCommand } from "./demo.ts";
 import type { Io } from "./io.ts";
 import { operatorCommand } from "./operator.ts";
+import { planCommand } from "./plan.ts";
+import { runCommand } from "./run.ts";
 import { simCommand } from "./sim.ts";
 
 export const USAGE = `rollback-drill: rehearse Kubernetes rollbacks before an incident needs them.
@@ -31,6 +33,8 @@ type Command = (argv: string[], io: Io) => Promise<number>;
 /** The subcommands, each in its own module under src/cli/. */
 const commands: Readonly<Record<string, Command | undefined>> = Object.freeze({
   operator: operatorCommand,
+  run: runCommand,
+  plan: planCommand,
   demo: demoCommand,
   sim: simCommand,
 });
