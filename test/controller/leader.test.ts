@@ -27,12 +27,15 @@ import { RUN_PHASES } from "../../src/api/vocabulary.ts";
 
 const LEASES: GVR = { group: "coordination.k8s.io", version: "v1", resource: "leases" };
 const LEASE = { namespace: "rollback-drill-system", name: "rollback-drill-leader" };
-/** client-go's defaults, in simulated milliseconds. */
+/**
+ * Twice client-go's defaults, in simulated milliseconds: at a time scale of 100 the lease is
+ * 300 real ms, long enough that a loaded host's stalls do not hand it over by themselves.
+ */
 const ELECTION = {
   lease: LEASE,
-  leaseDurationMs: 15_000,
-  renewDeadlineMs: 10_000,
-  retryPeriodMs: 2_000,
+  leaseDurationMs: 30_000,
+  renewDeadlineMs: 20_000,
+  retryPeriodMs: 4_000,
 };
 
 /**
@@ -138,16 +141,19 @@ describe("leader election with two operators", () => {
       void a.kill();
     });
     for (const { manifest } of planned) createDrill(sim, manifest);
+    await waitFor(sim, "the leader killed mid-run", () => killedAtMs);
+    unsubscribe();
+    expect(holder(sim)).toBe("operator-a");
     await waitFor(sim, "operator-b to take the lease", () =>
       holder(sim) === "operator-b" ? true : undefined,
     );
-    unsubscribe();
     const handoverMs = sim.clock.nowMs() - (killedAtMs ?? Number.NaN);
     // Never before the dead leader's lease ran out; soon after it did.
     const acquired = Date.parse(leaseSpec(sim).acquireTime ?? "");
-    expect(acquired - Date.parse(lastRenewal ?? "")).toBeGreaterThanOrEqual(
-      ELECTION.leaseDurationMs,
-    );
+    expect(
+      acquired - Date.parse(lastRenewal ?? ""),
+      `acquired ${leaseSpec(sim).acquireTime ?? "?"}, renewed ${lastRenewal ?? "?"}`,
+    ).toBeGreaterThanOrEqual(ELECTION.leaseDurationMs);
     expect(handoverMs).toBeLessThanOrEqual(ELECTION.leaseDurationMs + 5 * ELECTION.retryPeriodMs);
     await settleAll();
     expect(b.isLeader()).toBe(true);
@@ -169,12 +175,14 @@ describe("leader election with two operators", () => {
         ? true
         : undefined,
     );
-    const stoppedAtMs = sim.clock.nowMs();
+    // Stopping drains the reconciles in flight first; the lease is released at the end.
     await a.stop();
+    const releasedAtMs = sim.clock.nowMs();
     await waitFor(sim, "operator-b to take the lease", () =>
       holder(sim) === "operator-b" ? true : undefined,
     );
-    expect(sim.clock.nowMs() - stoppedAtMs).toBeLessThanOrEqual(
+    // Well before the lease would have run out.
+    expect(sim.clock.nowMs() - releasedAtMs).toBeLessThan(
       ELECTION.leaseDurationMs - ELECTION.retryPeriodMs,
     );
     await settleAll();
