@@ -52,6 +52,11 @@ export interface Manager {
 }
 
 const SANDBOX_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+/**
+ * The sandbox's workloads carry the drill's uid: the clone by its labels, and its ReplicaSets and
+ * pods through the template's labels (the Deployment controller copies those, not the clone's own).
+ */
+const SANDBOX_WORKLOAD_SELECTOR = LABEL_DRILL_UID;
 
 /** Informer objects as plain JSON: the typed list decodes timestamps to Dates, watch events do not. */
 function plain(obj: unknown): unknown {
@@ -86,7 +91,9 @@ function buildInformers(kube: KubeClient, namespaces: readonly string[] | undefi
       : namespaces.map(namespace => kube.informer(resource, { namespace }));
   // With a namespace list, the sandboxes (elsewhere) are watched by their labels.
   const sandbox = <R extends WatchedResource>(resource: R): Informer<WatchedTypes[R]>[] =>
-    namespaces === undefined ? [] : [kube.informer(resource, { labelSelector: SANDBOX_SELECTOR })];
+    namespaces === undefined
+      ? []
+      : [kube.informer(resource, { labelSelector: SANDBOX_WORKLOAD_SELECTOR })];
   return {
     drills: scoped("rollbackdrills"),
     deployments: [...scoped("deployments"), ...sandbox("deployments")],

@@ -1,0 +1,314 @@
+/**
+ * The CD gate on the simulator: exit codes and outputs for Passed, Failed and the ways it cannot
+ * run; --standalone against the operator on the same scenario. The gate runs on the simulator's
+ * scaled clock (timeouts and progress times are simulated time).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import type { RollbackDrill } from "../../src/api/types.ts";
+import { RUN_NOW_ANNOTATION } from "../../src/api/vocabulary.ts";
+import {
+  parseDuration,
+  parseRunArgs,
+  parseTarget,
+  runGate,
+  type GateResult,
+  type RunOptions,
+} from "../../src/cli/run.ts";
+import { createClock } from "../../src/sim/clock.ts";
+import { startSim, type Sim } from "../../src/sim/index.ts";
+import { main } from "../../src/cli/main.ts";
+import { ADMIN, startSimWithCrd } from "../kube/sim-helpers.ts";
+import {
+  createDrill,
+  createNamespace,
+  deploy,
+  getDrill,
+  NAMESPACES,
+  startScenario,
+  type Scenario,
+} from "../controller/scenario-helpers.ts";
+
+const REPO = "registry.example.com/shop/web";
+const NS = "shop";
+const ESC = "\u001b";
+
+function capture(): {
+  io: { out: (l: string) => void; err: (l: string) => void };
+  out: string[];
+  err: string[];
+} {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: l => out.push(l), err: l => err.push(l) }, out, err };
+}
+
+function options(kubeconfig: string, extra: Partial<RunOptions> = {}): RunOptions {
+  return {
+    namespace: NS,
+    target: "web",
+    name: "gate-web",
+    toRevision: 0,
+    wait: true,
+    timeoutMs: 3_600_000,
+    output: "json",
+    kubeconfig,
+    standalone: false,
+    ...extra,
+  };
+}
+
+/** The gate's drill made beforehand with generous timeouts (a loaded host stalls the scaled clock). */
+function gateDrill(sim: Sim): void {
+  createDrill(sim, NS, "gate-web", {
+    targetRef: { kind: "Deployment", name: "web" },
+    checks: { stableSeconds: 5, timeoutSeconds: 3600 },
+    sandbox: { keepOnFailure: false },
+  });
+}
+
+async function pinnedTwoRevisions(sim: Sim): Promise<{ v1: string; v2: string }> {
+  const v1 = sim.world.images.push(REPO, "1.0");
+  const v2 = sim.world.images.push(REPO, "2.0");
+  await deploy(sim, NS, "web", `${REPO}@${v1}`);
+  await deploy(sim, NS, "web", `${REPO}@${v2}`);
+  return { v1, v2 };
+}
+
+/** The :latest war story: both revisions name :latest, the tag moved with the deploy. */
+async function latestWarStory(sim: Sim): Promise<void> {
+  sim.world.images.push(REPO, "latest", { logLines: ["v1"] });
+  await deploy(sim, NS, "web", `${REPO}:latest`);
+  sim.world.images.push(REPO, "latest", { logLines: ["v2"] });
+  await deploy(sim, NS, "web", `${REPO}:latest`, {
+    annotations: { "kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z" },
+  });
+}
+
+function sandboxes(sim: Sim): string[] {
+  return sim.store
+    .list(NAMESPACES, { labelSelector: "app.kubernetes.io/managed-by=rollback-drill" })
+    .items.map(n => n.metadata.name ?? "");
+}
+
+describe("rollback-drill run against an operator", () => {
+  let s: Scenario;
+  afterEach(async () => {
+    await s.close();
+  });
+
+  it("exits 0 on Passed and prints the run it asked for, with evidence, as JSON", async () => {
+    s = await startScenario();
+    createNamespace(s.sim, NS);
+    const { v1, v2 } = await pinnedTwoRevisions(s.sim);
+    gateDrill(s.sim);
+    const c = capture();
+    const code = await runGate(options(s.sim.kubeconfig), c.io, {
+      clock: s.sim.clock,
+      token: "release-42",
+    });
+    expect(code, c.err.join("\n")).toBe(0);
+    const result = JSON.parse(c.out.join("\n")) as GateResult;
+    expect(result).toMatchObject({
+      drill: { namespace: NS, name: "gate-web" },
+      exitCode: 0,
+      run: {
+        verdict: "Passed",
+        reason: "Passed",
+        fromRevision: 2,
+        toRevision: 1,
+        runNowToken: "release-42",
+      },
+    });
+    const evidence = "evidence" in result.run ? result.run.evidence : undefined;
+    expect(evidence?.[0]?.toDigest).toContain(v1);
+    expect(evidence?.[0]?.fromDigest).toContain(v2);
+    // The drill kept what others set (server-side apply) and carries the poke.
+    const drill = getDrill(s.sim, NS, "gate-web") as RollbackDrill;
+    expect(drill.spec.checks.timeoutSeconds).toBe(3600);
+    expect(drill.metadata.annotations?.[RUN_NOW_ANNOTATION]).toBe("release-42");
+    // Progress: plain lines off a terminal, phase by phase with elapsed time.
+    expect(c.err.length).toBeGreaterThan(1);
+    for (const line of c.err) {
+      expect(line).toMatch(/^\[\d+\.\ds\] \S/);
+      expect(line.includes(ESC)).toBe(false);
+    }
+    expect(c.err.some(l => l.includes("Verifying"))).toBe(true);
+  });
+
+  it("exits 1 on Failed, creating the drill itself, and prints a table", async () => {
+    s = await startScenario();
+    createNamespace(s.sim, NS);
+    const v1 = s.sim.world.images.push(REPO, "1.0");
+    await deploy(s.sim, NS, "web", `${REPO}@${v1}`, { revisionHistoryLimit: 0 });
+    const c = capture();
+    const code = await runGate(options(s.sim.kubeconfig, { output: "table" }), c.io, {
+      clock: s.sim.clock,
+      isTTY: true,
+    });
+    expect(code, c.err.join("\n")).toBe(1);
+    const table = c.out.join("\n");
+    expect(table).toMatch(/^Drill: +shop\/gate-web \(run 1, RunNow\)$/m);
+    expect(table).toMatch(/^Verdict: +Failed \(NoRevisionHistory\)$/m);
+    expect(table).toMatch(/^Message: +no rollout history found for deployment "web"/m);
+    // On a terminal: coloured phase lines with the elapsed time in front.
+    for (const line of c.err) {
+      expect(line.startsWith(`${ESC}[2m`)).toBe(true);
+      expect(line).toMatch(/\d+\.\ds/);
+      expect(line.includes(`${ESC}[1m`)).toBe(true);
+    }
+    expect(getDrill(s.sim, NS, "gate-web")?.metadata.labels).toMatchObject({
+      "app.kubernetes.io/created-by": "rollback-drill-gate",
+    });
+  });
+
+  it("returns once the run has started without --wait", async () => {
+    s = await startScenario();
+    createNamespace(s.sim, NS);
+    await pinnedTwoRevisions(s.sim);
+    gateDrill(s.sim);
+    const c = capture();
+    const code = await runGate(options(s.sim.kubeconfig, { wait: false, output: "yaml" }), c.io, {
+      clock: s.sim.clock,
+      token: "t",
+    });
+    expect(code, c.err.join("\n")).toBe(0);
+    const result = parse(c.out.join("\n")) as GateResult;
+    expect(result.run).toMatchObject({ runNowToken: "t" });
+    expect("phase" in result.run ? result.run.phase : undefined).toBeDefined();
+  });
+});
+
+describe("rollback-drill run --standalone", () => {
+  let sims: Sim[] = [];
+  let s: Scenario | undefined;
+  afterEach(async () => {
+    await s?.close();
+    await Promise.all(sims.map(x => x.close()));
+    sims = [];
+  });
+
+  it("gives the operator's verdict on the same scenario, and leaves no sandbox", async () => {
+    // The operator's verdict.
+    s = await startScenario();
+    createNamespace(s.sim, NS);
+    await latestWarStory(s.sim);
+    gateDrill(s.sim);
+    const viaOperator = capture();
+    expect(await runGate(options(s.sim.kubeconfig), viaOperator.io, { clock: s.sim.clock })).toBe(
+      1,
+    );
+    // The same scenario on a cluster with the CRD and no operator.
+    const sim = await startSimWithCrd({ timeScale: 1000 });
+    sims.push(sim);
+    createNamespace(sim, NS);
+    await latestWarStory(sim);
+    gateDrill(sim);
+    const standalone = capture();
+    const code = await runGate(options(sim.kubeconfig, { standalone: true }), standalone.io, {
+      clock: sim.clock,
+    });
+    expect(code, standalone.out.join("\n")).toBe(1);
+    const a = JSON.parse(viaOperator.out.join("\n")) as GateResult;
+    const b = JSON.parse(standalone.out.join("\n")) as GateResult;
+    expect(b.run.reason).toBe("SameDigest");
+    expect({
+      verdict: b.run.verdict,
+      reason: b.run.reason,
+      from: b.run.fromRevision,
+      to: b.run.toRevision,
+    }).toEqual({
+      verdict: a.run.verdict,
+      reason: a.run.reason,
+      from: a.run.fromRevision,
+      to: a.run.toRevision,
+    });
+    // Nothing outlives the process: the sandbox is gone when the gate returns.
+    expect(sandboxes(sim)).toEqual([]);
+    expect(getDrill(sim, NS, "gate-web")?.status?.currentRun).toBeUndefined();
+  });
+});
+
+describe("rollback-drill run when it cannot run", () => {
+  let sim: Sim | undefined;
+  afterEach(async () => {
+    await sim?.close();
+    sim = undefined;
+  });
+
+  it("exits 2 with one line when the CRD is not installed", async () => {
+    sim = await startSim({ timeScale: 1000 });
+    const c = capture();
+    expect(await runGate(options(sim.kubeconfig), c.io, { clock: sim.clock })).toBe(2);
+    expect(c.out).toEqual([]);
+    expect(c.err).toEqual([
+      "rollback-drill run: the RollbackDrill CRD (rollbackdrills.rollbackdrill.io) is not installed: kubectl apply -f crds/ first (--standalone needs it too)",
+    ]);
+  });
+
+  it("exits 2 when the identity may not write drills (RBAC)", async () => {
+    sim = await startSimWithCrd({ timeScale: 1000 });
+    createNamespace(sim, NS);
+    sim.store.create(
+      { group: "", version: "v1", resource: "serviceaccounts" },
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "ci", namespace: NS } },
+      ADMIN,
+    );
+    const c = capture();
+    const kubeconfig = await sim.kubeconfigFor(NS, "ci");
+    expect(await runGate(options(kubeconfig), c.io, { clock: sim.clock })).toBe(2);
+    expect(c.err).toHaveLength(1);
+    expect(c.err[0]).toMatch(
+      /^rollback-drill run: forbidden \(apply rollbackdrill shop\/gate-web\): .*system:serviceaccount:shop:ci/,
+    );
+  });
+
+  it("exits 2 when no cluster answers", async () => {
+    sim = await startSim({ timeScale: 1000 });
+    const kubeconfig = sim.kubeconfig;
+    await sim.close();
+    const c = capture();
+    const code = await runGate(options(kubeconfig), c.io, { clock: createClock(1000) });
+    expect(code).toBe(2);
+    expect(c.err).toHaveLength(1);
+    expect(c.err[0]).toMatch(
+      /^rollback-drill run: cannot reach the cluster \(apply rollbackdrill shop\/gate-web\)/,
+    );
+  });
+});
+
+describe("rollback-drill run flags", () => {
+  it("parses targets, durations and flags once, naming the bad one", () => {
+    expect(parseTarget("deployment/web")).toBe("web");
+    expect(parseTarget("deploy/web")).toBe("web");
+    expect(() => parseTarget("statefulset/db")).toThrow(/only Deployments/);
+    expect(parseDuration("90s")).toBe(90_000);
+    expect(parseDuration("1h30m")).toBe(5_400_000);
+    expect(parseDuration("20")).toBe(20_000);
+    expect(() => parseDuration("soon")).toThrow(/not a duration/);
+    const parsed = parseRunArgs(["-n", "shop", "--target", "deployment/web", "--standalone"], {
+      KUBECONFIG: "/k",
+    });
+    expect(parsed).toMatchObject({
+      name: "gate-web",
+      wait: true,
+      timeoutMs: 1_200_000,
+      output: "table",
+      kubeconfig: "/k",
+    });
+    expect(Object.isFrozen(parsed)).toBe(true);
+  });
+
+  it.each([
+    [["--target", "deployment/web"], /--namespace is required/],
+    [["-n", "shop"], /--target is required/],
+    [["-n", "shop", "--target", "deployment/web", "-o", "xml"], /--output/],
+    [["-n", "shop", "--target", "deployment/web", "--timeout", "x"], /--timeout/],
+    [["-n", "shop", "--target", "deployment/web", "--to-revision", "-1"], /--to-revision/],
+    [["-n", "shop", "--target", "deployment/web", "--bogus"], /bogus/],
+  ])("exits 2 on %j", async (argv, message) => {
+    const c = capture();
+    expect(await main(["run", ...argv], c.io)).toBe(2);
+    expect(c.err.join("\n")).toMatch(message);
+  });
+});
