@@ -1,9 +1,16 @@
 /**
  * `npm run bench`: prints the project's performance figures, each with its goal where issue 8
  * sets one. Nothing here is asserted; the README records the latest figures with the command that
- * produced them. `npm run bench -- <group>` runs one group: sim, drill.
+ * produced them. `npm run bench -- <group>` runs one group: sim, drill, scale, memory, baseline.
+ *
+ * Drill figures run at time scale SCALE (drill.ts) unless they say otherwise: every real millisecond of
+ * overhead counts SCALE simulated ones, so a ratio at scale S is the real-world ratio for pods S
+ * times faster than the simulated ones (a pessimistic figure); "ms real" figures are real time.
  */
-import { benchOneDrill, type GoalFigure } from "./drill.ts";
+import { benchBaseline } from "./baseline.ts";
+import { benchOneDrill, SCALE, type GoalFigure } from "./drill.ts";
+import { benchMemory } from "./memory.ts";
+import { benchConcurrent, benchReaction, benchThroughput } from "./scale.ts";
 import { benchSim, type Figure } from "./sim.ts";
 
 function print(title: string, figures: (Figure | GoalFigure)[]): void {
@@ -23,6 +30,25 @@ const only = process.argv[2];
 if (only === undefined || only === "sim") {
   print("Simulator (median of 3 runs)", await benchSim(3));
 }
-if (only === undefined || only === "drill") {
-  print("Drill engine: one drill (median of 3 runs after a warm-up)", await benchOneDrill(3));
+let drillRatio: number | undefined;
+if (only === undefined || only === "drill" || only === "baseline") {
+  const figures = await benchOneDrill(3);
+  drillRatio = figures[0]?.value;
+  print(`Drill engine: one drill (time scale ${SCALE}; median of 3 runs after a warm-up)`, figures);
+}
+if (only === undefined || only === "baseline") {
+  print(
+    "Baseline: the same rehearsal by hand with kubectl (median of 3 runs)",
+    await benchBaseline(3, drillRatio),
+  );
+}
+if (only === undefined || only === "scale") {
+  print(`Drill engine at scale (time scale ${SCALE} unless stated)`, [
+    ...(await benchConcurrent()),
+    ...(await benchThroughput()),
+    ...(await benchReaction()),
+  ]);
+}
+if (only === undefined || only === "memory") {
+  print("Operator memory (its own process, time scale 1)", await benchMemory());
 }

@@ -1,0 +1,160 @@
+/**
+ * The operator's memory, measured honestly: `rollback-drill operator` runs in its own process
+ * (node src/cli/main.ts operator) against a simulator in this process at time scale 1, seeded
+ * through its store; its RSS is read from /proc/<pid>/status. Figures: idle, with 250 and then
+ * 1,000 drills and target Deployments (each with 10 ReplicaSets and one pod) watched, and the
+ * peak while 20 drills run. Prints figures; asserts nothing.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { drillSpec, figure, type GoalFigure } from "./drill.ts";
+import {
+  createDrill,
+  createNamespace,
+  deployTargets,
+  pushBuilds,
+  startBenchSim,
+  waitForVerdicts,
+  type Target,
+} from "./world.ts";
+
+const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb === undefined ? NaN : Number(kb) / 1024;
+}
+
+/** Median of `samples` RSS readings taken `everyMs` apart (RSS moves with the GC's rhythm). */
+async function settledRss(pid: number, samples = 5, everyMs = 200): Promise<number> {
+  const values: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    values.push(await rssMb(pid));
+    await new Promise(resolve => setTimeout(resolve, everyMs));
+  }
+  return values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+}
+
+/** Starts the operator command; resolves once it logs that its workers started. */
+function startOperatorProcess(kubeconfig: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      MAIN,
+      "operator",
+      "--kubeconfig",
+      kubeconfig,
+      "--max-concurrent-drills",
+      "20",
+      "--metrics-bind-address",
+      "0",
+      "--health-probe-bind-address",
+      "0",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      buffered += chunk;
+      if (buffered.includes("Started workers")) {
+        buffered = "";
+        child.stdout.resume();
+        resolve(child);
+      }
+      if (buffered.length > 1_000_000) buffered = buffered.slice(-1000);
+    });
+    child.once("exit", code => {
+      reject(new Error(`operator exited with ${code ?? "a signal"} before starting`));
+    });
+  });
+}
+
+/** Seeds `count` targets (10 revisions, one pod) in namespaces of 10, and a drill for each. */
+async function seed(
+  sim: Awaited<ReturnType<typeof startBenchSim>>,
+  from: number,
+  count: number,
+  images: string[],
+): Promise<string[]> {
+  const targets: Target[] = [];
+  for (let n = from / 10; n < (from + count) / 10; n++) {
+    createNamespace(sim, `mem-${n}`);
+    for (let i = 0; i < 10; i++) targets.push({ namespace: `mem-${n}`, name: `app-${i}` });
+  }
+  // Nine revisions without pods, then the tenth with one: 10 ReplicaSets, one pod each.
+  await deployTargets(sim, targets, images.slice(0, 9), 0, 300_000);
+  await deployTargets(sim, targets, images.slice(9), 1, 300_000);
+  // Drills that rest after one short run: toRevision names no revision (NoRevisionHistory).
+  for (const t of targets)
+    createDrill(sim, t.namespace, `${t.name}-drill`, drillSpec(t, { toRevision: 99 }));
+  return targets.map(t => `${t.namespace}/${t.name}-drill`);
+}
+
+export async function benchMemory(): Promise<GoalFigure[]> {
+  if (process.platform !== "linux") {
+    console.log("  (memory skipped: RSS is read from /proc, which this platform lacks)");
+    return [];
+  }
+  const sim = await startBenchSim({ timeScale: 1, retainEvents: 200_000 });
+  const dir = await mkdtemp(join(tmpdir(), "rollback-drill-bench-"));
+  let child: ChildProcess | undefined;
+  try {
+    const kubeconfig = join(dir, "kubeconfig");
+    await sim.writeKubeconfig(kubeconfig);
+    const images = pushBuilds(sim, { pullMs: 50, startMs: 50 }, 10);
+    child = await startOperatorProcess(kubeconfig);
+    const pid = child.pid ?? 0;
+    const idle = await settledRss(pid);
+    await waitForVerdicts(sim, await seed(sim, 0, 250, images), 300_000);
+    const at250 = await settledRss(pid);
+    await waitForVerdicts(sim, await seed(sim, 250, 750, images), 300_000);
+    const at1000 = await settledRss(pid);
+    // 20 drills that run: roll back from revision 10 to 9 in sandboxes.
+    const running: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = { namespace: `mem-${i}`, name: `app-${i % 10}` };
+      createDrill(sim, t.namespace, `run-${i}`, drillSpec(t, { checks: { stableSeconds: 1 } }));
+      running.push(`${t.namespace}/run-${i}`);
+    }
+    let peak = 0;
+    const sampler = setInterval(() => {
+      void rssMb(pid).then(mb => (peak = Math.max(peak, mb)));
+    }, 50);
+    const start = performance.now();
+    const { verdicts } = await waitForVerdicts(sim, running, 300_000);
+    clearInterval(sampler);
+    const perHundred = ((at1000 - at250) / 750) * 100;
+    return [
+      figure("operator RSS, idle (no drills)", "MB", [idle], "-"),
+      figure("operator RSS, 250 drills + 250 Deployments x 10 ReplicaSets", "MB", [at250], "-"),
+      figure(
+        "operator RSS, 1,000 drills + 1,000 Deployments x 10 ReplicaSets",
+        "MB",
+        [at1000],
+        "< 150",
+        `grows ${perHundred.toFixed(1)} MB per 100 drills with their targets (10 ReplicaSets, 1 pod each)`,
+      ),
+      figure(
+        "operator RSS peak while 20 drills run (1,000 watched)",
+        "MB",
+        [peak],
+        "< 150",
+        `verdicts: ${[...new Set(verdicts.values())].join(", ")} in ${((performance.now() - start) / 1000).toFixed(1)} s`,
+      ),
+    ];
+  } finally {
+    if (child !== undefined && child.exitCode === null) {
+      const exited = new Promise(resolve => child?.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    await sim.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
