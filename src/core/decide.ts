@@ -47,6 +47,7 @@ import {
   startRun,
   type Step,
 } from "./run.ts";
+import { revisionOf } from "./revisions.ts";
 import { isOwnedBy } from "./sandbox.ts";
 import { formatTime, parseTime } from "./time.ts";
 import { scanTriggers, settledRevision } from "./triggers.ts";
@@ -235,7 +236,13 @@ function rollbackReady(step: Step): NewCondition {
       reason: "TargetNotFound",
       message: `Deployment "${step.drill.spec.targetRef.name}" not found.`,
     };
-  const revision = settledRevision(target) ?? step.status.observedTargetRevision;
+  // The revision the Deployment now declares: a deploy makes it current at once, rolled out or
+  // not, and it has no tested way back until a drill of it passes.
+  const declared = revisionOf(target.deployment.metadata.annotations);
+  const revision =
+    declared !== undefined && declared > 0
+      ? declared
+      : (settledRevision(target) ?? step.status.observedTargetRevision);
   const runs = [...(step.status.history ?? [])];
   const passed = runs.find(r => r.verdict === "Passed" && r.fromRevision === revision);
   if (revision !== undefined && passed !== undefined)

@@ -83,6 +83,13 @@ async function startDeploy(s: Scenario, image: string): Promise<void> {
   );
 }
 
+/** The target's Progressing condition (lastUpdateTime: when the rollout last moved or completed). */
+function progressingOf(s: Scenario): { reason?: string; lastUpdateTime?: string } | undefined {
+  const status = s.sim.store.get(DEPLOYMENTS, NS, "web")?.["status"] as
+    { conditions?: { type: string; reason?: string; lastUpdateTime?: string }[] } | undefined;
+  return status?.conditions?.find(c => c.type === "Progressing");
+}
+
 function revisionOf(s: Scenario): number {
   const annotations = s.sim.store.get(DEPLOYMENTS, NS, "web")?.metadata.annotations;
   return Number(annotations?.["deployment.kubernetes.io/revision"]);
@@ -156,16 +163,19 @@ describe("triggers on the simulator", () => {
     const ready = (): string | undefined =>
       findCondition(drillOf(s, "every").status?.conditions, "RollbackReady")?.status;
     expect(ready()).toBe("True");
-    // The deploy: RollbackReady goes False as soon as revision 3 has rolled out, before any run.
-    await deploy(s.sim, NS, "web", v3 ?? "");
+    // The deploy: RollbackReady goes False at once, while revision 3 is still rolling out.
+    await startDeploy(s, v3 ?? "");
     const sawFalse = await vi.waitFor(
       () => {
         const condition = findCondition(drillOf(s, "every").status?.conditions, "RollbackReady");
         if (condition?.status !== "False") throw new Error(JSON.stringify(condition));
         return condition;
       },
-      { timeout: 10_000, interval: 2 },
+      { timeout: 10_000, interval: 1 },
     );
+    await deploy(s.sim, NS, "web", v3 ?? "");
+    const rolledOut = Date.parse(progressingOf(s)?.lastUpdateTime ?? "");
+    expect(Date.parse(sawFalse.lastTransitionTime)).toBeLessThan(rolledOut);
     expect(sawFalse.reason).toBe("NotRehearsed");
     const runs = await waitForRuns(s, "every", 2);
     expect(runs.map(r => r.trigger)).toEqual(["Created", "NewRevision"]);
@@ -173,14 +183,7 @@ describe("triggers on the simulator", () => {
     expect({ from: redrill?.fromRevision, to: redrill?.toRevision }).toEqual({ from: 3, to: 2 });
     expect(redrill?.verdict, drillOf(s, "every").status?.lastRun?.message).toBe("Passed");
     // The re-drill started only once revision 3 was fully rolled out.
-    const deployment = s.sim.store.get(DEPLOYMENTS, NS, "web");
-    const progressing = (
-      (deployment?.["status"] as { conditions?: { type: string; lastUpdateTime?: string }[] })
-        .conditions ?? []
-    ).find(c => c.type === "Progressing");
-    expect(Date.parse(redrill?.startTime ?? "")).toBeGreaterThanOrEqual(
-      Date.parse(progressing?.lastUpdateTime ?? ""),
-    );
+    expect(Date.parse(redrill?.startTime ?? "")).toBeGreaterThanOrEqual(rolledOut);
     expect(ready()).toBe("True");
     expect(drillOf(s, "every").status?.observedTargetRevision).toBe(3);
   });
