@@ -361,7 +361,7 @@ function hardened(manifest: DrillManifest): DrillManifest {
     ...manifest,
     spec: {
       ...manifest.spec,
-      checks: { ...manifest.spec.checks, timeoutSeconds: 7200 },
+      checks: { ...manifest.spec.checks, timeoutSeconds: 86_400 },
       sandbox: { ...manifest.spec.sandbox, keepOnFailure: false },
     },
   };
