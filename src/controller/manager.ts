@@ -138,11 +138,11 @@ const SEEN_VERSIONS = 16;
  * cache is at it or past it (someone may have written since, e.g. a run-now annotation), so the
  * cache wins. resourceVersions are compared for equality only, as Kubernetes requires.
  */
-function drillSourceOf(informers: Informers): DrillSource {
+export function drillSourceOf(drillInformers: Informers["drills"]): DrillSource {
   const written = new Map<string, { drill: RollbackDrill; cachedRv: string | undefined }>();
   const seen = new Map<string, string[]>();
   const cached = (key: ObjectKey): RollbackDrill | undefined => {
-    for (const i of informers.drills) {
+    for (const i of drillInformers) {
       const found = i.get(key.name, key.namespace);
       if (found !== undefined) return found;
     }
@@ -150,7 +150,7 @@ function drillSourceOf(informers: Informers): DrillSource {
   };
   const wasDelivered = (k: string, rv: string | undefined): boolean =>
     rv !== undefined && (seen.get(k) ?? []).includes(rv);
-  for (const i of informers.drills)
+  for (const i of drillInformers)
     for (const event of ["add", "update"] as const)
       i.on(event, d => {
         const k = keyOf(d);
@@ -159,7 +159,7 @@ function drillSourceOf(informers: Informers): DrillSource {
         );
         seen.set(k, rvs);
       });
-  for (const i of informers.drills)
+  for (const i of drillInformers)
     i.on("delete", d => {
       seen.delete(keyOf(d));
       written.delete(keyOf(d));
@@ -253,7 +253,7 @@ export function createManager(options: ManagerOptions): Manager {
   const workers = Math.max(1, options.maxConcurrentDrills ?? 4);
   const informers = buildInformers(kube, options.namespaces);
   const cache = cacheOf(informers);
-  const drills = drillSourceOf(informers);
+  const drills = drillSourceOf(informers.drills);
   const deps: ReconcileDeps = {
     kube,
     cache,
