@@ -63,7 +63,9 @@ Flags:
   --timeout D              give up waiting after D (e.g. 90s, 15m, 1h; default 20m)
   -o, --output FORMAT      table (default), json or yaml
   --kubeconfig PATH        kubeconfig file (default: $KUBECONFIG, then in-cluster)
-  --standalone             run the drill engine in this process (no operator needed; implies --wait)
+  --standalone             run the drill engine in this process (no operator needed; implies --wait).
+                           The CRD must be installed; the drill stays with its history. Not for a
+                           namespace an installed operator watches (both would drill it).
 
 Exit status: 0 Passed (or started, without --wait), 1 Failed, 2 could not run (no cluster, CRD
 not installed, forbidden, the drill's Error verdicts such as TargetNotFound, or timed out).
@@ -325,6 +327,21 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** A wait in the words the flag took: 90s, 20m, 1h30m. */
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${String(s)}s`;
+  const parts = [
+    [Math.floor(s / 3600), "h"],
+    [Math.floor((s % 3600) / 60), "m"],
+    [s % 60, "s"],
+  ] as const;
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, unit]) => `${String(n)}${unit}`)
+    .join("");
+}
+
 /** Prints phase changes to stderr: coloured with elapsed time on a TTY, plain lines otherwise. */
 function progressPrinter(io: Io, deps: GateDeps, startedMs: () => number) {
   let last = "";
@@ -396,7 +413,7 @@ async function waitForRun(
       finish(() => {
         reject(
           new GateError(
-            `timed out after ${seconds(options.timeoutMs)} waiting for the run of rollbackdrill ${options.namespace}/${options.name}: is the operator running? (kubectl -n ${options.namespace} describe rollbackdrill ${options.name})`,
+            `timed out after ${duration(options.timeoutMs)} waiting for the run of rollbackdrill ${options.namespace}/${options.name}: is the operator running? (kubectl -n ${options.namespace} describe rollbackdrill ${options.name})`,
           ),
         );
       });

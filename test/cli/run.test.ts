@@ -263,6 +263,23 @@ describe("rollback-drill run when it cannot run", () => {
     );
   });
 
+  it("exits 2 when no operator answers within --timeout", async () => {
+    sim = await startSimWithCrd({ timeScale: 1000 });
+    createNamespace(sim, NS);
+    const c = capture();
+    const code = await runGate(options(sim.kubeconfig, { timeoutMs: 120_000 }), c.io, {
+      clock: sim.clock,
+    });
+    expect(code).toBe(2);
+    expect(c.err.at(-1)).toBe(
+      "rollback-drill run: timed out after 2m waiting for the run of rollbackdrill shop/gate-web: is the operator running? (kubectl -n shop describe rollbackdrill gate-web)",
+    );
+    // The drill was applied and poked; it waits for an operator.
+    expect(getDrill(sim, NS, "gate-web")?.metadata.annotations?.[RUN_NOW_ANNOTATION]).toMatch(
+      /^gate-/,
+    );
+  });
+
   it("exits 2 when no cluster answers", async () => {
     sim = await startSim({ timeScale: 1000 });
     const kubeconfig = sim.kubeconfig;
