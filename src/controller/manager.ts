@@ -273,7 +273,8 @@ export function createManager(options: ManagerOptions): Manager {
   const allDrills = (): RollbackDrill[] => informers.drills.flatMap(i => [...i.list()]);
   wireEvents(informers, allDrills, key => queue?.add(key));
   metrics.observe({
-    drills: () => allDrills().map(d => drills.get(keyOfDrill(d)) ?? d),
+    // Only the replica that works reports the drills' state, so a standby adds no duplicates.
+    drills: () => (queue === undefined ? [] : allDrills().map(d => drills.get(keyOfDrill(d)) ?? d)),
     target: drill => gatherTarget(drill, cache),
     nowMs: () => clock.now().getTime(),
   });

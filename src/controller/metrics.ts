@@ -10,7 +10,8 @@
  *   callback, see observeDrills): last verdict, RollbackReady, revisions available, unpinned
  *   containers in the rollback target, and the seconds since the last passed run. Computing them
  *   on scrape means a restarted operator reports them at once (they live in the drills' status),
- *   and a deleted drill's series disappear with it.
+ *   and a deleted drill's series disappear with it. Only the working replica (the leader) reports
+ *   them; a standby serves none, so replicas never duplicate a drill's state.
  *
  * Staleness: `rollbackdrill_seconds_since_last_success` is computed at scrape time with the
  * operator's Clock, so the alert compares it to a threshold directly, and the simulator's scaled
