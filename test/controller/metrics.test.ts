@@ -3,7 +3,10 @@
  * exposition format and checked against the drills' status value by value.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { pino } from "pino";
+import { Registry } from "prom-client";
 import type { RollbackDrill } from "../../src/api/types.ts";
+import { startOperator } from "../../src/cli/operator.ts";
 import { createProbeServer, type ProbeServer } from "../../src/controller/server.ts";
 import { ADMIN } from "../kube/sim-helpers.ts";
 import { parseExposition, samplesOf, valueOf, type Exposition } from "./metrics-exposition.ts";
@@ -215,5 +218,47 @@ describe("/metrics of a running operator", () => {
       const { exposition } = await scrape();
       expect(exposition.samples.filter(x => x.labels["drill"] === "gone")).toEqual([]);
     });
+  });
+
+  it("reports drills' state from the leader only, never from a standby", async () => {
+    createNamespace(s.sim, "ops");
+    const candidates = await Promise.all(
+      ["a", "b"].map(id =>
+        startOperator({
+          kubeconfig: s.sim.kubeconfig,
+          clock: s.sim.clock,
+          logger: pino({ level: "silent" }),
+          registry: new Registry(),
+          instance: id,
+          leaderElection: {
+            lease: { namespace: "ops", name: "metrics-test" },
+            identity: id,
+            // Long against a stalled host: no leader change during the test.
+            leaseDurationMs: 3_600_000,
+            renewDeadlineMs: 1_800_000,
+          },
+        }),
+      ),
+    );
+    try {
+      const v1 = s.sim.world.images.push(WEB, "1.0");
+      await deploy(s.sim, NS, "web", `${WEB}@${v1}`);
+      createDrill(s.sim, NS, "lead", { targetRef: { kind: "Deployment", name: "web" } });
+      await waitForVerdict(s.sim, NS, "lead");
+      const [leader, standby] = await vi.waitFor(() => {
+        const leaders = candidates.filter(c => c.isLeader());
+        expect(leaders).toHaveLength(1);
+        return [leaders[0], candidates.find(c => !c.isLeader())];
+      });
+      const labels = { namespace: NS, drill: "lead", target: "web" };
+      const fromLeader = parseExposition((await leader?.metrics.metrics()) ?? "");
+      expect(valueOf(fromLeader, "rollbackdrill_rollback_ready", labels)).toBe(0);
+      const fromStandby = parseExposition((await standby?.metrics.metrics()) ?? "");
+      expect(fromStandby.samples.filter(x => x.labels["drill"] === "lead")).toEqual([]);
+      expect(valueOf(fromStandby, "rollbackdrill_leader")).toBe(0);
+      expect(valueOf(fromLeader, "rollbackdrill_leader")).toBe(1);
+    } finally {
+      await Promise.all(candidates.map(c => c.stop()));
+    }
   });
 });
