@@ -1,0 +1,430 @@
+/**
+ * Issue 7 (e): the operator runs as the service account of config/rbac, with the simulator
+ * enforcing RBAC, and completes every scenario (with leader election on). Every rule of its
+ * roles is needed: each one alone authorizes some request the operator made in that run (so
+ * removing it denies that request), and removing the one rule no request shows, `bind` on the
+ * sandbox role, makes the sandbox fail. And the account cannot write Deployments outside the
+ * namespaces it created, nor read Secrets cluster-wide or in a target's namespace.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { AppsV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { parseAllDocuments } from "yaml";
+import type { Sim } from "../../src/sim/index.ts";
+import type { GVR, KubeObject } from "../../src/sim/types.ts";
+import { SCENARIOS } from "../../src/scenarios/catalog.ts";
+import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import {
+  ADMIN,
+  createDrill,
+  NAMESPACES,
+  outcomes,
+  sandboxNamespaces,
+  setUpBatch,
+  startOperatorOn,
+  trackSandboxes,
+  waitFor,
+  waitSettled,
+  type OperatorHandle,
+  type PlannedDrill,
+} from "./harness.ts";
+
+const RBAC_DIR = new URL("../../config/rbac/", import.meta.url);
+const SYSTEM_NS = "rollback-drill-system";
+const SA = "rollback-drill-operator";
+const USER = `system:serviceaccount:${SYSTEM_NS}:${SA}`;
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+const KINDS: Record<string, GVR> = {
+  ServiceAccount: { group: "", version: "v1", resource: "serviceaccounts" },
+  ClusterRole: { group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterroles" },
+  ClusterRoleBinding: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    resource: "clusterrolebindings",
+  },
+  Role: { group: "rbac.authorization.k8s.io", version: "v1", resource: "roles" },
+  RoleBinding: { group: "rbac.authorization.k8s.io", version: "v1", resource: "rolebindings" },
+};
+
+async function rbacObjects(): Promise<KubeObject[]> {
+  const files = (await readdir(RBAC_DIR)).filter(
+    f => f.endsWith(".yaml") && f !== "kustomization.yaml",
+  );
+  const objects: KubeObject[] = [];
+  for (const file of files.sort()) {
+    const text = await readFile(new URL(file, RBAC_DIR), "utf8");
+    for (const doc of parseAllDocuments(text)) {
+      const obj = doc.toJSON() as KubeObject | null;
+      if (obj !== null) objects.push(obj);
+    }
+  }
+  return objects;
+}
+
+function apply(sim: Sim, objects: readonly KubeObject[]): void {
+  for (const obj of objects) {
+    const gvr = KINDS[obj.kind];
+    if (gvr === undefined) throw new Error(`config/rbac: unexpected kind ${obj.kind}`);
+    sim.store.create(gvr, obj, ADMIN);
+  }
+}
+
+/** Does this rule grant the request? (RBAC's RuleAllows, without non-resource URLs.) */
+function allows(
+  rule: Rule,
+  e: { verb: string; group: string; resource: string; subresource?: string; name?: string },
+): boolean {
+  const resource = e.subresource === undefined ? e.resource : `${e.resource}/${e.subresource}`;
+  return (
+    (rule.apiGroups.includes(e.group) || rule.apiGroups.includes("*")) &&
+    (rule.resources.includes(resource) || rule.resources.includes("*")) &&
+    (rule.verbs.includes(e.verb) || rule.verbs.includes("*")) &&
+    (rule.resourceNames === undefined ||
+      rule.resourceNames.length === 0 ||
+      (e.name !== undefined && rule.resourceNames.includes(e.name)))
+  );
+}
+
+/**
+ * A target whose pods reference a ConfigMap, an image pull secret and a service account, in a
+ * namespace whose team bound the opt-in secret reader role: the copies the six scenarios do not
+ * make.
+ */
+async function setUpReferencingTarget(sim: Sim): Promise<PlannedDrill> {
+  const ns = "rbac-refs";
+  const core = (resource: string): GVR => ({ group: "", version: "v1", resource });
+  sim.store.create(
+    NAMESPACES,
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+    ADMIN,
+  );
+  const make = (
+    resource: string,
+    kind: string,
+    name: string,
+    extra: Record<string, unknown> = {},
+  ) =>
+    sim.store.create(
+      core(resource),
+      { apiVersion: "v1", kind, metadata: { name, namespace: ns }, ...extra },
+      ADMIN,
+    );
+  make("configmaps", "ConfigMap", "web-config", { data: { MODE: "prod" } });
+  make("secrets", "Secret", "regcred", { type: "Opaque", data: { token: "eA==" } });
+  make("serviceaccounts", "ServiceAccount", "web");
+  sim.store.create(
+    KINDS["RoleBinding"] as GVR,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "rollback-drill-secrets", namespace: ns },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: "rollback-drill-secret-reader",
+      },
+      subjects: [{ kind: "ServiceAccount", name: SA, namespace: SYSTEM_NS }],
+    },
+    ADMIN,
+  );
+  const repo = "registry.example.com/shop/refs";
+  const digests = [sim.world.images.push(repo, "1.0"), sim.world.images.push(repo, "2.0")];
+  const deployments: GVR = { group: "apps", version: "v1", resource: "deployments" };
+  for (const digest of digests) {
+    const spec = {
+      replicas: 1,
+      selector: { matchLabels: { app: "refs" } },
+      template: {
+        metadata: { labels: { app: "refs" } },
+        spec: {
+          serviceAccountName: "web",
+          imagePullSecrets: [{ name: "regcred" }],
+          containers: [
+            {
+              name: "app",
+              image: `${repo}@${digest}`,
+              envFrom: [{ configMapRef: { name: "web-config" } }],
+            },
+          ],
+        },
+      },
+    };
+    const existing = sim.store.get(deployments, ns, "refs");
+    const written =
+      existing === undefined
+        ? sim.store.create(
+            deployments,
+            {
+              apiVersion: "apps/v1",
+              kind: "Deployment",
+              metadata: { name: "refs", namespace: ns },
+              spec,
+            },
+            ADMIN,
+          )
+        : sim.store.update(deployments, { ...existing, spec }, ADMIN);
+    await waitFor(sim, "refs rolled out", () => {
+      const st = (sim.store.get(deployments, ns, "refs")?.["status"] ?? {}) as Record<
+        string,
+        number
+      >;
+      return (st["observedGeneration"] ?? 0) >= (written.metadata.generation ?? 0) &&
+        st["updatedReplicas"] === 1 &&
+        st["availableReplicas"] === 1 &&
+        st["replicas"] === 1
+        ? true
+        : undefined;
+    });
+  }
+  const scenario = planned0();
+  return {
+    scenario,
+    manifest: {
+      apiVersion: "rollbackdrill.io/v1alpha1",
+      kind: "RollbackDrill",
+      metadata: { name: "refs", namespace: ns },
+      spec: {
+        targetRef: { kind: "Deployment", name: "refs" },
+        checks: { stableSeconds: 5, timeoutSeconds: 86_400 },
+        sandbox: { keepOnFailure: false },
+      },
+    },
+  };
+}
+
+/** The catalogue's pinned scenario: its expectation (Passed) is the referencing target's too. */
+function planned0(): PlannedDrill["scenario"] {
+  const pinned = SCENARIOS.find(s => s.name === "pinned-web");
+  if (pinned === undefined) throw new Error("no pinned scenario");
+  return pinned;
+}
+
+interface Bound {
+  role: string;
+  index: number;
+  rule: Rule;
+  /** Namespaces where it applies: undefined for everywhere (a ClusterRoleBinding). */
+  applies: (namespace: string | undefined) => boolean;
+}
+
+describe("the operator as its service account, under RBAC", () => {
+  let sim: Sim;
+  let objects: KubeObject[];
+  let planned: PlannedDrill[];
+  let extra: PlannedDrill;
+  let operator: OperatorHandle;
+  let kubeconfig: string;
+  let startSeq: number;
+  const sandboxes = new Set<string>();
+
+  beforeAll(async () => {
+    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim.store.create(
+      NAMESPACES,
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NS } },
+      ADMIN,
+    );
+    objects = await rbacObjects();
+    apply(sim, objects);
+    kubeconfig = await sim.kubeconfigFor(SYSTEM_NS, SA);
+    planned = await setUpBatch(sim, { count: 6, prefix: "rbac" });
+    extra = await setUpReferencingTarget(sim);
+    const tracker = trackSandboxes(sim);
+    startSeq = sim.audit.entries().at(-1)?.seq ?? 0;
+    // One conflict on a status write, so the re-read after a conflict is exercised too.
+    sim.faults.add({ verb: "update", resource: "rollbackdrills", code: 409, count: 1 });
+    operator = await startOperatorOn(sim, {
+      id: "operator",
+      kubeconfig,
+      leaderElection: {
+        lease: { namespace: SYSTEM_NS, name: "rollback-drill-leader" },
+        leaseDurationMs: 60_000,
+        renewDeadlineMs: 40_000,
+        retryPeriodMs: 5_000,
+      },
+    });
+    for (const { manifest } of [...planned, extra]) createDrill(sim, manifest);
+    for (const { manifest } of [...planned, extra])
+      await waitSettled(sim, manifest.metadata.namespace, manifest.metadata.name);
+    await waitFor(sim, "no sandbox left", () =>
+      sandboxNamespaces(sim).length === 0 ? true : undefined,
+    );
+    tracker.stop();
+    for (const names of tracker.byDrill.values()) for (const n of names) sandboxes.add(n);
+  }, 60_000);
+  afterAll(async () => {
+    await operator.kill();
+    await sim.close();
+  });
+
+  it("completes every scenario", () => {
+    const results = outcomes(sim, [...planned, extra], new Map());
+    expect(results.filter(r => !r.correct)).toEqual([]);
+    const denied = sim.audit
+      .entries({ source: "request", user: USER, code: 403 })
+      .filter(e => e.seq > startSeq)
+      .map(e => `${e.verb} ${e.resource} ${e.namespace ?? ""}`);
+    expect(denied).toEqual([]);
+  });
+
+  it("needs every rule: each alone grants a request the operator made", () => {
+    const bound: Bound[] = [];
+    const roles = new Map(objects.map(o => [`${o.kind}/${o.metadata.name ?? ""}`, o]));
+    const rulesOf = (kind: string, name: string): Rule[] =>
+      (roles.get(`${kind}/${name}`)?.["rules"] ?? []) as Rule[];
+    for (const binding of objects.filter(
+      o => o.kind === "ClusterRoleBinding" || o.kind === "RoleBinding",
+    )) {
+      const subjects = (binding["subjects"] ?? []) as {
+        kind: string;
+        name: string;
+        namespace?: string;
+      }[];
+      if (
+        !subjects.some(
+          s => s.kind === "ServiceAccount" && s.name === SA && s.namespace === SYSTEM_NS,
+        )
+      )
+        continue;
+      const ref = binding["roleRef"] as { kind: string; name: string };
+      const namespace = binding.metadata.namespace;
+      rulesOf(ref.kind, ref.name).forEach((rule, index) => {
+        bound.push({
+          role: ref.name,
+          index,
+          rule,
+          applies: ns => namespace === undefined || ns === namespace,
+        });
+      });
+    }
+    // The sandbox role, bound by the operator itself in each sandbox it created.
+    rulesOf("ClusterRole", "rollback-drill-sandbox").forEach((rule, index) => {
+      bound.push({
+        role: "rollback-drill-sandbox",
+        index,
+        rule,
+        applies: ns => ns !== undefined && sandboxes.has(ns),
+      });
+    });
+    const made = sim.audit
+      .entries({ source: "request", user: USER })
+      .filter(e => e.seq > startSeq && e.code < 400);
+    const spare: string[] = [];
+    for (const b of bound) {
+      // `bind` is checked when the RoleBinding is created, never requested: tested below.
+      const verbs = b.rule.verbs.filter(v => v !== "bind");
+      if (verbs.length === 0) continue;
+      for (const verb of verbs)
+        for (const group of b.rule.apiGroups)
+          for (const resource of b.rule.resources) {
+            const [res, sub] = resource.split("/");
+            const needed = made.some(
+              e =>
+                e.verb === verb &&
+                e.group === group &&
+                e.resource === res &&
+                e.subresource === sub &&
+                b.applies(e.namespace) &&
+                allows(b.rule, e) &&
+                !bound.some(
+                  other => other !== b && other.applies(e.namespace) && allows(other.rule, e),
+                ),
+            );
+            if (!needed) spare.push(`${b.role}[${b.index}] ${verb} ${group}/${resource}`);
+          }
+    }
+    expect(spare).toEqual([]);
+  });
+
+  it("cannot write Deployments outside its sandboxes, nor read Secrets cluster-wide", async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(kubeconfig);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    const target = planned[0]?.manifest.metadata.namespace ?? "";
+    const status = (p: Promise<unknown>): Promise<number> =>
+      p.then(
+        () => 200,
+        (err: unknown) => (err as { code?: number }).code ?? 0,
+      );
+    const deployment = {
+      metadata: { name: "intruder", namespace: target },
+      spec: {
+        selector: { matchLabels: { app: "x" } },
+        template: {
+          metadata: { labels: { app: "x" } },
+          spec: { containers: [{ name: "x", image: "x" }] },
+        },
+      },
+    };
+    expect(
+      await status(apps.createNamespacedDeployment({ namespace: target, body: deployment })),
+    ).toBe(403);
+    expect(
+      await status(
+        apps.patchNamespacedDeployment({ namespace: target, name: "pinned-web", body: [] }),
+      ),
+    ).toBe(403);
+    expect(
+      await status(apps.deleteNamespacedDeployment({ namespace: target, name: "pinned-web" })),
+    ).toBe(403);
+    expect(await status(core.listSecretForAllNamespaces())).toBe(403);
+    expect(await status(core.listNamespacedSecret({ namespace: target }))).toBe(403);
+    expect(await status(core.listNamespacedSecret({ namespace: "kube-system" }))).toBe(403);
+  });
+});
+
+describe("config/rbac without `bind` on the sandbox role", () => {
+  let sim: Sim;
+  let operator: OperatorHandle | undefined;
+  afterAll(async () => {
+    await operator?.kill();
+    await sim.close();
+  });
+
+  it("cannot give itself rights in a sandbox, so it creates nothing there", async () => {
+    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim.store.create(
+      NAMESPACES,
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NS } },
+      ADMIN,
+    );
+    const objects = (await rbacObjects()).map(o => {
+      if (o.kind !== "ClusterRole" || o.metadata.name !== SA) return o;
+      const rules = (o["rules"] as Rule[]).filter(r => !r.verbs.includes("bind"));
+      return { ...o, rules };
+    });
+    apply(sim, objects);
+    const [one] = await setUpBatch(sim, { count: 1, prefix: "nobind" });
+    if (one === undefined) throw new Error("no scenario");
+    const kubeconfig = await sim.kubeconfigFor(SYSTEM_NS, SA);
+    operator = await startOperatorOn(sim, { id: "operator", kubeconfig });
+    createDrill(sim, one.manifest);
+    // The RoleBinding is refused (escalation), so nothing else can be created in the sandbox.
+    // Refused requests change nothing in the store, so this waits on the audit log itself.
+    const refused = await vi.waitFor(
+      () => {
+        const entry = sim.audit.entries({
+          source: "request",
+          user: USER,
+          resource: "rolebindings",
+          code: 403,
+        })[0];
+        if (entry === undefined) throw new Error("no refused RoleBinding yet");
+        return entry;
+      },
+      { timeout: 20_000, interval: 10 },
+    );
+    expect(refused.verb).toBe("create");
+    expect(
+      sim.audit.entries({ source: "request", user: USER, resource: "deployments", verb: "create" }),
+    ).toEqual([]);
+  });
+});
