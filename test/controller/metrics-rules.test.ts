@@ -1,11 +1,12 @@
 /**
- * config/prometheus against the metrics the operator really exposes. No PromQL parser is installed,
- * so this checks what it can without one: every metric an alert names is exposed (with the series
- * the registry serves for a drill), every label a matcher, a grouping or an annotation uses exists
- * on it, brackets balance outside string literals, and the ServiceMonitor scrapes the metrics
- * Service's port. It does not prove the expressions parse as PromQL.
+ * config/prometheus against the metrics the operator really exposes: every expression parses with
+ * the Prometheus team's own PromQL grammar (@prometheus-io/lezer-promql, the parser of the
+ * Prometheus UI), every metric an alert names is exposed (with the series the registry serves for
+ * a drill), every label a matcher, a grouping or an annotation uses exists on it, and the
+ * ServiceMonitor scrapes the metrics Service's port.
  */
 import { readFile } from "node:fs/promises";
+import { parser as promql } from "@prometheus-io/lezer-promql";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
@@ -121,6 +122,10 @@ describe("config/prometheus", () => {
     }
   });
 
+  it("has expressions that parse as PromQL", async () => {
+    for (const rule of await rules()) expect(promqlErrors(rule.expr), rule.alert).toEqual([]);
+  });
+
   it("uses only metrics and labels the registry exposes, with balanced brackets", async () => {
     const exposed = await exposedLabels();
     for (const rule of await rules()) {
@@ -186,7 +191,24 @@ describe("config/prometheus", () => {
   });
 });
 
+/** Positions where the PromQL grammar could not parse the expression (error nodes), if any. */
+function promqlErrors(expr: string): number[] {
+  const errors: number[] = [];
+  promql.parse(expr).iterate({
+    enter: node => {
+      if (node.type.isError) errors.push(node.from);
+    },
+  });
+  return errors;
+}
+
 describe("the checks themselves", () => {
+  it("reject PromQL that does not parse", () => {
+    expect(promqlErrors("max by (a) (rate(m[5m])) > 1")).toEqual([]);
+    expect(promqlErrors("max by (a) (rate(m[5m]) > ")).not.toEqual([]);
+    expect(promqlErrors("m{a=}")).not.toEqual([]);
+  });
+
   it("catch unbalanced brackets and ignore those in strings", () => {
     expect(isBalanced('max by (a) (m{x="("})')).toBe(true);
     expect(isBalanced("max by (a (m)")).toBe(false);
