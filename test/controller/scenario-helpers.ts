@@ -115,15 +115,29 @@ export async function deploy(
   );
 }
 
+/**
+ * Creates a drill. Unless the test sets it, checks.timeoutSeconds is the schema's maximum: at time
+ * scale 1000 the default 600 s is 0.6 s of real time, which a loaded host can spend in one stall,
+ * and no test here is about the run's time limit.
+ */
 export function createDrill(
   sim: Sim,
   namespace: string,
   name: string,
   spec: Record<string, unknown>,
 ): RollbackDrill {
+  const checks = {
+    timeoutSeconds: 86_400,
+    ...(spec["checks"] as Record<string, unknown> | undefined),
+  };
   const created = sim.store.create(
     DRILLS,
-    { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec },
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: { name, namespace },
+      spec: { ...spec, checks },
+    },
     ADMIN,
   );
   return created as unknown as RollbackDrill;
