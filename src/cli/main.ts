@@ -4,12 +4,7 @@
  * (logger, metrics registry, clients, clock) and passes it down; nothing below reads argv or env.
  */
 import { parseArgs } from "node:util";
-import { demoCommand } from "./demo.ts";
 import type { Io } from "./io.ts";
-import { operatorCommand } from "./operator.ts";
-import { planCommand } from "./plan.ts";
-import { runCommand } from "./run.ts";
-import { simCommand } from "./sim.ts";
 
 export const USAGE = `rollback-drill: rehearse Kubernetes rollbacks before an incident needs them.
 
@@ -30,13 +25,16 @@ export type { Io } from "./io.ts";
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
-/** The subcommands, each in its own module under src/cli/. */
-const commands: Readonly<Record<string, Command | undefined>> = Object.freeze({
-  operator: operatorCommand,
-  run: runCommand,
-  plan: planCommand,
-  demo: demoCommand,
-  sim: simCommand,
+/**
+ * The subcommands, each in its own module under src/cli/, imported when run: `operator` then never
+ * loads the simulator or the demo (their modules cost the operator's process memory for nothing).
+ */
+const commands: Readonly<Record<string, (() => Promise<Command>) | undefined>> = Object.freeze({
+  operator: async () => (await import("./operator.ts")).operatorCommand,
+  run: async () => (await import("./run.ts")).runCommand,
+  plan: async () => (await import("./plan.ts")).planCommand,
+  demo: async () => (await import("./demo.ts")).demoCommand,
+  sim: async () => (await import("./sim.ts")).simCommand,
 });
 
 export async function main(argv: string[], io: Io): Promise<number> {
@@ -50,11 +48,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(USAGE);
     return 0;
   }
-  const command = commands[name];
-  if (command === undefined) {
+  const load = commands[name];
+  if (load === undefined) {
     io.err(`rollback-drill: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
+  const command = await load();
   return command(argv.slice(argv.indexOf(name) + 1), io);
 }
 
