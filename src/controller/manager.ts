@@ -58,11 +58,6 @@ const SANDBOX_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
  */
 const SANDBOX_WORKLOAD_SELECTOR = LABEL_DRILL_UID;
 
-/** Informer objects as plain JSON: the typed list decodes timestamps to Dates, watch events do not. */
-function plain(obj: unknown): unknown {
-  return JSON.parse(JSON.stringify(obj));
-}
-
 function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): string {
   return `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
 }
@@ -103,29 +98,36 @@ function buildInformers(kube: KubeClient, namespaces: readonly string[] | undefi
   };
 }
 
-function listAll<T extends KubernetesObject>(informers: Informer<T>[], namespace: string): T[] {
+function listAll<T extends KubernetesObject>(
+  informers: Informer<T>[],
+  namespace: string,
+): readonly T[] {
+  if (informers.length === 1) return informers[0]?.list(namespace) ?? [];
   const seen = new Map<string, T>();
   for (const informer of informers)
     for (const obj of informer.list(namespace)) seen.set(obj.metadata?.name ?? "", obj);
   return [...seen.values()];
 }
 
+/**
+ * The informers' objects as gather reads them. They are already plain JSON, slimmed and frozen
+ * when they entered the cache (kube/informer.ts), so they are shared, not copied, per reconcile.
+ */
 function cacheOf(informers: Informers): ClusterCache {
   return {
     deployment: (namespace, name) => {
       for (const i of informers.deployments) {
         const found = i.get(name, namespace);
-        if (found !== undefined) return plain(found) as DeploymentView;
+        if (found !== undefined) return found as unknown as DeploymentView;
       }
       return undefined;
     },
-    deployments: namespace => plain(listAll(informers.deployments, namespace)) as DeploymentView[],
-    replicaSets: namespace => plain(listAll(informers.replicasets, namespace)) as ReplicaSetView[],
-    pods: namespace => plain(listAll(informers.pods, namespace)) as PodView[],
-    namespace: name => {
-      const found = informers.namespaces[0]?.get(name);
-      return found === undefined ? undefined : (plain(found) as NamespaceView);
-    },
+    deployments: namespace =>
+      listAll(informers.deployments, namespace) as unknown as readonly DeploymentView[],
+    replicaSets: namespace =>
+      listAll(informers.replicasets, namespace) as unknown as readonly ReplicaSetView[],
+    pods: namespace => listAll(informers.pods, namespace) as unknown as readonly PodView[],
+    namespace: name => informers.namespaces[0]?.get(name) as NamespaceView | undefined,
   };
 }
 
@@ -191,23 +193,81 @@ export function drillSourceOf(drillInformers: Informers["drills"]): DrillSource 
   };
 }
 
+/**
+ * The drills by what their events come from: their own uid (sandbox objects carry it in a label),
+ * their target (namespace/name) and their namespace. Kept by the drill informers' events, so a
+ * watch event finds its drills without looking at every drill.
+ */
+interface DrillIndex {
+  byUid(uid: string): readonly string[];
+  byTarget(namespace: string, name: string): readonly string[];
+  byNamespace(namespace: string): readonly string[];
+}
+
+function indexDrills(drillInformers: Informers["drills"]): DrillIndex {
+  const uids = new Map<string, Set<string>>();
+  const targets = new Map<string, Set<string>>();
+  const namespaces = new Map<string, Set<string>>();
+  const entries = new Map<string, { uid: string; target: string; namespace: string }>();
+  const add = (map: Map<string, Set<string>>, k: string, key: string): void => {
+    const set = map.get(k) ?? new Set<string>();
+    set.add(key);
+    map.set(k, set);
+  };
+  const remove = (map: Map<string, Set<string>>, k: string, key: string): void => {
+    const set = map.get(k);
+    set?.delete(key);
+    if (set?.size === 0) map.delete(k);
+  };
+  const unindex = (key: string): void => {
+    const entry = entries.get(key);
+    if (entry === undefined) return;
+    remove(uids, entry.uid, key);
+    remove(targets, entry.target, key);
+    remove(namespaces, entry.namespace, key);
+    entries.delete(key);
+  };
+  const index = (drill: RollbackDrill): void => {
+    const key = keyOf(drill);
+    unindex(key);
+    const namespace = drill.metadata.namespace;
+    const entry = {
+      uid: drill.metadata.uid,
+      target: `${namespace}/${drill.spec.targetRef.name}`,
+      namespace,
+    };
+    entries.set(key, entry);
+    add(uids, entry.uid, key);
+    add(targets, entry.target, key);
+    add(namespaces, entry.namespace, key);
+  };
+  for (const i of drillInformers) {
+    i.on("add", index);
+    i.on("update", index);
+    i.on("delete", d => {
+      unindex(keyOf(d));
+    });
+  }
+  const keys = (set: Set<string> | undefined): readonly string[] => (set ? [...set] : []);
+  return {
+    byUid: uid => keys(uids.get(uid)),
+    byTarget: (namespace, name) => keys(targets.get(`${namespace}/${name}`)),
+    byNamespace: namespace => keys(namespaces.get(namespace)),
+  };
+}
+
 /** Maps every watch event to the keys of the drills it concerns. */
-function wireEvents(
-  informers: Informers,
-  allDrills: () => RollbackDrill[],
-  enqueue: (key: string) => void,
-): void {
+function wireEvents(informers: Informers, index: DrillIndex, enqueue: (key: string) => void): void {
   const enqueueDrillsFor = (obj: KubernetesObject, targetName: string | undefined): void => {
     const uid = obj.metadata?.labels?.[LABEL_DRILL_UID];
-    const namespace = obj.metadata?.namespace;
-    for (const drill of allDrills()) {
-      const owns = uid !== undefined && drill.metadata.uid === uid;
-      const targets =
-        uid === undefined &&
-        drill.metadata.namespace === namespace &&
-        (targetName === undefined || drill.spec.targetRef.name === targetName);
-      if (owns || targets) enqueue(keyOf(drill));
-    }
+    const namespace = obj.metadata?.namespace ?? "";
+    const keys =
+      uid !== undefined
+        ? index.byUid(uid)
+        : targetName === undefined
+          ? index.byNamespace(namespace)
+          : index.byTarget(namespace, targetName);
+    for (const key of keys) enqueue(key);
   };
   const ownerName = (obj: KubernetesObject, kind: string): string | undefined =>
     obj.metadata?.ownerReferences?.find(o => o.kind === kind && o.controller === true)?.name;
@@ -271,7 +331,7 @@ export function createManager(options: ManagerOptions): Manager {
   let elector: LeaderElector | undefined;
 
   const allDrills = (): RollbackDrill[] => informers.drills.flatMap(i => [...i.list()]);
-  wireEvents(informers, allDrills, key => queue?.add(key));
+  wireEvents(informers, indexDrills(informers.drills), key => queue?.add(key));
   metrics.observe({
     // Only the replica that works reports the drills' state, so a standby adds no duplicates.
     drills: () => (queue === undefined ? [] : allDrills().map(d => drills.get(keyOfDrill(d)) ?? d)),

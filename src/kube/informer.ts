@@ -5,6 +5,10 @@
  * from any other error (a refused connection, a 500 on the list, a watch answered 403): it stops
  * for good. This wrapper restarts it after a capped exponential back-off, resuming from the last
  * resourceVersion it saw (a stale one is answered 410, and that relists).
+ *
+ * Objects enter the cache slimmed (see slimmerFor): without managedFields, pods with only what the
+ * drill engine reads, all as plain JSON (the typed list decodes timestamps to Dates, watch events
+ * do not), and frozen, so readers share them without copying and a stray write throws.
  */
 import { ListWatch, Watch } from "@kubernetes/client-node";
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from "@kubernetes/client-node";
@@ -38,6 +42,103 @@ export interface InformerOptions<T extends KubernetesObject> {
   readonly baseDelayMs?: number;
   /** Largest restart delay, in ms. Default 30_000. */
   readonly maxDelayMs?: number;
+  /** What is kept of each object entering the cache. Default: slimmerFor(path). */
+  readonly slim?: (obj: T) => T;
+}
+
+type Json = Record<string, unknown>;
+
+function isRecord(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Plain JSON (Dates become RFC 3339 strings), frozen all the way down. */
+function frozenJson<T>(value: T): T {
+  const plain: unknown = JSON.parse(JSON.stringify(value));
+  const freeze = (v: unknown): void => {
+    if (typeof v !== "object" || v === null) return;
+    Object.freeze(v);
+    for (const child of Object.values(v)) freeze(child);
+  };
+  freeze(plain);
+  return plain as T;
+}
+
+function pick(source: unknown, keys: readonly string[]): Json | undefined {
+  if (!isRecord(source)) return undefined;
+  const out: Json = {};
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
+  return out;
+}
+
+const META_KEYS = [
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "labels",
+  "annotations",
+  "ownerReferences",
+  "finalizers",
+] as const;
+
+/** An object without metadata.managedFields (the server's field bookkeeping, often half its size). */
+export function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
+  return { ...obj, metadata: pick(obj.metadata, META_KEYS) };
+}
+
+/**
+ * A pod as the drill engine reads it (core/observed.ts PodView): identity, labels and owners,
+ * the node, and the status; its spec (containers, volumes...) is read from ReplicaSet templates.
+ */
+export function slimPod<T extends KubernetesObject>(pod: T): T {
+  const raw = pod as unknown as Json;
+  const spec = pick(raw["spec"], ["nodeName"]);
+  const status = pick(raw["status"], [
+    "phase",
+    "reason",
+    "message",
+    "conditions",
+    "containerStatuses",
+    "initContainerStatuses",
+  ]);
+  return {
+    apiVersion: pod.apiVersion,
+    kind: pod.kind,
+    metadata: pick(pod.metadata, META_KEYS),
+    ...(spec === undefined ? {} : { spec }),
+    ...(status === undefined ? {} : { status }),
+  } as unknown as T;
+}
+
+/** The default slimming for a collection path: pods keep what gather reads; the rest lose managedFields. */
+export function slimmerFor<T extends KubernetesObject>(path: string): (obj: T) => T {
+  const slim = path.endsWith("/pods") ? slimPod : withoutManagedFields;
+  return obj => frozenJson(slim(obj));
+}
+
+/** A Watch whose events carry slimmed objects, as the list's items are. */
+function slimmingWatch<T extends KubernetesObject>(
+  kubeConfig: KubeConfig,
+  slim: (obj: T) => T,
+): Watch {
+  const watch = new Watch(kubeConfig);
+  const inner = watch.watch.bind(watch);
+  watch.watch = (path, query, callback, done) =>
+    inner(
+      path,
+      query,
+      (phase: string, obj: unknown, raw: unknown) => {
+        // ERROR and BOOKMARK events carry a Status or a bare resourceVersion: left as they are.
+        const isObject = phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED";
+        callback(phase, isObject ? slim(obj as T) : obj, raw);
+      },
+      done,
+    );
+  return watch;
 }
 
 export function createInformer<T extends KubernetesObject>(
@@ -45,14 +146,15 @@ export function createInformer<T extends KubernetesObject>(
 ): Informer<T> {
   const baseDelayMs = options.baseDelayMs ?? 500;
   const maxDelayMs = options.maxDelayMs ?? 30_000;
+  const slim = options.slim ?? slimmerFor<T>(options.path);
   const listWatch = new ListWatch<T>(
     options.path,
-    new Watch(options.kubeConfig),
+    slimmingWatch(options.kubeConfig, slim),
     async () => {
       const list = await options.list();
       synced = true;
       failures = 0;
-      return list;
+      return { ...list, items: list.items.map(slim) };
     },
     false,
     options.labelSelector,
