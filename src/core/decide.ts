@@ -42,7 +42,7 @@ import {
   deleteSandbox,
   finishRun,
   failure,
-  POLL_MS,
+  RESYNC_MS,
   requeue,
   startRun,
   type Step,
@@ -120,6 +120,10 @@ function advance(step: Step): void {
     return;
   }
   dispatch(step, run.phase);
+  // Watch events drive the phases; the timeout is the one thing that comes with time alone.
+  const after = step.status.currentRun;
+  if (after !== undefined && after.verdict === undefined && TIMED_PHASES.includes(after.phase))
+    requeue(step, started + timeoutMs - step.nowMs + 1);
 }
 
 function dispatch(step: Step, phase: RunPhase): void {
@@ -172,8 +176,8 @@ function finalize(step: Step): Decision {
   const hasFinalizer = (step.drill.metadata.finalizers ?? []).includes(FINALIZER);
   if (sandbox !== undefined && isOwnedBy(sandbox.labels, step.drill)) {
     deleteSandbox(step, sandbox.name);
-    requeue(step, POLL_MS);
-    return { status: step.status, actions: step.actions, requeueAfterMs: POLL_MS };
+    requeue(step, RESYNC_MS);
+    return { status: step.status, actions: step.actions, requeueAfterMs: RESYNC_MS };
   }
   if (step.status.currentRun?.sandboxNamespace !== undefined)
     step.actions.push(

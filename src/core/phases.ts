@@ -15,7 +15,7 @@ import {
   failure,
   finishRun,
   inPhaseMs,
-  POLL_MS,
+  RESYNC_MS,
   requeue,
   sandboxDue,
   updateRun,
@@ -44,6 +44,9 @@ import {
 
 /** Longest wait for revision N in the sandbox before undoing anyway, in milliseconds. */
 export const FORWARD_WAIT_MAX_MS = 120_000;
+
+/** How long the sandbox's setup may take to show in the cache before it is issued again, in ms. */
+export const SETUP_REISSUE_MS = 10_000;
 
 export function pending(step: Step): void {
   const errors = validate(step.drill, step.observed, step.nowMs);
@@ -200,7 +203,7 @@ export function creatingSandbox(step: Step): void {
     if (existing.labels?.["rollbackdrill.io/run"] !== run.id) {
       // A previous run's sandbox under a fixed name: wait until it is gone.
       deleteSandbox(step, namespace);
-      requeue(step, POLL_MS);
+      requeue(step, RESYNC_MS);
       return;
     }
     if (existing.phase === "Terminating") {
@@ -219,9 +222,10 @@ export function creatingSandbox(step: Step): void {
         `Created sandbox namespace ${namespace} with a clone of Deployment ${target.deployment.metadata.name} at revision ${revs.to.revision}`,
       ),
     );
-    requeue(step, POLL_MS);
+    requeue(step, RESYNC_MS);
     return;
   }
+  if (existing !== undefined && awaitingOwnSetup(step)) return;
   const present = (states: Readonly<Record<string, string>>): Set<string> =>
     new Set(
       Object.entries(states)
@@ -247,7 +251,23 @@ export function creatingSandbox(step: Step): void {
       manifest: cloneManifest(step.drill, run.id, namespace, target.deployment, revs.toTemplate),
     },
   );
-  requeue(step, POLL_MS);
+  requeue(step, RESYNC_MS);
+}
+
+/**
+ * The setup is issued by the decision that enters CreatingSandbox (phaseStartTime says when), and
+ * the status saying so is stored before it runs. A later look that finds the run's namespace but
+ * not yet the clone is the cache catching up with those writes (the namespace, created first,
+ * shows first): wait for their events instead of sending them again. Without the namespace (a crash
+ * between storing the status and the writes) the setup is issued at once; after SETUP_REISSUE_MS
+ * (a crash or a failed write part-way) it is issued again. Every action is idempotent.
+ */
+function awaitingOwnSetup(step: Step): boolean {
+  const waited = inPhaseMs(step);
+  if (currentRun(step).phase !== "CreatingSandbox" || waited <= 0 || waited >= SETUP_REISSUE_MS)
+    return false;
+  requeue(step, SETUP_REISSUE_MS - waited);
+  return true;
 }
 
 function prepared(step: Step, template: PodTemplateSpec): PodTemplateSpec {
@@ -278,7 +298,7 @@ export function deployingPrevious(step: Step): void {
     return;
   }
   if (!isRolloutComplete(clone) || !equalIgnoreHash(clone.spec.template, toTemplate)) {
-    requeue(step, POLL_MS);
+    requeue(step, RESYNC_MS);
     return;
   }
   const target = { namespace: currentRun(step).sandboxNamespace ?? "", name: clone.metadata.name };
@@ -290,7 +310,7 @@ export function deployingPrevious(step: Step): void {
     ),
   );
   enterPhase(step, "DeployingCurrent");
-  requeue(step, POLL_MS);
+  requeue(step, RESYNC_MS);
 }
 
 export function deployingCurrent(step: Step): void {
@@ -306,7 +326,7 @@ export function deployingCurrent(step: Step): void {
   const key = { namespace: run.sandboxNamespace ?? "", name: clone.metadata.name };
   if (!equalIgnoreHash(clone.spec.template, fromTemplate)) {
     step.actions.push({ type: "ReplaceDeploymentTemplate", target: key, template: fromTemplate });
-    requeue(step, POLL_MS);
+    requeue(step, RESYNC_MS);
     return;
   }
   const newPods = podsFor(sandbox, fromTemplate);
@@ -316,7 +336,7 @@ export function deployingCurrent(step: Step): void {
     undefined;
   const waitMs = Math.min(FORWARD_WAIT_MAX_MS, (step.drill.spec.checks.timeoutSeconds * 1000) / 4);
   if (!complete && !failing && inPhaseMs(step) < waitMs && !hasExceededDeadline(clone)) {
-    requeue(step, Math.min(POLL_MS, waitMs - inPhaseMs(step)));
+    requeue(step, waitMs - inPhaseMs(step));
     return;
   }
   const rs = replicaSetFor(sandbox, prepared(step, revs.toTemplate));
@@ -343,7 +363,7 @@ export function deployingCurrent(step: Step): void {
     undoTime: step.nowIso,
     ...(broken === undefined ? {} : { brokenDigests: broken }),
   });
-  requeue(step, POLL_MS);
+  requeue(step, RESYNC_MS);
 }
 
 export function rollingBack(step: Step): void {
@@ -367,7 +387,7 @@ export function rollingBack(step: Step): void {
       target: { namespace: currentRun(step).sandboxNamespace ?? "", name: clone.metadata.name },
       patch: undoPatch(clone, rs),
     });
-  requeue(step, POLL_MS);
+  requeue(step, RESYNC_MS);
 }
 
 export function verifying(step: Step): void {
@@ -416,7 +436,8 @@ export function verifying(step: Step): void {
       );
       return;
     }
-    requeue(step, POLL_MS);
+    // Pod events bring readiness; the limit passing is the one thing that comes with time alone.
+    requeue(step, maxMs === undefined ? RESYNC_MS : undoMs + maxMs - step.nowMs + 1);
     return;
   }
   const rollbackSeconds = secondsBetween(undoMs, readyMs ?? step.nowMs);
@@ -435,7 +456,7 @@ export function verifying(step: Step): void {
   }
   const stableLeft = checks.stableSeconds * 1000 - (step.nowMs - (readyMs ?? step.nowMs));
   if (stableLeft > 0) {
-    requeue(step, Math.min(POLL_MS, stableLeft));
+    requeue(step, stableLeft);
     return;
   }
   conclude(step, revs, pods, rollbackSeconds);
@@ -509,7 +530,7 @@ export function cleaningUp(step: Step): void {
   }
   if (sandboxDue(step, run)) {
     deleteSandbox(step, namespace);
-    requeue(step, POLL_MS);
+    requeue(step, RESYNC_MS);
     return;
   }
   const ttlMs = step.drill.spec.sandbox.ttlSecondsAfterFinished * 1000;

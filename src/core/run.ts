@@ -17,8 +17,13 @@ import type { Observed } from "./observed.ts";
 import { ownershipLabels } from "./sandbox.ts";
 import { parseTime } from "./time.ts";
 
-/** How often to look at a sandbox while waiting on it, in milliseconds. */
-export const POLL_MS = 2000;
+/**
+ * The safety net while a run waits, in milliseconds: watch events on the drill, its target and its
+ * sandbox drive every step, and decide() asks for a look at a time only where time itself decides
+ * (the run's timeout, the forward wait, the rollback limit, the stable window, a kept sandbox's
+ * TTL, a schedule). This re-look only bounds the damage of an event that never came.
+ */
+export const RESYNC_MS = 60_000;
 
 /** The decision under construction. `status` is a working copy; the drill is never mutated. */
 export interface Step {
@@ -199,5 +204,5 @@ export function finishRun(step: Step, outcome: Outcome): void {
   };
   status.currentRun = finished;
   if (sandboxDue(step, finished)) deleteSandbox(step, run.sandboxNamespace);
-  requeue(step, POLL_MS);
+  requeue(step, RESYNC_MS);
 }
