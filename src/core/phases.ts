@@ -5,7 +5,7 @@
 import { normalEvent, warningEvent } from "./actions.ts";
 import { evaluateDigests, runningDigests, shortDigest } from "./digest.ts";
 import { digestsOfPods, ledgerEntryFor, podsWithHash } from "./ledger.ts";
-import type { PodTemplateSpec } from "./observed.ts";
+import type { PodTemplateSpec, PodView } from "./observed.ts";
 import { preflight } from "./preflight.ts";
 import { equalIgnoreHash, ownedRevisions, resolveRevisions, type Revision } from "./revisions.ts";
 import {
@@ -29,7 +29,7 @@ import {
   sandboxTemplate,
   undoPatch,
 } from "./sandbox.ts";
-import { parseTime, secondsBetween } from "./time.ts";
+import { formatTime, parseTime, secondsBetween } from "./time.ts";
 import { invalidSpecMessage, validate } from "./validate.ts";
 import {
   describeUnready,
@@ -440,9 +440,10 @@ export function verifying(step: Step): void {
     requeue(step, maxMs === undefined ? RESYNC_MS : undoMs + maxMs - step.nowMs + 1);
     return;
   }
-  const rollbackSeconds = secondsBetween(undoMs, readyMs ?? step.nowMs);
+  const readyAt = readyMs ?? podsReadyAt(pods, undoMs, step.nowMs);
+  const rollbackSeconds = secondsBetween(undoMs, readyAt);
   if (readyMs === undefined) {
-    updateRun(step, { readyTime: step.nowIso, rollbackSeconds });
+    updateRun(step, { readyTime: formatTime(readyAt), rollbackSeconds });
     if (maxMs !== undefined && rollbackSeconds * 1000 > maxMs) {
       finishRun(step, {
         ...failure(
@@ -454,12 +455,38 @@ export function verifying(step: Step): void {
       return;
     }
   }
-  const stableLeft = checks.stableSeconds * 1000 - (step.nowMs - (readyMs ?? step.nowMs));
+  const stableLeft = checks.stableSeconds * 1000 - (step.nowMs - readyAt);
   if (stableLeft > 0) {
     requeue(step, stableLeft);
     return;
   }
   conclude(step, revs, pods, rollbackSeconds);
+}
+
+/**
+ * When the rolled-back pods became Ready, for the rollback time (undo -> all pods Ready): the
+ * latest Ready=True lastTransitionTime among them, as the kubelet stamped it, so the time does not
+ * include how late the operator looked (a busy queue, or a scaled clock in the simulator). Those
+ * stamps have second precision, so the observation time `nowMs` is used instead when it falls
+ * within the stamp's second (it is then as exact and never early); and when the stamp is before
+ * the undo's second (a pod of that revision that stayed Ready through the drill), the pods' own
+ * stamps say nothing about the rollback, and the observation time is the honest bound.
+ */
+export function podsReadyAt(pods: readonly PodView[], undoMs: number, nowMs: number): number {
+  let latest: number | undefined;
+  for (const pod of pods) {
+    const ready = pod.status?.conditions?.find(c => c.type === "Ready" && c.status === "True");
+    const stamp =
+      ready !== undefined &&
+      "lastTransitionTime" in ready &&
+      typeof ready.lastTransitionTime === "string"
+        ? parseTime(ready.lastTransitionTime)
+        : undefined;
+    if (stamp === undefined) return nowMs;
+    latest = Math.max(latest ?? stamp, stamp);
+  }
+  if (latest === undefined || latest + 1000 <= undoMs || nowMs - latest < 1000) return nowMs;
+  return Math.min(nowMs, Math.max(latest, undoMs));
 }
 
 function tooSlowMessage(seconds: number, limit: number, ready: boolean): string {
