@@ -21,7 +21,7 @@ import { followDrills } from "./demo/progress.ts";
 import { createStyle } from "./demo/style.ts";
 import { renderSummary, renderVerdictLine, type Result } from "./demo/summary.ts";
 import { renderTable } from "./demo/table.ts";
-import type { Io } from "./io.ts";
+import { untilSignal, type Io } from "./io.ts";
 import { startOperator } from "./operator.ts";
 
 export const DEMO_USAGE = `Usage: rollback-drill demo [--keep] [--time-scale X] [--no-color]
@@ -165,17 +165,6 @@ async function keepServing(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function untilSignal(): Promise<string> {
-  return new Promise(resolve => {
-    process.once("SIGINT", () => {
-      resolve("SIGINT");
-    });
-    process.once("SIGTERM", () => {
-      resolve("SIGTERM");
-    });
-  });
 }
 
 export async function demoCommand(argv: string[], io: Io): Promise<number> {

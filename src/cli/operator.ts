@@ -15,7 +15,7 @@ import { createMetrics } from "../controller/metrics.ts";
 import { createProbeServer, parseBindAddress } from "../controller/server.ts";
 import type { OperatorIdentity } from "../core/observed.ts";
 import { createKubeClient, loadKubeConfig } from "../kube/client.ts";
-import type { Io } from "./io.ts";
+import { untilSignal, type Io } from "./io.ts";
 
 export const OPERATOR_USAGE = `Usage: rollback-drill operator [flags]
 
@@ -183,17 +183,6 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
   };
 }
 
-function interrupted(): Promise<string> {
-  return new Promise(resolve => {
-    process.once("SIGINT", () => {
-      resolve("SIGINT");
-    });
-    process.once("SIGTERM", () => {
-      resolve("SIGTERM");
-    });
-  });
-}
-
 export async function operatorCommand(argv: string[], io: Io): Promise<number> {
   let config: OperatorConfig | "help";
   try {
@@ -240,7 +229,7 @@ export async function operatorCommand(argv: string[], io: Io): Promise<number> {
     log.info({ url: await server.listen(probesAt.port, probesAt.host) }, "Serving health probes");
     servers.push(server);
   }
-  const signal = await interrupted();
+  const signal = await untilSignal();
   log.info({ signal }, "Shutting down");
   await running.stop();
   await Promise.all(servers.map(s => s.close()));

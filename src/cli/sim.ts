@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startSim } from "../sim/index.ts";
-import type { Io } from "./io.ts";
+import { untilSignal, type Io } from "./io.ts";
 
 export const SIM_USAGE = `Usage: rollback-drill sim [--port N] [--kubeconfig PATH] [--time-scale X]
 
@@ -48,18 +48,6 @@ export function parseSimFlags(argv: string[], defaultKubeconfig: string): SimFla
   return { port, kubeconfig: values.kubeconfig, timeScale };
 }
 
-/** Resolves when the process receives SIGINT or SIGTERM. */
-function interrupted(): Promise<string> {
-  return new Promise(resolve => {
-    process.once("SIGINT", () => {
-      resolve("SIGINT");
-    });
-    process.once("SIGTERM", () => {
-      resolve("SIGTERM");
-    });
-  });
-}
-
 export async function simCommand(argv: string[], io: Io): Promise<number> {
   let flags: SimFlags | "help";
   try {
@@ -80,7 +68,7 @@ export async function simCommand(argv: string[], io: Io): Promise<number> {
     `Simulator ready at ${sim.url} (time scale ${flags.timeScale}); kubeconfig: ${flags.kubeconfig}`,
   );
   io.out(`  KUBECONFIG=${flags.kubeconfig} kubectl get nodes`);
-  const signal = await interrupted();
+  const signal = await untilSignal();
   io.out(`Received ${signal}, shutting down`);
   await sim.close();
   return 0;
