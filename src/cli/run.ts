@@ -539,7 +539,59 @@ export async function runGate(options: RunOptions, io: Io, deps: GateDeps = {}):
     io.err(`rollback-drill run: ${err.message}`);
     return 2;
   } finally {
-    await stopEngine?.();
+    if (stopEngine !== undefined) {
+      await removeDrill(options, clock).catch((err: unknown) => {
+        io.err(`rollback-drill run: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      await stopEngine();
+    }
+  }
+}
+
+/**
+ * --standalone: the drill goes with this process. With no operator installed nothing else would
+ * ever release its finalizer, so it would stay behind (and hang in Terminating when deleted). It
+ * is deleted here, and the in-process engine keeps running until it has removed the sandbox and
+ * released the finalizer, i.e. until the drill is gone; at most the gate's timeout.
+ */
+async function removeDrill(options: RunOptions, clock: Clock): Promise<void> {
+  const kubeConfig = gateKubeConfig(options.kubeconfig);
+  const what = `rollbackdrill ${options.namespace}/${options.name}`;
+  const informer = gateKubeClient(kubeConfig, clock).informer("rollbackdrills", {
+    namespace: options.namespace,
+  });
+  let timer: ReturnType<Clock["setTimeout"]> | undefined;
+  try {
+    const gone = new Promise<void>((resolve, reject) => {
+      informer.on("delete", d => {
+        if (d.metadata.name === options.name) resolve();
+      });
+      timer = clock.setTimeout(() => {
+        reject(
+          new GateError(
+            `${what} was not removed within ${duration(options.timeoutMs)}: its finalizer holds it until its sandbox is gone (kubectl -n ${options.namespace} describe rollbackdrill ${options.name})`,
+          ),
+        );
+      }, options.timeoutMs);
+    });
+    await informer.start();
+    if (informer.get(options.name, options.namespace) === undefined) return;
+    try {
+      await kubeConfig.makeApiClient(CustomObjectsApi).deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace: options.namespace,
+        name: options.name,
+      });
+    } catch (err) {
+      if (toKubeError(err) instanceof NotFoundError) return;
+      throw new GateError(explain(err, `delete ${what}`), { cause: err });
+    }
+    await gone;
+  } finally {
+    if (timer !== undefined) clock.clearTimeout(timer);
+    informer.stop();
   }
 }
 

@@ -227,6 +227,24 @@ describe("rollback-drill run --standalone", () => {
     expect(sandboxes(sim)).toEqual([]);
     expect(getDrill(sim, NS, "gate-web")?.status?.currentRun).toBeUndefined();
   });
+
+  it("removes its drill, finalizer released, so nothing is left for an operator that is not there", async () => {
+    const sim = await startSimWithCrd({ timeScale: 1000 });
+    sims.push(sim);
+    createNamespace(sim, NS);
+    await pinnedTwoRevisions(sim);
+    gateDrill(sim);
+    const out = capture();
+    const code = await runGate(options(sim.kubeconfig, { standalone: true }), out.io, {
+      clock: sim.clock,
+    });
+    expect(code, out.err.join("\n")).toBe(0);
+    expect((JSON.parse(out.out.join("\n")) as GateResult).run.verdict).toBe("Passed");
+    expect(out.err.join("\n")).not.toContain("rollback-drill run:");
+    // Gone, not merely marked for deletion with a finalizer nobody will remove.
+    expect(getDrill(sim, NS, "gate-web")).toBeUndefined();
+    expect(sandboxes(sim)).toEqual([]);
+  });
 });
 
 describe("rollback-drill run when it cannot run", () => {
