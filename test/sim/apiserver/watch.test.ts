@@ -125,14 +125,18 @@ describe("watch", () => {
     hubs.push(hub);
     const c = collector();
     hub.watch(request({ allowBookmarks: true, timeoutMs: 200 }), c.sink);
-    await vi.waitFor(() => { expect(c.events.some(e => e.type === "BOOKMARK")).toBe(true); });
+    await vi.waitFor(() => {
+      expect(c.events.some(e => e.type === "BOOKMARK")).toBe(true);
+    });
     const bookmark = c.events.find(e => e.type === "BOOKMARK")!;
     expect(bookmark.object).toEqual({
       kind: "ConfigMap",
       apiVersion: "v1",
       metadata: { resourceVersion: String(store.currentResourceVersion()) },
     });
-    await vi.waitFor(() => { expect(c.ended()).toBe(true); });
+    await vi.waitFor(() => {
+      expect(c.ended()).toBe(true);
+    });
     expect(hub.size).toBe(0);
   });
 
