@@ -189,7 +189,14 @@ export interface PodView {
     phase?: string;
     reason?: string;
     message?: string;
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    conditions?: {
+      type: string;
+      status: string;
+      reason?: string;
+      message?: string;
+      /** RFC 3339, second precision: when `status` last flipped (the kubelet's stamp). */
+      lastTransitionTime?: string;
+    }[];
     containerStatuses?: ContainerStatusView[];
     initContainerStatuses?: ContainerStatusView[];
   };

@@ -476,12 +476,7 @@ export function podsReadyAt(pods: readonly PodView[], undoMs: number, nowMs: num
   let latest: number | undefined;
   for (const pod of pods) {
     const ready = pod.status?.conditions?.find(c => c.type === "Ready" && c.status === "True");
-    const stamp =
-      ready !== undefined &&
-      "lastTransitionTime" in ready &&
-      typeof ready.lastTransitionTime === "string"
-        ? parseTime(ready.lastTransitionTime)
-        : undefined;
+    const stamp = parseTime(ready?.lastTransitionTime);
     if (stamp === undefined) return nowMs;
     latest = Math.max(latest ?? stamp, stamp);
   }
