@@ -135,8 +135,9 @@ describe.skipIf(!HAS_KUBECTL)(
       ]);
 
       // A status written through the status subresource shows up in the columns and in -w.
+      // Done once the whole row has arrived: kubectl may write it in more than one chunk.
       const watch = k.watch(["get", "rollbackdrill", "web", "-n", "shop", "-w"], out =>
-        /\nweb\s+web\s+Passed\s/.test(out),
+        /\nweb\s+web\s+Passed\s[^\n]*\n/.test(out),
       );
       await watch.started;
       const status = {
