@@ -382,7 +382,7 @@ describe.skipIf(!HAS_KUBECTL)(
       // cmd/scale/scale.go: "scaled"; sync.go sync scales the current ReplicaSet while paused.
       // get -w (cmd/get/get.go watch) prints the header, the current row, then each change.
       const watch = k.watch(["get", "deployment", "web", "-n", "d", "-w"], out =>
-        /\nweb\s+3\/3\s+0\s+3\s/.test(out),
+        /\nweb\s+3\/3\s+0\s+3\s[^\n]*\n/.test(out),
       );
       await watch.started;
       expect(await k.kubectl("scale", "deployment", "web", "--replicas=3", "-n", "d")).toBe(
