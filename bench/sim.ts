@@ -6,6 +6,7 @@
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 import { startSim, type Sim } from "../src/sim/index.ts";
+import { ADMIN_TOKEN } from "../src/sim/kubeconfig.ts";
 
 const CONFIGMAPS = { group: "", version: "v1", resource: "configmaps" };
 const NAMESPACES = { group: "", version: "v1", resource: "namespaces" };
@@ -47,7 +48,7 @@ async function requestsPerSecond(url: string, ms: number, concurrency = 8): Prom
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
-        const code = await get(agent, url, "bench");
+        const code = await get(agent, url, ADMIN_TOKEN);
         if (code !== 200) throw new Error(`GET ${url} answered ${code}`);
         done++;
       }
@@ -88,7 +89,7 @@ async function watchFanOut(sim: Sim, watchers: number, events: number): Promise<
   const requests = Array.from({ length: watchers }, () =>
     request(
       `${sim.url}/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${rv}`,
-      { agent, headers: { authorization: "Bearer bench" } },
+      { agent, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } },
       res => {
         let buffered = "";
         res.setEncoding("utf8");
