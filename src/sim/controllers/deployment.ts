@@ -34,6 +34,7 @@ import {
   sumStatus,
 } from "./deployment-util.ts";
 import { createEventRecorder, type EventRecorder } from "./events.ts";
+import { createOwnerIndex, type OwnerIndex } from "./owner-index.ts";
 import {
   byCreation,
   controllerActor,
@@ -68,14 +69,26 @@ class DeploymentSync {
   readonly clock: SimClock;
   readonly recorder: EventRecorder;
 
-  constructor(store: Store, clock: SimClock, recorder: EventRecorder, d: DeploymentView) {
+  constructor(
+    store: Store,
+    clock: SimClock,
+    recorder: EventRecorder,
+    owned: OwnerIndex,
+    d: DeploymentView,
+  ) {
     this.store = store;
     this.clock = clock;
     this.recorder = recorder;
     this.d = d;
-    this.rsList = store
-      .list(REPLICASETS, { namespace: d.metadata.namespace ?? "" })
-      .items.filter(rs => isControlledBy(rs, d)) as ReplicaSetView[];
+    // The ReplicaSets in the Deployment's namespace it controls, in list order.
+    const namespace = d.metadata.namespace ?? "";
+    this.rsList = [];
+    for (const key of owned.keys(d.metadata.uid ?? "")) {
+      const { namespace: ns, name } = splitKey(key);
+      if (ns !== namespace) continue;
+      const rs = store.get(REPLICASETS, ns, name);
+      if (rs !== undefined && isControlledBy(rs, d)) this.rsList.push(rs as ReplicaSetView);
+    }
   }
 
   now(): number {
@@ -579,12 +592,13 @@ export function startDeploymentController(store: Store, clock: SimClock): SimCom
   const recorder = createEventRecorder(store, clock, { component: "deployment-controller" }, ACTOR);
   let queue: WorkQueue | undefined;
   let unsubscribe: (() => void) | undefined;
+  let owned: OwnerIndex | undefined;
 
   const sync = (key: string): SyncResult | undefined => {
     const { namespace, name } = splitKey(key);
     const d = store.get(DEPLOYMENTS, namespace, name) as DeploymentView | undefined;
-    if (d === undefined) return undefined;
-    return new DeploymentSync(store, clock, recorder, d).run();
+    if (d === undefined || owned === undefined) return undefined;
+    return new DeploymentSync(store, clock, recorder, owned, d).run();
   };
 
   const enqueueOwnerOf = (o: KubeObject): void => {
@@ -616,12 +630,15 @@ export function startDeploymentController(store: Store, clock: SimClock): SimCom
     name: "deployment-controller",
     start() {
       queue = createWorkQueue(clock, sync);
+      owned = createOwnerIndex(store, REPLICASETS);
       unsubscribe = store.subscribe(onEvent);
       for (const d of store.list(DEPLOYMENTS).items) queue.add(keyOf(d));
     },
     stop() {
       unsubscribe?.();
       queue?.stop();
+      owned?.stop();
+      owned = undefined;
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   type StoreEvent,
 } from "../types.ts";
 import { createEventRecorder, type EventRecorder } from "./events.ts";
+import { createOwnerIndex, type OwnerIndex } from "./owner-index.ts";
 import {
   controllerActor,
   controllerOf,
@@ -94,25 +95,41 @@ class ReplicaSetSync {
   readonly store: Store;
   readonly clock: SimClock;
   readonly recorder: EventRecorder;
+  readonly owned: OwnerIndex;
   rs: ReplicaSetView;
   failure: string | undefined;
 
-  constructor(store: Store, clock: SimClock, recorder: EventRecorder, rs: ReplicaSetView) {
+  constructor(
+    store: Store,
+    clock: SimClock,
+    recorder: EventRecorder,
+    owned: OwnerIndex,
+    rs: ReplicaSetView,
+  ) {
     this.store = store;
     this.clock = clock;
     this.recorder = recorder;
+    this.owned = owned;
     this.rs = rs;
   }
 
+  /** The pods in the ReplicaSet's namespace it controls and selects, in list order. */
   pods(): KubeObject[] {
     const rs = this.rs;
-    return this.store
-      .list(PODS, { namespace: rs.metadata.namespace ?? "" })
-      .items.filter(
-        p =>
-          controllerOf(p)?.uid === rs.metadata.uid &&
-          selectorMatches(rs.spec.selector, p.metadata.labels),
-      );
+    const namespace = rs.metadata.namespace ?? "";
+    const pods: KubeObject[] = [];
+    for (const key of this.owned.keys(rs.metadata.uid ?? "")) {
+      const { namespace: ns, name } = splitKey(key);
+      if (ns !== namespace) continue;
+      const p = this.store.get(PODS, ns, name);
+      if (
+        p !== undefined &&
+        controllerOf(p)?.uid === rs.metadata.uid &&
+        selectorMatches(rs.spec.selector, p.metadata.labels)
+      )
+        pods.push(p);
+    }
+    return pods;
   }
 
   run(): SyncResult | undefined {
@@ -240,12 +257,13 @@ export function startReplicaSetController(store: Store, clock: SimClock): SimCom
   const recorder = createEventRecorder(store, clock, { component: "replicaset-controller" }, ACTOR);
   let queue: WorkQueue | undefined;
   let unsubscribe: (() => void) | undefined;
+  let owned: OwnerIndex | undefined;
 
   const sync = (key: string): SyncResult | undefined => {
     const { namespace, name } = splitKey(key);
     const rs = store.get(REPLICASETS, namespace, name) as ReplicaSetView | undefined;
-    if (rs === undefined) return undefined;
-    return new ReplicaSetSync(store, clock, recorder, rs).run();
+    if (rs === undefined || owned === undefined) return undefined;
+    return new ReplicaSetSync(store, clock, recorder, owned, rs).run();
   };
 
   const onEvent = (e: StoreEvent): void => {
@@ -265,12 +283,15 @@ export function startReplicaSetController(store: Store, clock: SimClock): SimCom
     name: "replicaset-controller",
     start() {
       queue = createWorkQueue(clock, sync);
+      owned = createOwnerIndex(store, PODS);
       unsubscribe = store.subscribe(onEvent);
       for (const rs of store.list(REPLICASETS).items) queue.add(keyOf(rs));
     },
     stop() {
       unsubscribe?.();
       queue?.stop();
+      owned?.stop();
+      owned = undefined;
     },
   };
 }

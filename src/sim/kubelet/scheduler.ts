@@ -4,7 +4,7 @@
  * the scheduler's "Scheduled" Event (pkg/scheduler/schedule_one.go: "Successfully assigned %v/%v to %v").
  */
 import { createEventRecorder } from "../controllers/events.ts";
-import { isNotFound, PODS, SCHEDULER_ACTOR } from "../controllers/kube.ts";
+import { isNotFound, keyOf, PODS, SCHEDULER_ACTOR } from "../controllers/kube.ts";
 import {
   formatTimestamp,
   type KubeObject,
@@ -27,9 +27,42 @@ function isTerminal(pod: KubeObject): boolean {
   return phase === "Succeeded" || phase === "Failed";
 }
 
+/**
+ * Non-terminal pods bound to each node, kept up to date from the store's events, so a batch
+ * counts without listing (and copying) every pod in the cluster.
+ */
+interface NodeLoad {
+  counts(): Map<string, number>;
+  stop(): void;
+}
+
+function followNodeLoad(store: Store, nodeNames: string[]): NodeLoad {
+  const nodeOf = new Map<string, string>();
+  const load = new Map(nodeNames.map(n => [n, 0]));
+  const track = (key: string, pod: KubeObject | undefined): void => {
+    const before = nodeOf.get(key);
+    const n = pod === undefined || isTerminal(pod) ? undefined : nodeNameOf(pod);
+    const after = n !== undefined && load.has(n) ? n : undefined;
+    if (before === after) return;
+    if (before !== undefined) load.set(before, (load.get(before) ?? 0) - 1);
+    if (after === undefined) nodeOf.delete(key);
+    else {
+      nodeOf.set(key, after);
+      load.set(after, (load.get(after) ?? 0) + 1);
+    }
+  };
+  const unsubscribe = store.subscribe(e => {
+    if (e.gvr.group !== "" || e.gvr.resource !== "pods") return;
+    track(keyOf(e.object), e.type === "DELETED" ? undefined : e.object);
+  });
+  for (const p of store.list(PODS).items) track(keyOf(p), p);
+  return { counts: () => new Map(load), stop: unsubscribe };
+}
+
 export function createScheduler(store: Store, clock: SimClock, nodeNames: string[]): Scheduler {
   const unscheduled = new Set<string>();
   let scheduleTimer: TimerHandle | undefined;
+  let nodeLoad: NodeLoad | undefined;
   const schedulerEvents = createEventRecorder(
     store,
     clock,
@@ -41,13 +74,9 @@ export function createScheduler(store: Store, clock: SimClock, nodeNames: string
     scheduleTimer = undefined;
     const keys = [...unscheduled];
     unscheduled.clear();
-    // Pods per node, counted once per batch and kept up to date as the batch binds.
-    const counts = new Map(nodeNames.map(n => [n, 0]));
-    for (const p of store.list(PODS).items) {
-      const n = nodeNameOf(p);
-      if (n !== undefined && counts.has(n) && !isTerminal(p))
-        counts.set(n, (counts.get(n) ?? 0) + 1);
-    }
+    // Pods per node, taken once per batch and kept up to date as the batch binds.
+    nodeLoad ??= followNodeLoad(store, nodeNames);
+    const counts = nodeLoad.counts();
     for (const key of keys) {
       const [ns = "", name = ""] = key.split("/");
       const pod = store.get(PODS, ns, name);
@@ -101,6 +130,8 @@ export function createScheduler(store: Store, clock: SimClock, nodeNames: string
     },
     stop() {
       if (scheduleTimer !== undefined) clock.clearTimeout(scheduleTimer);
+      nodeLoad?.stop();
+      nodeLoad = undefined;
     },
   };
 }
