@@ -3,17 +3,26 @@
  * -> persist status through the status subresource with the drill's resourceVersion -> execute
  * the actions -> requeue as decided. Status goes first so every action is safe to replay after a
  * crash. A stale resourceVersion (409) is never overwritten: the drill is read again and decided
- * again once; a second conflict is an error and backs off. Any other error backs off too.
+ * again once; a second conflict is an error and backs off. A run's sandbox write refused for good
+ * (Forbidden, Invalid) is decided on at once (reconcileDrill). Any other error backs off too.
  */
 import type { Logger } from "pino";
 import type { DrillStatus, RollbackDrill } from "../api/types.ts";
 import { decide } from "../core/decide.ts";
-import type { OperatorIdentity } from "../core/observed.ts";
+import { namespaceWrittenBy, type Action } from "../core/actions.ts";
+import type { ActionFailure, OperatorIdentity } from "../core/observed.ts";
 import type { KubeClient, ObjectKey } from "../kube/client.ts";
-import { ConflictError, NotFoundError, toKubeError } from "../kube/errors.ts";
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  toKubeError,
+  type KubeError,
+} from "../kube/errors.ts";
 import type { Clock } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
-import { execute } from "./execute.ts";
+import { execute, type ExecuteContext, type ExecuteDeps } from "./execute.ts";
 import { gather, type ClusterCache, type LogCache } from "./gather.ts";
 import { forgetDrill, recordRun, type Metrics } from "./metrics.ts";
 
@@ -63,7 +72,17 @@ export async function reconcile(key: ObjectKey, deps: ReconcileDeps): Promise<Re
   }
 }
 
-async function reconcileDrill(drill: RollbackDrill, deps: ReconcileDeps): Promise<Result> {
+/**
+ * One gather -> decide -> persist -> execute pass. A sandbox write refused for good (Forbidden,
+ * Invalid) would be refused again on every retry until the run timed out, so the drill is decided
+ * once more at once with the refusal in Observed, and decide() ends the run with it; a refusal in
+ * that second pass backs off like any error.
+ */
+async function reconcileDrill(
+  drill: RollbackDrill,
+  deps: ReconcileDeps,
+  refused?: ActionFailure,
+): Promise<Result> {
   const { metadata } = drill;
   const log = deps.log.child({
     drill: `${metadata.namespace}/${metadata.name}`,
@@ -71,14 +90,55 @@ async function reconcileDrill(drill: RollbackDrill, deps: ReconcileDeps): Promis
     generation: metadata.generation,
   });
   const observed = await gather(drill, deps);
-  const decision = decide(drill, observed, deps.clock.now());
+  const seen = refused === undefined ? observed : { ...observed, actionFailure: refused };
+  const decision = decide(drill, seen, deps.clock.now());
   const ctx = { drill: await persistStatus(drill, decision.status, deps) };
   reportTransition(drill, decision.status, log, deps.metrics);
-  for (const action of decision.actions) {
-    await execute(action, ctx, { kube: deps.kube, events: deps.events, log });
+  const runId = decision.status.currentRun?.id;
+  try {
+    for (const action of decision.actions)
+      await executeRecording(action, ctx, { kube: deps.kube, events: deps.events, log }, runId);
+  } catch (err) {
+    if (ctx.drill !== drill) deps.drills.remember(ctx.drill);
+    if (!(err instanceof WriteRefused)) throw err;
+    if (refused !== undefined) throw err.refusal;
+    return reconcileDrill(ctx.drill, deps, err.failure);
   }
   if (ctx.drill !== drill) deps.drills.remember(ctx.drill);
   return decision.requeueAfterMs === undefined ? DONE : { requeueAfterMs: decision.requeueAfterMs };
+}
+
+/** Runs one action; a refusal for good of a run's write is thrown as a WriteRefused. */
+async function executeRecording(
+  action: Action,
+  ctx: ExecuteContext,
+  deps: ExecuteDeps,
+  runId: string | undefined,
+): Promise<void> {
+  try {
+    await execute(action, ctx, deps);
+  } catch (err) {
+    const e = toKubeError(err);
+    const kind =
+      e instanceof ForbiddenError ? "Forbidden" : e instanceof InvalidError ? "Invalid" : undefined;
+    if (kind === undefined || runId === undefined || namespaceWrittenBy(action) === undefined)
+      throw e;
+    deps.log.warn({ err: e, action: action.type }, "Sandbox write refused");
+    throw new WriteRefused({ runId, action, kind, message: e.message }, e);
+  }
+}
+
+/** A write the apiserver refused for good, carried to the second decision of the reconcile. */
+class WriteRefused extends Error {
+  override name = "WriteRefused";
+  readonly failure: ActionFailure;
+  /** The apiserver's error, thrown as it is when the refusal does not end the run. */
+  readonly refusal: KubeError;
+  constructor(failure: ActionFailure, refusal: KubeError) {
+    super(`${failure.kind}: ${failure.message}`, { cause: refusal });
+    this.failure = failure;
+    this.refusal = refusal;
+  }
 }
 
 /** Writes the decided status unless it is what the drill already says. */

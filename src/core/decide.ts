@@ -33,6 +33,7 @@ import {
   deployingPrevious,
   pending,
   preflightPhase,
+  refusedWrite,
   resolving,
   rollingBack,
   verifying,
@@ -119,6 +120,7 @@ function advance(step: Step): void {
     );
     return;
   }
+  if (refusedWrite(step)) return;
   dispatch(step, run.phase);
   // Watch events drive the phases; the timeout is the one thing that comes with time alone.
   const after = step.status.currentRun;

@@ -8,6 +8,7 @@
  * signature, so a pod template copied into the sandbox loses nothing (probes, volumes, affinity...).
  */
 import type { RollbackDrill } from "../api/types.ts";
+import type { Action } from "./actions.ts";
 
 /** A controller reference, as the Deployment controller sets on its ReplicaSets. */
 export interface OwnerReference {
@@ -254,6 +255,25 @@ export interface Observed {
     secrets: Readonly<Record<string, SourceState>>;
   };
   operator: OperatorIdentity;
+  /**
+   * A write of this reconcile's actions that the apiserver refused for good: set only when the
+   * shell decides again right after the refusal, so it always describes the current state.
+   */
+  actionFailure?: ActionFailure;
+}
+
+/**
+ * An action the apiserver refused in a way that repeating it cannot change: 403 Forbidden (RBAC,
+ * e.g. no `bind` on the sandbox role, or an admission policy's denial) or 422 Invalid (the object
+ * rejected by validation or a policy). Transient failures are never reported here: they back off.
+ */
+export interface ActionFailure {
+  /** The run whose decision issued the action. */
+  runId: string;
+  action: Action;
+  kind: "Forbidden" | "Invalid";
+  /** The apiserver's message, as it gave it. */
+  message: string;
 }
 
 /**

@@ -17,6 +17,7 @@ import { startSimWithCrd } from "../kube/sim-helpers.ts";
 import {
   ADMIN,
   createDrill,
+  getDrill,
   NAMESPACES,
   outcomes,
   sandboxNamespaces,
@@ -389,7 +390,7 @@ describe("config/rbac without `bind` on the sandbox role", () => {
     await sim.close();
   });
 
-  it("cannot give itself rights in a sandbox, so it creates nothing there", async () => {
+  it("cannot give itself rights in a sandbox, so it creates nothing there and the run ends SandboxError at once", async () => {
     sim = await startSimWithCrd({ timeScale: 1000 });
     sim.store.create(
       NAMESPACES,
@@ -423,8 +424,38 @@ describe("config/rbac without `bind` on the sandbox role", () => {
       { timeout: 20_000, interval: 10 },
     );
     expect(refused.verb).toBe("create");
+    // The refusal ends the run, in the reconcile that met it: not retried until RolloutTimeout
+    // (the harness's run timeout is a simulated day; this waits a few real seconds at most).
+    const { namespace, name } = one.manifest.metadata;
+    const ended = await waitFor(
+      sim,
+      "the drill to end its run",
+      () => {
+        const run = getDrill(sim, namespace, name)?.status?.lastRun;
+        return run?.verdict === undefined ? undefined : run;
+      },
+      10_000,
+    );
+    expect(ended).toMatchObject({ verdict: "Error", reason: "SandboxError" });
+    expect(ended.message).toContain(
+      `create RoleBinding rollback-drill-sandbox in the sandbox ${ended.sandboxNamespace ?? "?"} (Forbidden:`,
+    );
+    expect(ended.message).toContain("bind on the rollback-drill-sandbox ClusterRole");
+    expect(ended.message).toContain("config/rbac and config/policy");
+    const took = Date.parse(ended.completionTime ?? "") - Date.parse(ended.startTime);
+    // At a time scale of 1000 each reconcile's real milliseconds are simulated seconds: an hour
+    // is a few reconciles' worth, and a 24th of the run's timeout.
+    expect(took).toBeLessThan(3_600_000);
+    expect(
+      sim.audit.entries({ source: "request", user: USER, resource: "rolebindings", code: 403 }),
+    ).toHaveLength(1);
     expect(
       sim.audit.entries({ source: "request", user: USER, resource: "deployments", verb: "create" }),
     ).toEqual([]);
+    // Its sandbox (the namespace alone) is cleaned up as after any failed run it does not keep.
+    await waitSettled(sim, namespace, name, 10_000);
+    await waitFor(sim, "no sandbox left", () =>
+      sandboxNamespaces(sim).length === 0 ? true : undefined,
+    );
   });
 });
