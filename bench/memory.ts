@@ -1,14 +1,17 @@
 /**
  * The operator's memory, measured honestly: `rollback-drill operator` runs in its own process
- * (node src/cli/main.ts operator) against a simulator in this process at time scale 1, seeded
- * through its store; its RSS is read from /proc/<pid>/status. Figures: idle, with 250 and then
- * 1,000 drills and target Deployments (each with 10 ReplicaSets and one pod) watched, and the
- * peak while 20 drills run. Prints figures; asserts nothing.
+ * against a simulator in this process at time scale 1, seeded through its store; its RSS is read
+ * from /proc/<pid>/status. Figures: idle, with 250 and then 1,000 drills and target Deployments
+ * (each with 10 ReplicaSets and one pod) watched, and the peak while 20 drills run. Measured twice:
+ * from source (node src/cli/main.ts, type stripping) and as production runs it, the compiled build
+ * (tsc -p tsconfig.build.json into a temporary directory, then node <dir>/dist/cli/main.js).
+ * Prints figures; asserts nothing.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { performance } from "node:perf_hooks";
 import { drillSpec, figure, type GoalFigure } from "./drill.ts";
 import {
@@ -21,7 +24,8 @@ import {
   type Target,
 } from "./world.ts";
 
-const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+const MAIN = join(ROOT, "src/cli/main.ts");
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
@@ -40,11 +44,11 @@ async function settledRss(pid: number, samples = 5, everyMs = 200): Promise<numb
 }
 
 /** Starts the operator command; resolves once it logs that its workers started. */
-function startOperatorProcess(kubeconfig: string): Promise<ChildProcess> {
+function startOperatorProcess(main: string, kubeconfig: string): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
-      MAIN,
+      main,
       "operator",
       "--kubeconfig",
       kubeconfig,
@@ -96,11 +100,42 @@ async function seed(
   return targets.map(t => `${t.namespace}/${t.name}-drill`);
 }
 
+/**
+ * Compiles the operator as the Dockerfile does, into `dir`/dist, with a package.json (ESM) and a
+ * link to this checkout's node_modules beside it; returns the entry point.
+ */
+async function buildOperator(dir: string): Promise<string> {
+  const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
+  const outDir = join(dir, "dist");
+  await promisify(execFile)(
+    process.execPath,
+    [tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", outDir],
+    { cwd: ROOT },
+  );
+  await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+  await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+  return join(outDir, "cli/main.js");
+}
+
 export async function benchMemory(): Promise<GoalFigure[]> {
   if (process.platform !== "linux") {
     console.log("  (memory skipped: RSS is read from /proc, which this platform lacks)");
     return [];
   }
+  const build = await mkdtemp(join(tmpdir(), "rollback-drill-build-"));
+  try {
+    const compiled = await buildOperator(build);
+    return [
+      ...(await measureOperator(MAIN, "source")),
+      ...(await measureOperator(compiled, "compiled")),
+    ];
+  } finally {
+    await rm(build, { recursive: true, force: true });
+  }
+}
+
+/** The memory figures of one operator entry point (`main`), each row named with `label`. */
+async function measureOperator(main: string, label: string): Promise<GoalFigure[]> {
   const sim = await startBenchSim({ timeScale: 1, retainEvents: 200_000 });
   const dir = await mkdtemp(join(tmpdir(), "rollback-drill-bench-"));
   let child: ChildProcess | undefined;
@@ -108,7 +143,7 @@ export async function benchMemory(): Promise<GoalFigure[]> {
     const kubeconfig = join(dir, "kubeconfig");
     await sim.writeKubeconfig(kubeconfig);
     const images = pushBuilds(sim, { pullMs: 50, startMs: 50 }, 10);
-    child = await startOperatorProcess(kubeconfig);
+    child = await startOperatorProcess(main, kubeconfig);
     const pid = child.pid ?? 0;
     const idle = await settledRss(pid);
     await waitForVerdicts(sim, await seed(sim, 0, 250, images), 300_000);
@@ -131,17 +166,25 @@ export async function benchMemory(): Promise<GoalFigure[]> {
     clearInterval(sampler);
     const perHundred = ((at1000 - at250) / 750) * 100;
     return [
-      figure("operator RSS, idle (no drills)", "MB", [idle], "-"),
-      figure("operator RSS, 250 drills + 250 Deployments x 10 ReplicaSets", "MB", [at250], "-"),
       figure(
-        "operator RSS, 1,000 drills + 1,000 Deployments x 10 ReplicaSets",
+        `${label}: operator RSS, idle (no drills)`,
+        "MB",
+        [idle],
+        "-",
+        main === MAIN
+          ? "node src/cli/main.ts"
+          : "node dist/cli/main.js (built into a temporary directory)",
+      ),
+      figure(`${label}: operator RSS, 250 drills + 250 Deployments x 10 RSs`, "MB", [at250], "-"),
+      figure(
+        `${label}: operator RSS, 1,000 drills + 1,000 Deployments x 10 RSs`,
         "MB",
         [at1000],
         "< 150",
         `grows ${perHundred.toFixed(1)} MB per 100 drills with their targets (10 ReplicaSets, 1 pod each)`,
       ),
       figure(
-        "operator RSS peak while 20 drills run (1,000 watched)",
+        `${label}: operator RSS peak while 20 drills run (1,000 watched)`,
         "MB",
         [peak],
         "< 150",

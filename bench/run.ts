@@ -50,5 +50,8 @@ if (only === undefined || only === "scale") {
   ]);
 }
 if (only === undefined || only === "memory") {
-  print("Operator memory (its own process, time scale 1)", await benchMemory());
+  print(
+    "Operator memory (its own process, time scale 1; from source, then the compiled build)",
+    await benchMemory(),
+  );
 }
