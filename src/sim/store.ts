@@ -337,6 +337,8 @@ class MemoryStore implements SimStore {
   readonly #retain: number;
   readonly #random: () => number;
   readonly #buckets = new Map<string, Map<string, KubeObject>>();
+  /** Per bucket, the keys of each namespace's objects: a namespaced list reads only its own. */
+  readonly #byNamespace = new Map<Map<string, KubeObject>, Map<string, Set<string>>>();
   readonly #listeners = new Set<(event: StoreEvent) => void>();
   readonly #log: StoreEvent[] = [];
   readonly #pending: StoreEvent[] = [];
@@ -376,9 +378,7 @@ class MemoryStore implements SimStore {
     const b = this.bucket(i);
     // Keys are "namespace/name": filter by namespace before sorting, clone only what matches.
     const ns = i.namespaced ? listOptions.namespace : undefined;
-    const prefix = ns === undefined ? undefined : objectKey(ns, "");
-    const keys: string[] = [];
-    for (const key of b.keys()) if (prefix === undefined || key.startsWith(prefix)) keys.push(key);
+    const keys = ns === undefined ? [...b.keys()] : [...(this.#byNamespace.get(b)?.get(ns) ?? [])];
     for (const key of keys.sort()) {
       const object = b.get(key);
       if (object && matches(object)) items.push(this.out(i, object));
@@ -435,6 +435,20 @@ class MemoryStore implements SimStore {
       this.#buckets.set(key, b);
     }
     return b;
+  }
+
+  namespaceKeys(b: Map<string, KubeObject>, ns: string): Set<string> {
+    let byNs = this.#byNamespace.get(b);
+    if (!byNs) {
+      byNs = new Map();
+      this.#byNamespace.set(b, byNs);
+    }
+    let keys = byNs.get(ns);
+    if (!keys) {
+      keys = new Set();
+      byNs.set(ns, keys);
+    }
+    return keys;
   }
 
   info(gvr: GVR): ResourceInfo {
@@ -611,6 +625,7 @@ class MemoryStore implements SimStore {
     if (opts.dryRun) return this.out(ctx.info, object);
     meta.resourceVersion = String(++this.#rv);
     b.set(key, object);
+    if (meta.namespace !== undefined) this.namespaceKeys(b, meta.namespace).add(key);
     this.emit(ctx, "ADDED", object);
     this.audit(ctx, applied ? "patch" : "create", object);
     return this.out(ctx.info, object);
@@ -627,9 +642,15 @@ class MemoryStore implements SimStore {
   removeObject(ctx: Ctx, object: KubeObject, old: KubeObject): KubeObject {
     const removed = cloneJson(object);
     removed.metadata.resourceVersion = String(++this.#rv);
-    this.bucket(ctx.info).delete(
-      objectKey(removed.metadata.namespace, removed.metadata.name ?? ""),
-    );
+    const b = this.bucket(ctx.info);
+    const key = objectKey(removed.metadata.namespace, removed.metadata.name ?? "");
+    b.delete(key);
+    const ns = removed.metadata.namespace;
+    if (ns !== undefined) {
+      const keys = this.namespaceKeys(b, ns);
+      keys.delete(key);
+      if (keys.size === 0) this.#byNamespace.get(b)?.delete(ns);
+    }
     this.emit(ctx, "DELETED", removed, old);
     return removed;
   }
