@@ -72,7 +72,8 @@ if (values.batch === undefined || values.batch === "crashes")
     (await batch(`Crash batch: ${drills} drills, ${kills} operator kills`, "soak-c", {
       faults: false,
       kills,
-      killEveryMs: [100, 600],
+      // Spaced so that all the kills land while the batch is still running (it settles in ~9 s).
+      killEveryMs: [40, 200],
       maxConcurrentDrills: 8,
     })) && ok;
 process.exitCode = ok ? 0 : 1;
