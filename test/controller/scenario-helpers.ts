@@ -19,8 +19,9 @@ export interface Scenario {
   close(): Promise<void>;
 }
 
-export async function startScenario(): Promise<Scenario> {
-  const sim = await startSimWithCrd({ timeScale: 1000 });
+/** `timeScale` defaults to 1000; a test that measures timeliness may want less. */
+export async function startScenario(options: { timeScale?: number } = {}): Promise<Scenario> {
+  const sim = await startSimWithCrd({ timeScale: options.timeScale ?? 1000 });
   const operator = await startOperator({
     kubeconfig: sim.kubeconfig,
     clock: sim.clock,
