@@ -17,7 +17,10 @@ import { toKubeError, type KubeError } from "./errors.ts";
 export type InformerEvent = "add" | "update" | "delete";
 
 export interface Informer<T extends KubernetesObject> {
-  /** Starts listing and watching; resolves after the first list has filled the cache. */
+  /**
+   * Starts listing and watching; resolves once a list has filled the cache (a failed list is
+   * retried after a back-off, and start() waits for it), or when stopped.
+   */
   start(): Promise<void>;
   stop(): void;
   /** Objects in the cache: all, or one namespace's. */
@@ -153,6 +156,7 @@ export function createInformer<T extends KubernetesObject>(
     async () => {
       const list = await options.list();
       synced = true;
+      markSynced();
       failures = 0;
       return { ...list, items: list.items.map(slim) };
     },
@@ -160,6 +164,12 @@ export function createInformer<T extends KubernetesObject>(
     options.labelSelector,
   );
   let synced = false;
+  // Resolved by the first successful list, or by stop(): start() waits for it, so nobody reads an
+  // empty cache that only means "the list failed, a retry is scheduled" as "nothing exists".
+  let markSynced: () => void = () => undefined;
+  const firstSync = new Promise<void>(resolve => {
+    markSynced = resolve;
+  });
   let stopped = true;
   let failures = 0;
   let cancelRestart: (() => void) | undefined;
@@ -184,9 +194,11 @@ export function createInformer<T extends KubernetesObject>(
       if (!stopped) return;
       stopped = false;
       await listWatch.start();
+      await firstSync;
     },
     stop() {
       stopped = true;
+      markSynced();
       cancelRestart?.();
       cancelRestart = undefined;
       void listWatch.stop();
