@@ -21,7 +21,7 @@ import { followDrills } from "./demo/progress.ts";
 import { createStyle } from "./demo/style.ts";
 import { renderSummary, renderVerdictLine, type Result } from "./demo/summary.ts";
 import { renderTable } from "./demo/table.ts";
-import { untilSignal, type Io } from "./io.ts";
+import { parseFlags, untilSignal, type Io } from "./io.ts";
 import { startOperator } from "./operator.ts";
 
 export const DEMO_USAGE = `Usage: rollback-drill demo [--keep] [--time-scale X] [--no-color]
@@ -168,19 +168,8 @@ async function keepServing(
 }
 
 export async function demoCommand(argv: string[], io: Io): Promise<number> {
-  let flags: DemoFlags | "help";
-  try {
-    flags = parseDemoFlags(argv);
-  } catch (error) {
-    io.err(
-      `rollback-drill demo: ${error instanceof Error ? error.message : String(error)}\n\n${DEMO_USAGE}`,
-    );
-    return 2;
-  }
-  if (flags === "help") {
-    io.out(DEMO_USAGE);
-    return 0;
-  }
+  const flags = parseFlags("demo", DEMO_USAGE, () => parseDemoFlags(argv), io);
+  if ("exitCode" in flags) return flags.exitCode;
   const noColor = (process.env["NO_COLOR"] ?? "") !== "";
   return runDemo(
     {

@@ -15,3 +15,30 @@ export function untilSignal(): Promise<string> {
     });
   });
 }
+
+/**
+ * Parses a command's flags the same way for every command: `--help` prints the usage (exit 0);
+ * a bad flag prints one line naming it, then the usage (exit 2). Returns the parsed flags, or the
+ * exit code when there is nothing more to do.
+ */
+export function parseFlags<T>(
+  command: string,
+  usage: string,
+  parse: () => T | "help",
+  io: Io,
+): T | { exitCode: number } {
+  let parsed: T | "help";
+  try {
+    parsed = parse();
+  } catch (error) {
+    io.err(
+      `rollback-drill ${command}: ${error instanceof Error ? error.message : String(error)}\n\n${usage}`,
+    );
+    return { exitCode: 2 };
+  }
+  if (parsed === "help") {
+    io.out(usage);
+    return { exitCode: 0 };
+  }
+  return parsed;
+}

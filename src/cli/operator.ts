@@ -15,7 +15,7 @@ import { createMetrics } from "../controller/metrics.ts";
 import { createProbeServer, parseBindAddress } from "../controller/server.ts";
 import type { OperatorIdentity } from "../core/observed.ts";
 import { createKubeClient, loadKubeConfig } from "../kube/client.ts";
-import { untilSignal, type Io } from "./io.ts";
+import { parseFlags, untilSignal, type Io } from "./io.ts";
 
 export const OPERATOR_USAGE = `Usage: rollback-drill operator [flags]
 
@@ -184,19 +184,13 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
 }
 
 export async function operatorCommand(argv: string[], io: Io): Promise<number> {
-  let config: OperatorConfig | "help";
-  try {
-    config = parseOperatorConfig(argv, process.env);
-  } catch (err) {
-    io.err(
-      `rollback-drill operator: ${err instanceof Error ? err.message : String(err)}\n\n${OPERATOR_USAGE}`,
-    );
-    return 2;
-  }
-  if (config === "help") {
-    io.out(OPERATOR_USAGE);
-    return 0;
-  }
+  const config = parseFlags(
+    "operator",
+    OPERATOR_USAGE,
+    () => parseOperatorConfig(argv, process.env),
+    io,
+  );
+  if ("exitCode" in config) return config.exitCode;
   const log = pino({ level: config.logLevel });
   const registry = new Registry();
   const running = await startOperator({

@@ -32,7 +32,7 @@ import { ownedRevisions, resolveRevisions, type Revision } from "../core/revisio
 import { sandboxNameFor, sandboxSetupActions } from "../core/sandbox.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { NotFoundError, toKubeError } from "../kube/errors.ts";
-import type { Io } from "./io.ts";
+import { parseFlags, type Io } from "./io.ts";
 import {
   explain,
   GateError,
@@ -476,18 +476,7 @@ export async function runPlan(options: PlanOptions, io: Io): Promise<number> {
 }
 
 export async function planCommand(argv: string[], io: Io): Promise<number> {
-  let options: PlanOptions | "help";
-  try {
-    options = parsePlanArgs(argv, process.env);
-  } catch (err) {
-    io.err(
-      `rollback-drill plan: ${err instanceof Error ? err.message : String(err)}\n\n${PLAN_USAGE}`,
-    );
-    return 2;
-  }
-  if (options === "help") {
-    io.out(PLAN_USAGE);
-    return 0;
-  }
+  const options = parseFlags("plan", PLAN_USAGE, () => parsePlanArgs(argv, process.env), io);
+  if ("exitCode" in options) return options.exitCode;
   return runPlan(options, io);
 }

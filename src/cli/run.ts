@@ -46,7 +46,7 @@ import {
   UnauthorizedError,
   type KubeError,
 } from "../kube/errors.ts";
-import type { Io } from "./io.ts";
+import { parseFlags, type Io } from "./io.ts";
 import { startOperator } from "./operator.ts";
 
 export const RUN_USAGE = `Usage: rollback-drill run --namespace NS --target deployment/NAME [flags]
@@ -64,8 +64,8 @@ Flags:
   -o, --output FORMAT      table (default), json or yaml
   --kubeconfig PATH        kubeconfig file (default: $KUBECONFIG, then in-cluster)
   --standalone             run the drill engine in this process (no operator needed; implies --wait).
-                           The CRD must be installed; the drill stays with its history. Not for a
-                           namespace an installed operator watches (both would drill it).
+                           The CRD must be installed; the drill is deleted (its sandbox with it) once its
+                           verdict is in. Not for a namespace an installed operator watches (both would drill it).
 
 Exit status: 0 Passed (or started, without --wait), 1 Failed, 2 could not run (no cluster, CRD
 not installed, forbidden, the drill's Error verdicts such as TargetNotFound, or timed out).
@@ -205,7 +205,7 @@ export function explain(err: unknown, what: string): string {
     return `the cluster rejected the credentials (${what}): check --kubeconfig`;
   if (e instanceof ForbiddenError) return `forbidden (${what}): ${e.message}`;
   if (e instanceof NotFoundError && /rollbackdrill/i.test(what))
-    return `the RollbackDrill CRD (${CRD_NAME}) is not installed: kubectl apply -f crds/ first (--standalone needs it too)`;
+    return `the RollbackDrill CRD (${CRD_NAME}) is not installed: kubectl apply -k crds/ first (--standalone needs it too)`;
   if (e instanceof InvalidError) return `the cluster rejected the drill (${what}): ${e.message}`;
   return `${what} failed: ${e.message}`;
 }
@@ -610,19 +610,8 @@ async function startEngine(options: RunOptions, clock: Clock): Promise<() => Pro
 }
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
-  let options: RunOptions | "help";
-  try {
-    options = parseRunArgs(argv, process.env);
-  } catch (err) {
-    io.err(
-      `rollback-drill run: ${err instanceof Error ? err.message : String(err)}\n\n${RUN_USAGE}`,
-    );
-    return 2;
-  }
-  if (options === "help") {
-    io.out(RUN_USAGE);
-    return 0;
-  }
+  const options = parseFlags("run", RUN_USAGE, () => parseRunArgs(argv, process.env), io);
+  if ("exitCode" in options) return options.exitCode;
   return runGate(options, io, {
     isTTY: process.stderr.isTTY,
     noColor: process.env["NO_COLOR"] !== undefined && process.env["NO_COLOR"] !== "",

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startSim } from "../sim/index.ts";
-import { untilSignal, type Io } from "./io.ts";
+import { parseFlags, untilSignal, type Io } from "./io.ts";
 
 export const SIM_USAGE = `Usage: rollback-drill sim [--port N] [--kubeconfig PATH] [--time-scale X]
 
@@ -49,19 +49,13 @@ export function parseSimFlags(argv: string[], defaultKubeconfig: string): SimFla
 }
 
 export async function simCommand(argv: string[], io: Io): Promise<number> {
-  let flags: SimFlags | "help";
-  try {
-    flags = parseSimFlags(argv, join(tmpdir(), `rollback-drill-sim-${process.pid}.kubeconfig`));
-  } catch (error) {
-    io.err(
-      `rollback-drill sim: ${error instanceof Error ? error.message : String(error)}\n\n${SIM_USAGE}`,
-    );
-    return 2;
-  }
-  if (flags === "help") {
-    io.out(SIM_USAGE);
-    return 0;
-  }
+  const flags = parseFlags(
+    "sim",
+    SIM_USAGE,
+    () => parseSimFlags(argv, join(tmpdir(), `rollback-drill-sim-${process.pid}.kubeconfig`)),
+    io,
+  );
+  if ("exitCode" in flags) return flags.exitCode;
   const sim = await startSim({ port: flags.port, timeScale: flags.timeScale });
   await sim.writeKubeconfig(flags.kubeconfig);
   io.out(
