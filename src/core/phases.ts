@@ -5,7 +5,7 @@
 import { normalEvent, warningEvent, type Action } from "./actions.ts";
 import { evaluateDigests, runningDigests, shortDigest } from "./digest.ts";
 import { digestsOfPods, ledgerEntryFor, podsWithHash } from "./ledger.ts";
-import type { PodTemplateSpec, PodView } from "./observed.ts";
+import type { DeploymentView, ObservedSandbox, PodTemplateSpec, PodView } from "./observed.ts";
 import { preflight } from "./preflight.ts";
 import { equalIgnoreHash, ownedRevisions, resolveRevisions, type Revision } from "./revisions.ts";
 import {
@@ -373,14 +373,28 @@ export function deployingPrevious(step: Step): void {
   requeue(step, RESYNC_MS);
 }
 
-export function deployingCurrent(step: Step): void {
+/** What the phases after the roll forward's start need; a run whose clone vanished ends SandboxError. */
+interface CloneContext {
+  revs: RunRevisions;
+  sandbox: ObservedSandbox;
+  clone: DeploymentView;
+}
+
+function cloneContext(step: Step): CloneContext | undefined {
   const revs = runRevisions(step);
   const sandbox = step.observed.sandbox;
   const clone = sandbox?.deployment;
   if (revs === undefined || sandbox === undefined || clone === undefined) {
     if (revs !== undefined) sandboxError(step, "The sandbox clone disappeared during the run.");
-    return;
+    return undefined;
   }
+  return { revs, sandbox, clone };
+}
+
+export function deployingCurrent(step: Step): void {
+  const present = cloneContext(step);
+  if (present === undefined) return;
+  const { revs, sandbox, clone } = present;
   const run = currentRun(step);
   const fromTemplate = prepared(step, revs.fromTemplate);
   const key = { namespace: run.sandboxNamespace ?? "", name: clone.metadata.name };
@@ -427,13 +441,9 @@ export function deployingCurrent(step: Step): void {
 }
 
 export function rollingBack(step: Step): void {
-  const revs = runRevisions(step);
-  const sandbox = step.observed.sandbox;
-  const clone = sandbox?.deployment;
-  if (revs === undefined || sandbox === undefined || clone === undefined) {
-    if (revs !== undefined) sandboxError(step, "The sandbox clone disappeared during the run.");
-    return;
-  }
+  const present = cloneContext(step);
+  if (present === undefined) return;
+  const { revs, sandbox, clone } = present;
   const toTemplate = prepared(step, revs.toTemplate);
   if (equalIgnoreHash(clone.spec.template, toTemplate)) {
     enterPhase(step, "Verifying");
@@ -451,13 +461,9 @@ export function rollingBack(step: Step): void {
 }
 
 export function verifying(step: Step): void {
-  const revs = runRevisions(step);
-  const sandbox = step.observed.sandbox;
-  const clone = sandbox?.deployment;
-  if (revs === undefined || sandbox === undefined || clone === undefined) {
-    if (revs !== undefined) sandboxError(step, "The sandbox clone disappeared during the run.");
-    return;
-  }
+  const present = cloneContext(step);
+  if (present === undefined) return;
+  const { revs, sandbox, clone } = present;
   const run = currentRun(step);
   const checks = step.drill.spec.checks;
   const toTemplate = prepared(step, revs.toTemplate);
