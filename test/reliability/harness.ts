@@ -6,9 +6,9 @@
  * It uses no vitest API, so the soak runs it under plain node; waiting is driven by the store's
  * change events, never by sleeps.
  */
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { pino, type Logger } from "pino";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { Registry } from "prom-client";
 import type { RollbackDrill } from "../../src/api/types.ts";
 import {
@@ -70,6 +70,11 @@ export interface OperatorOptions {
   readonly maxConcurrentDrills?: number;
   readonly logger?: Logger;
   readonly kubeconfig?: string;
+  /**
+   * Real milliseconds to wait for the caches to sync; past it the manager is stopped and the start
+   * rejects (an account that may not list something never syncs). Default: wait for ever.
+   */
+  readonly startTimeoutMs?: number;
 }
 
 /** Wraps every KubeClient call: after kill() it throws, and acting calls are counted. */
@@ -131,7 +136,8 @@ export async function startOperatorOn(sim: Sim, options: OperatorOptions): Promi
     operator: { serviceAccountName: "rollback-drill-operator", namespace: "rollback-drill-system" },
     instance: options.id,
   });
-  await manager.start();
+  if (options.startTimeoutMs === undefined) await manager.start();
+  else await startWithin(manager, options.startTimeoutMs);
   let gone: Promise<void> | undefined;
   return {
     id: options.id,
@@ -150,6 +156,27 @@ export async function startOperatorOn(sim: Sim, options: OperatorOptions): Promi
       return gone;
     },
   };
+}
+
+async function startWithin(
+  manager: { start(): Promise<void>; stop(): Promise<void> },
+  timeoutMs: number,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">(resolve => {
+    timer = setTimeout(() => {
+      resolve("late");
+    }, timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([manager.start().then(() => "started" as const), late]);
+    if (outcome === "late") {
+      await manager.stop();
+      throw new Error(`the operator's caches did not sync within ${String(timeoutMs)} ms`);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The simulator with the RollbackDrill CRD installed and served (for the soak: no vitest). */
@@ -546,4 +573,167 @@ export async function runBatch(
     wallMs: Math.round(performance.now() - started),
     wrong: results.filter(r => !r.correct),
   };
+}
+
+// ---- RBAC: the roles of config/rbac, and a target whose pods reference other objects ----
+
+const RBAC_DIR = new URL("../../config/rbac/", import.meta.url);
+export const SYSTEM_NS = "rollback-drill-system";
+export const SA = "rollback-drill-operator";
+export const USER = `system:serviceaccount:${SYSTEM_NS}:${SA}`;
+
+export interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+export const KINDS: Record<string, GVR> = {
+  ServiceAccount: { group: "", version: "v1", resource: "serviceaccounts" },
+  ClusterRole: { group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterroles" },
+  ClusterRoleBinding: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    resource: "clusterrolebindings",
+  },
+  Role: { group: "rbac.authorization.k8s.io", version: "v1", resource: "roles" },
+  RoleBinding: { group: "rbac.authorization.k8s.io", version: "v1", resource: "rolebindings" },
+};
+
+export async function rbacObjects(): Promise<KubeObject[]> {
+  const files = (await readdir(RBAC_DIR)).filter(
+    f => f.endsWith(".yaml") && f !== "kustomization.yaml",
+  );
+  const objects: KubeObject[] = [];
+  for (const file of files.sort()) {
+    const text = await readFile(new URL(file, RBAC_DIR), "utf8");
+    for (const doc of parseAllDocuments(text)) {
+      const obj = doc.toJSON() as KubeObject | null;
+      if (obj !== null) objects.push(obj);
+    }
+  }
+  return objects;
+}
+
+export function applyObjects(sim: Sim, objects: readonly KubeObject[]): void {
+  for (const obj of objects) {
+    const gvr = KINDS[obj.kind];
+    if (gvr === undefined) throw new Error(`config/rbac: unexpected kind ${obj.kind}`);
+    sim.store.create(gvr, obj, ADMIN);
+  }
+}
+
+/**
+ * A target whose pods reference a ConfigMap, an image pull secret and a service account, in a
+ * namespace whose team bound the opt-in secret reader role: the copies the six scenarios do not
+ * make.
+ */
+export async function setUpReferencingTarget(sim: Sim): Promise<PlannedDrill> {
+  const ns = "rbac-refs";
+  const core = (resource: string): GVR => ({ group: "", version: "v1", resource });
+  sim.store.create(
+    NAMESPACES,
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+    ADMIN,
+  );
+  const make = (
+    resource: string,
+    kind: string,
+    name: string,
+    extra: Record<string, unknown> = {},
+  ) =>
+    sim.store.create(
+      core(resource),
+      { apiVersion: "v1", kind, metadata: { name, namespace: ns }, ...extra },
+      ADMIN,
+    );
+  make("configmaps", "ConfigMap", "web-config", { data: { MODE: "prod" } });
+  make("secrets", "Secret", "regcred", { type: "Opaque", data: { token: "eA==" } });
+  make("serviceaccounts", "ServiceAccount", "web");
+  sim.store.create(
+    KINDS["RoleBinding"] as GVR,
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "rollback-drill-secrets", namespace: ns },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: "rollback-drill-secret-reader",
+      },
+      subjects: [{ kind: "ServiceAccount", name: SA, namespace: SYSTEM_NS }],
+    },
+    ADMIN,
+  );
+  const repo = "registry.example.com/shop/refs";
+  const digests = [sim.world.images.push(repo, "1.0"), sim.world.images.push(repo, "2.0")];
+  const deployments: GVR = { group: "apps", version: "v1", resource: "deployments" };
+  for (const digest of digests) {
+    const spec = {
+      replicas: 1,
+      selector: { matchLabels: { app: "refs" } },
+      template: {
+        metadata: { labels: { app: "refs" } },
+        spec: {
+          serviceAccountName: "web",
+          imagePullSecrets: [{ name: "regcred" }],
+          containers: [
+            {
+              name: "app",
+              image: `${repo}@${digest}`,
+              envFrom: [{ configMapRef: { name: "web-config" } }],
+            },
+          ],
+        },
+      },
+    };
+    const existing = sim.store.get(deployments, ns, "refs");
+    const written =
+      existing === undefined
+        ? sim.store.create(
+            deployments,
+            {
+              apiVersion: "apps/v1",
+              kind: "Deployment",
+              metadata: { name: "refs", namespace: ns },
+              spec,
+            },
+            ADMIN,
+          )
+        : sim.store.update(deployments, { ...existing, spec }, ADMIN);
+    await waitFor(sim, "refs rolled out", () => {
+      const st = (sim.store.get(deployments, ns, "refs")?.["status"] ?? {}) as Record<
+        string,
+        number
+      >;
+      return (st["observedGeneration"] ?? 0) >= (written.metadata.generation ?? 0) &&
+        st["updatedReplicas"] === 1 &&
+        st["availableReplicas"] === 1 &&
+        st["replicas"] === 1
+        ? true
+        : undefined;
+    });
+  }
+  const scenario = planned0();
+  return {
+    scenario,
+    manifest: {
+      apiVersion: "rollbackdrill.io/v1alpha1",
+      kind: "RollbackDrill",
+      metadata: { name: "refs", namespace: ns },
+      spec: {
+        targetRef: { kind: "Deployment", name: "refs" },
+        checks: { stableSeconds: 5, timeoutSeconds: 86_400 },
+        sandbox: { keepOnFailure: false },
+      },
+    },
+  };
+}
+
+/** The catalogue's pinned scenario: its expectation (Passed) is the referencing target's too. */
+function planned0(): PlannedDrill["scenario"] {
+  const pinned = SCENARIOS.find(s => s.name === "pinned-web");
+  if (pinned === undefined) throw new Error("no pinned scenario");
+  return pinned;
 }

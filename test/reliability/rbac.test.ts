@@ -6,76 +6,33 @@
  * sandbox role, makes the sandbox fail. And the account cannot write Deployments outside the
  * namespaces it created, nor read Secrets cluster-wide or in a target's namespace.
  */
-import { readdir, readFile } from "node:fs/promises";
 import { AppsV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { parseAllDocuments } from "yaml";
 import type { Sim } from "../../src/sim/index.ts";
-import type { GVR, KubeObject } from "../../src/sim/types.ts";
-import { SCENARIOS } from "../../src/scenarios/catalog.ts";
+import type { KubeObject } from "../../src/sim/types.ts";
 import { startSimWithCrd } from "../kube/sim-helpers.ts";
 import {
   ADMIN,
+  applyObjects,
   createDrill,
   getDrill,
   NAMESPACES,
   outcomes,
+  rbacObjects,
+  type Rule,
+  SA,
   sandboxNamespaces,
+  setUpReferencingTarget,
   setUpBatch,
   startOperatorOn,
+  SYSTEM_NS,
   trackSandboxes,
+  USER,
   waitFor,
   waitSettled,
   type OperatorHandle,
   type PlannedDrill,
 } from "./harness.ts";
-
-const RBAC_DIR = new URL("../../config/rbac/", import.meta.url);
-const SYSTEM_NS = "rollback-drill-system";
-const SA = "rollback-drill-operator";
-const USER = `system:serviceaccount:${SYSTEM_NS}:${SA}`;
-
-interface Rule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-  resourceNames?: string[];
-}
-
-const KINDS: Record<string, GVR> = {
-  ServiceAccount: { group: "", version: "v1", resource: "serviceaccounts" },
-  ClusterRole: { group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterroles" },
-  ClusterRoleBinding: {
-    group: "rbac.authorization.k8s.io",
-    version: "v1",
-    resource: "clusterrolebindings",
-  },
-  Role: { group: "rbac.authorization.k8s.io", version: "v1", resource: "roles" },
-  RoleBinding: { group: "rbac.authorization.k8s.io", version: "v1", resource: "rolebindings" },
-};
-
-async function rbacObjects(): Promise<KubeObject[]> {
-  const files = (await readdir(RBAC_DIR)).filter(
-    f => f.endsWith(".yaml") && f !== "kustomization.yaml",
-  );
-  const objects: KubeObject[] = [];
-  for (const file of files.sort()) {
-    const text = await readFile(new URL(file, RBAC_DIR), "utf8");
-    for (const doc of parseAllDocuments(text)) {
-      const obj = doc.toJSON() as KubeObject | null;
-      if (obj !== null) objects.push(obj);
-    }
-  }
-  return objects;
-}
-
-function apply(sim: Sim, objects: readonly KubeObject[]): void {
-  for (const obj of objects) {
-    const gvr = KINDS[obj.kind];
-    if (gvr === undefined) throw new Error(`config/rbac: unexpected kind ${obj.kind}`);
-    sim.store.create(gvr, obj, ADMIN);
-  }
-}
 
 /** Does this rule grant the request? (RBAC's RuleAllows, without non-resource URLs.) */
 function allows(
@@ -91,120 +48,6 @@ function allows(
       rule.resourceNames.length === 0 ||
       (e.name !== undefined && rule.resourceNames.includes(e.name)))
   );
-}
-
-/**
- * A target whose pods reference a ConfigMap, an image pull secret and a service account, in a
- * namespace whose team bound the opt-in secret reader role: the copies the six scenarios do not
- * make.
- */
-async function setUpReferencingTarget(sim: Sim): Promise<PlannedDrill> {
-  const ns = "rbac-refs";
-  const core = (resource: string): GVR => ({ group: "", version: "v1", resource });
-  sim.store.create(
-    NAMESPACES,
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-    ADMIN,
-  );
-  const make = (
-    resource: string,
-    kind: string,
-    name: string,
-    extra: Record<string, unknown> = {},
-  ) =>
-    sim.store.create(
-      core(resource),
-      { apiVersion: "v1", kind, metadata: { name, namespace: ns }, ...extra },
-      ADMIN,
-    );
-  make("configmaps", "ConfigMap", "web-config", { data: { MODE: "prod" } });
-  make("secrets", "Secret", "regcred", { type: "Opaque", data: { token: "eA==" } });
-  make("serviceaccounts", "ServiceAccount", "web");
-  sim.store.create(
-    KINDS["RoleBinding"] as GVR,
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: "rollback-drill-secrets", namespace: ns },
-      roleRef: {
-        apiGroup: "rbac.authorization.k8s.io",
-        kind: "ClusterRole",
-        name: "rollback-drill-secret-reader",
-      },
-      subjects: [{ kind: "ServiceAccount", name: SA, namespace: SYSTEM_NS }],
-    },
-    ADMIN,
-  );
-  const repo = "registry.example.com/shop/refs";
-  const digests = [sim.world.images.push(repo, "1.0"), sim.world.images.push(repo, "2.0")];
-  const deployments: GVR = { group: "apps", version: "v1", resource: "deployments" };
-  for (const digest of digests) {
-    const spec = {
-      replicas: 1,
-      selector: { matchLabels: { app: "refs" } },
-      template: {
-        metadata: { labels: { app: "refs" } },
-        spec: {
-          serviceAccountName: "web",
-          imagePullSecrets: [{ name: "regcred" }],
-          containers: [
-            {
-              name: "app",
-              image: `${repo}@${digest}`,
-              envFrom: [{ configMapRef: { name: "web-config" } }],
-            },
-          ],
-        },
-      },
-    };
-    const existing = sim.store.get(deployments, ns, "refs");
-    const written =
-      existing === undefined
-        ? sim.store.create(
-            deployments,
-            {
-              apiVersion: "apps/v1",
-              kind: "Deployment",
-              metadata: { name: "refs", namespace: ns },
-              spec,
-            },
-            ADMIN,
-          )
-        : sim.store.update(deployments, { ...existing, spec }, ADMIN);
-    await waitFor(sim, "refs rolled out", () => {
-      const st = (sim.store.get(deployments, ns, "refs")?.["status"] ?? {}) as Record<
-        string,
-        number
-      >;
-      return (st["observedGeneration"] ?? 0) >= (written.metadata.generation ?? 0) &&
-        st["updatedReplicas"] === 1 &&
-        st["availableReplicas"] === 1 &&
-        st["replicas"] === 1
-        ? true
-        : undefined;
-    });
-  }
-  const scenario = planned0();
-  return {
-    scenario,
-    manifest: {
-      apiVersion: "rollbackdrill.io/v1alpha1",
-      kind: "RollbackDrill",
-      metadata: { name: "refs", namespace: ns },
-      spec: {
-        targetRef: { kind: "Deployment", name: "refs" },
-        checks: { stableSeconds: 5, timeoutSeconds: 86_400 },
-        sandbox: { keepOnFailure: false },
-      },
-    },
-  };
-}
-
-/** The catalogue's pinned scenario: its expectation (Passed) is the referencing target's too. */
-function planned0(): PlannedDrill["scenario"] {
-  const pinned = SCENARIOS.find(s => s.name === "pinned-web");
-  if (pinned === undefined) throw new Error("no pinned scenario");
-  return pinned;
 }
 
 interface Bound {
@@ -233,7 +76,7 @@ describe("the operator as its service account, under RBAC", () => {
       ADMIN,
     );
     objects = await rbacObjects();
-    apply(sim, objects);
+    applyObjects(sim, objects);
     kubeconfig = await sim.kubeconfigFor(SYSTEM_NS, SA);
     planned = await setUpBatch(sim, { count: 6, prefix: "rbac" });
     extra = await setUpReferencingTarget(sim);
@@ -402,7 +245,7 @@ describe("config/rbac without `bind` on the sandbox role", () => {
       const rules = (o["rules"] as Rule[]).filter(r => !r.verbs.includes("bind"));
       return { ...o, rules };
     });
-    apply(sim, objects);
+    applyObjects(sim, objects);
     const [one] = await setUpBatch(sim, { count: 1, prefix: "nobind" });
     if (one === undefined) throw new Error("no scenario");
     const kubeconfig = await sim.kubeconfigFor(SYSTEM_NS, SA);
