@@ -390,3 +390,15 @@ export function readyPods(
   return (hash, t) =>
     Array.from({ length: count }, (_, i) => aPod(`web-${hash}-${String(i)}`, hash, t, digests));
 }
+
+/**
+ * The history most core tests share: revision 1 (M) and the current revision 2 (N), both pinned by
+ * digest, N's pods running N's digest; and the sandbox name of run 1 of the default drill.
+ */
+export const PINNED_M = aTemplate([{ name: "app", image: `r.example.com/web@${sha("m")}` }]);
+export const PINNED_N = aTemplate([{ name: "app", image: `r.example.com/web@${sha("n")}` }]);
+export const PINNED_TARGET = aTarget([
+  { revision: 1, template: PINNED_M },
+  { revision: 2, template: PINNED_N, digests: { app: sha("n") } },
+]);
+export const RUN1_SANDBOX = sandboxNameFor(aDrill(), "1");

@@ -14,17 +14,13 @@ import {
   at,
   iso,
   readyPods,
-  sha,
   T0,
+  PINNED_M as M,
+  PINNED_N as N,
+  PINNED_TARGET as target,
 } from "./builders.ts";
 import { World } from "./world.ts";
 
-const M = aTemplate([{ name: "app", image: `r.example.com/web@${sha("m")}` }]);
-const N = aTemplate([{ name: "app", image: `r.example.com/web@${sha("n")}` }]);
-const target = aTarget([
-  { revision: 1, template: M },
-  { revision: 2, template: N, digests: { app: sha("n") } },
-]);
 const observed = anObserved({ target });
 
 describe("finalizer and deletion", () => {

@@ -9,27 +9,17 @@ import type { Action } from "../../src/core/actions.ts";
 import { decide } from "../../src/core/decide.ts";
 import type { ActionFailure, ObservedSandbox } from "../../src/core/observed.ts";
 import { REFUSAL_MAX_CHARS } from "../../src/core/phases.ts";
-import { sandboxNameFor } from "../../src/core/sandbox.ts";
 import {
-  aDrill,
   aDrillInRun,
   aSandbox,
   anObserved,
-  aTarget,
-  aTemplate,
   at,
   iso,
-  sha,
   TARGET_UID,
+  PINNED_M as M,
+  PINNED_TARGET as target,
+  RUN1_SANDBOX as SANDBOX,
 } from "./builders.ts";
-
-const M = aTemplate([{ name: "app", image: `r.example.com/web@${sha("m")}` }]);
-const N = aTemplate([{ name: "app", image: `r.example.com/web@${sha("n")}` }]);
-const target = aTarget([
-  { revision: 1, template: M },
-  { revision: 2, template: N, digests: { app: sha("n") } },
-]);
-const SANDBOX = sandboxNameFor(aDrill(), "1");
 
 function inPhase(phase: CurrentRun["phase"], run: Partial<CurrentRun> = {}): RollbackDrill {
   return aDrillInRun({

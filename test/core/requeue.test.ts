@@ -10,29 +10,22 @@ import { decide } from "../../src/core/decide.ts";
 import type { ObservedSandbox } from "../../src/core/observed.ts";
 import { SETUP_REISSUE_MS } from "../../src/core/phases.ts";
 import { RESYNC_MS } from "../../src/core/run.ts";
-import { sandboxNameFor } from "../../src/core/sandbox.ts";
 import {
   aDrill,
   aDrillInRun,
   aSandbox,
   anObserved,
-  aTarget,
-  aTemplate,
   at,
   iso,
   readyPods,
   sha,
   TARGET_UID,
   type SandboxState,
+  PINNED_M as M,
+  PINNED_N as N,
+  PINNED_TARGET as target,
+  RUN1_SANDBOX as SANDBOX,
 } from "./builders.ts";
-
-const M = aTemplate([{ name: "app", image: `r.example.com/web@${sha("m")}` }]);
-const N = aTemplate([{ name: "app", image: `r.example.com/web@${sha("n")}` }]);
-const target = aTarget([
-  { revision: 1, template: M },
-  { revision: 2, template: N, digests: { app: sha("n") } },
-]);
-const SANDBOX = sandboxNameFor(aDrill(), "1");
 
 /** A drill whose run 1 (started at t=0) is in `phase`, revisions resolved (2 -> 1). */
 function inPhase(
