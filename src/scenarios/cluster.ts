@@ -192,19 +192,24 @@ export class Cluster {
     );
   }
 
-  /** Waits as `kubectl rollout status` does: observed, updated, available, no old replicas. */
+  /** Waits as `kubectl rollout status` does (observed, updated, available, no old replicas), on a watch. */
   async waitRolledOut(namespace: string, name: string): Promise<V1Deployment> {
-    return this.until(`deployment ${namespace}/${name} rolled out`, async () => {
-      const d = await this.getDeployment(namespace, name);
-      const want = d.spec?.replicas ?? 1;
-      const s = d.status ?? {};
-      const done =
-        (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
-        (s.updatedReplicas ?? 0) === want &&
-        (s.replicas ?? 0) === want &&
-        (s.availableReplicas ?? 0) === want;
-      return done ? d : undefined;
-    });
+    return this.watchUntil(
+      `deployment ${namespace}/${name} rolled out`,
+      `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      name,
+      () => this.getDeployment(namespace, name),
+      d => {
+        const want = d.spec?.replicas ?? 1;
+        const s = d.status ?? {};
+        return (
+          (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+          (s.updatedReplicas ?? 0) === want &&
+          (s.replicas ?? 0) === want &&
+          (s.availableReplicas ?? 0) === want
+        );
+      },
+    );
   }
 
   // ---- drills ----
@@ -271,17 +276,37 @@ export class Cluster {
     name: string,
     done: (drill: RollbackDrill) => boolean,
   ): Promise<RollbackDrill> {
+    return this.watchUntil(
+      `drill ${namespace}/${name}`,
+      `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+      name,
+      () => this.getDrill(namespace, name),
+      done,
+    );
+  }
+
+  /**
+   * Reads one object, and if `done` does not hold yet, watches it (by name, from the read's
+   * resourceVersion) until it does; re-reads when the stream ends or every 5 s, so a dropped
+   * watch is survived. Throws TimeoutError after the cluster's timeout.
+   */
+  private async watchUntil<T extends { metadata?: { resourceVersion?: string } }>(
+    what: string,
+    collectionPath: string,
+    name: string,
+    read: () => Promise<T | undefined>,
+    done: (object: T) => boolean,
+  ): Promise<T> {
     const deadline = Date.now() + this.timeoutMs;
     const watch = new Watch(this.kc);
     for (;;) {
-      const current = await this.getDrill(namespace, name);
+      const current = await read();
       if (current && done(current)) return current;
-      if (Date.now() > deadline)
-        throw new TimeoutError(`drill ${namespace}/${name}: timed out waiting`);
-      const rv = current?.metadata.resourceVersion ?? "0";
-      const found = await new Promise<RollbackDrill | undefined>(resolve => {
+      if (Date.now() > deadline) throw new TimeoutError(`${what}: timed out waiting`);
+      const rv = current?.metadata?.resourceVersion ?? "0";
+      const found = await new Promise<T | undefined>(resolve => {
         let settled = false;
-        const finish = (value: RollbackDrill | undefined): void => {
+        const finish = (value: T | undefined): void => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
@@ -300,13 +325,13 @@ export class Cluster {
           Math.max(0, Math.min(5_000, deadline - Date.now())),
         );
         const request = watch.watch(
-          `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+          collectionPath,
           {
             fieldSelector: `metadata.name=${name}`,
             resourceVersion: rv,
             allowWatchBookmarks: true,
           },
-          (type: string, object: RollbackDrill) => {
+          (type: string, object: T) => {
             if ((type === "ADDED" || type === "MODIFIED") && done(object)) finish(object);
           },
           () => {
