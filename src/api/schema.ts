@@ -185,7 +185,9 @@ export const ChecksSchema = Type.Object(
     description: "What a passing rollback must show.",
     "x-kubernetes-validations": [
       {
-        rule: "self.stableSeconds < self.timeoutSeconds",
+        // The API server also checks the `default: {}` above against this rule, before nested
+        // defaults fill it in: a rule that reads both fields unguarded makes the CRD invalid.
+        rule: "!has(self.stableSeconds) || !has(self.timeoutSeconds) || self.stableSeconds < self.timeoutSeconds",
         message: "stableSeconds must be less than timeoutSeconds",
         fieldPath: ".stableSeconds",
       },
