@@ -153,6 +153,20 @@ function startFinding(pod: PodView, s: ContainerStatusView, ctx: Context): Findi
   };
 }
 
+/**
+ * A container that exited with an error and is not running again: the kubelet says
+ * CrashLoopBackOff only from the second crash on, and a real pod that went Ready first shows the
+ * first crash as a terminated state (or a restart waiting to run) while the pod is merely unready.
+ */
+function crashed(s: ContainerStatusView): boolean {
+  if (waitingReason(s) === "CrashLoopBackOff") return true;
+  if (s.ready === true || s.state?.running !== undefined) return false;
+  const now = s.state?.terminated;
+  if (now !== undefined) return (now.exitCode ?? 0) !== 0;
+  const last = s.lastState?.terminated;
+  return (s.restartCount ?? 0) > 0 && last !== undefined && (last.exitCode ?? 0) !== 0;
+}
+
 /** The first failing container of these pods, pull failures first, then crash loops, then start errors. */
 export function podFailure(pods: readonly PodView[], ctx: Context): Finding | undefined {
   const checks: [
@@ -160,7 +174,7 @@ export function podFailure(pods: readonly PodView[], ctx: Context): Finding | un
     (p: PodView, s: ContainerStatusView, c: Context) => Finding,
   ][] = [
     [s => (PULL_FAILURES as readonly string[]).includes(waitingReason(s) ?? ""), pullFinding],
-    [s => waitingReason(s) === "CrashLoopBackOff", crashFinding],
+    [crashed, crashFinding],
     [s => (START_FAILURES as readonly string[]).includes(waitingReason(s) ?? ""), startFinding],
   ];
   for (const [matches, build] of checks) {

@@ -306,6 +306,74 @@ describe("a whole run, step by step", () => {
     expect(last?.message).toContain("expand-contract");
   });
 
+  // A real kubelet: the old version goes Ready (no readiness probe), then its first crash shows
+  // as a terminated container or a restart not yet running, before any CrashLoopBackOff.
+  for (const [name, crashedStatus] of [
+    [
+      "terminated with exit code 1",
+      { state: { terminated: { exitCode: 1, reason: "Error" } }, restartCount: 0 },
+    ],
+    [
+      "restarted after exit code 1, waiting to run",
+      {
+        state: { waiting: { reason: "ContainerCreating" } },
+        restartCount: 1,
+        lastState: { terminated: { exitCode: 1, reason: "Error" } },
+      },
+    ],
+  ] as const) {
+    it(`the old version went Ready, then crashed (${name}) -> CrashLoop with its log lines`, () => {
+      const world = track(new World(aDrill(), aTarget(history), healthyKubelet({})));
+      let crashedOnce = false;
+      world.kubelet = (t, hash) => {
+        const pod = healthyKubelet({})(t, hash)[0]!;
+        const migrated = world.deployed.length > 1;
+        if (!migrated || t.spec.containers[0]!.image !== pinned("m")) return [pod];
+        // Ready the first time the drill looks, crashed from then on.
+        if (!crashedOnce) {
+          crashedOnce = true;
+          return [pod];
+        }
+        return [
+          aFailingPod(pod, "app", "Error", {
+            ...crashedStatus,
+            lastLogLines: [
+              "orders 5.0.0: schema v1 ok",
+              'ERROR: null value in column "customer_id"',
+            ],
+          }),
+        ];
+      };
+      world.runToEnd(5, 40);
+      const last = world.drill.status?.lastRun;
+      expect(last).toMatchObject({ verdict: "Failed", reason: "CrashLoop" });
+      expect(last?.message).toContain("orders 5.0.0: schema v1 ok");
+      expect(last?.message).toContain("exit code 1");
+    });
+  }
+
+  it("a container restarted after a crash and running again is not a crash loop", () => {
+    const world = track(new World(aDrill(), aTarget(history), healthyKubelet({})));
+    world.kubelet = (t, hash) => {
+      const pod = healthyKubelet({})(t, hash)[0]!;
+      const status = pod.status?.containerStatuses?.[0];
+      if (status === undefined || t.spec.containers[0]!.image !== pinned("m")) return [pod];
+      return [
+        {
+          ...pod,
+          status: {
+            ...pod.status,
+            containerStatuses: [
+              { ...status, restartCount: 1, lastState: { terminated: { exitCode: 1 } } },
+            ],
+          },
+        },
+      ];
+    };
+    world.runToEnd(5, 40);
+    expect(world.drill.status?.lastRun?.verdict).toBe("Passed");
+  });
+
   it("N crash-loops in the sandbox: the drill undoes at once, as in an incident", () => {
     const world = track(new World(aDrill(), aTarget(history), healthyKubelet({})));
     world.kubelet = (t, hash) => {
