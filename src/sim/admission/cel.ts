@@ -394,9 +394,15 @@ function stringToCel(value: string, schema: Schema | undefined): unknown {
   return value;
 }
 
-/** ruleErrorString: the rule text, trimmed. */
+/** The rule text, trimmed. */
 function ruleText(rule: ValidationRule): string {
   return rule.rule.trim();
+}
+
+/** ruleErrorString (validation.go): the rule's message when it has one, else its text. */
+function ruleErrorString(rule: ValidationRule): string {
+  const message = rule.message?.trim() ?? "";
+  return message === "" ? ruleText(rule) : message;
 }
 
 /** The field a rule's error names: the node, plus the rule's fieldPath (".a.b", "['k']"). */
@@ -462,7 +468,12 @@ function runRules(node: SchemaNode, causes: StatusCause[]): void {
     } catch (error) {
       if (!(error instanceof CelError)) throw error;
       causes.push(
-        invalidValue(node.path, node.schema.type ?? "", `${ruleText(rule)}: ${error.message}`),
+        // "no such key: x", "division by zero", ...: as validation.go words a runtime error.
+        invalidValue(
+          node.path,
+          node.schema.type ?? "",
+          `${error.message} evaluating rule: ${ruleErrorString(rule)}`,
+        ),
       );
     }
   }
@@ -550,5 +561,22 @@ export function celCompileErrors(schema: Schema, path: string): StatusCause[] {
   const values = schema.additionalProperties;
   if (typeof values === "object")
     causes.push(...celCompileErrors(values, `${path}.additionalProperties`));
+  return causes;
+}
+
+/**
+ * The CEL rules of each node that has a default, run on that default as written (nested defaults
+ * are not applied to it first), as the CRD's validation of defaults does (defaulting/validation.go).
+ */
+export function defaultCelErrors(schema: Schema, path: string): StatusCause[] {
+  const causes: StatusCause[] = [];
+  if (schema.default !== undefined)
+    causes.push(...validateCel(`${path}.default`, schema, schema.default));
+  for (const [key, child] of Object.entries(schema.properties ?? {}))
+    causes.push(...defaultCelErrors(child, `${path}.properties[${key}]`));
+  if (schema.items !== undefined) causes.push(...defaultCelErrors(schema.items, `${path}.items`));
+  const values = schema.additionalProperties;
+  if (typeof values === "object")
+    causes.push(...defaultCelErrors(values, `${path}.additionalProperties`));
   return causes;
 }

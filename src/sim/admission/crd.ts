@@ -9,7 +9,7 @@
  */
 import type { StatusCause } from "../errors.ts";
 import type { KubeObject, ResourceInfo } from "../types.ts";
-import { celCompileErrors } from "./cel.ts";
+import { celCompileErrors, defaultCelErrors } from "./cel.ts";
 import { isObj, type Obj } from "./defaults.ts";
 import { forbidden, invalidValue, notSupported, required } from "./field.ts";
 import { isDNS1035Label, isDNS1123Subdomain } from "./names.ts";
@@ -170,7 +170,9 @@ function validateVersions(versions: CrdVersion[]): StatusCause[] {
     if (schema === undefined) causes.push(required(schemaPath, "schemas are required"));
     else {
       causes.push(...structuralErrors(schema, schemaPath, true));
-      causes.push(...celCompileErrors(schema, schemaPath));
+      const compileErrors = celCompileErrors(schema, schemaPath);
+      causes.push(...compileErrors);
+      if (compileErrors.length === 0) causes.push(...defaultCelErrors(schema, schemaPath));
     }
   });
   return causes;

@@ -153,13 +153,24 @@ describe("validateCel binds self by the schema", () => {
     ]);
   });
 
+  it("names a failing rule's message, not its text, when it has one", () => {
+    const schema: Schema = {
+      type: "object",
+      "x-kubernetes-validations": [{ rule: "self.nope == 1", message: "nope must be 1" }],
+    };
+    expect(validateCel("spec", schema, {}).map(c => c.message)).toEqual([
+      'Invalid value: "object": no such key: nope evaluating rule: nope must be 1',
+    ]);
+  });
+
   it("reports a rule that errors at run time with the rule and the error", () => {
     const schema: Schema = {
       type: "object",
       "x-kubernetes-validations": [{ rule: "self.nope == 1" }],
     };
     expect(validateCel("spec", schema, {}).map(c => `${c.field ?? ""}: ${c.message}`)).toEqual([
-      'spec: Invalid value: "object": self.nope == 1: no such key: nope',
+      // validation.go: "<error> evaluating rule: <ruleErrorString>" (the message, else the rule).
+      'spec: Invalid value: "object": no such key: nope evaluating rule: self.nope == 1',
     ]);
   });
 });

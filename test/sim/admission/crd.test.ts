@@ -52,7 +52,8 @@ const schema = {
           default: {},
           "x-kubernetes-validations": [
             {
-              rule: "self.stableSeconds < self.timeoutSeconds",
+              // Guarded: the CRD's own validation runs this rule on the default {} (below).
+              rule: "!has(self.stableSeconds) || !has(self.timeoutSeconds) || self.stableSeconds < self.timeoutSeconds",
               messageExpression:
                 "'stableSeconds ' + string(self.stableSeconds) + ' must be below ' + string(self.timeoutSeconds)",
               fieldPath: ".stableSeconds",
@@ -391,6 +392,26 @@ describe("CustomResourceDefinition validation", () => {
       names: { listKind: "WidgetList" },
       conversion: { strategy: "None" },
     });
+  });
+
+  it("runs each default through its node's CEL rules as written, before nested defaults", () => {
+    // Found on a real API server (v1.36): `checks: {default: {}}` with a rule reading both fields
+    // unguarded makes the whole CRD invalid.
+    const bad = structuredClone(crd);
+    const versions = (bad["spec"] as { versions: { schema: { openAPIV3Schema: typeof schema } }[] })
+      .versions;
+    const checks: Record<string, unknown> =
+      versions[0]!.schema.openAPIV3Schema.properties.spec.properties.checks;
+    checks["x-kubernetes-validations"] = [
+      {
+        rule: "self.stableSeconds < self.timeoutSeconds",
+        message: "stableSeconds must be less than timeoutSeconds",
+        fieldPath: ".stableSeconds",
+      },
+    ];
+    expect(messages(rejection(() => admitCrd(bad)))).toContain(
+      'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[checks].default: Invalid value: "object": no such key: stableSeconds evaluating rule: stableSeconds must be less than timeoutSeconds',
+    );
   });
 
   it("requires metadata.name to be plural.group and exactly one storage version", () => {
