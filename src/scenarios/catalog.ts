@@ -223,6 +223,23 @@ const deletedImage: Scenario = {
   },
 };
 
+/** The orders releases: 5.1.0 migrates the schema to version 2 on start; 5.0.0 knows only version 1. */
+export const ORDERS_RELEASES: Readonly<Record<"5.0.0" | "5.1.0", ImageBehaviour>> = {
+  "5.0.0": {
+    ...FAST,
+    databaseEnv: "DATABASE_URL",
+    supportsUpTo: 1,
+    logLines: ["orders 5.0.0: schema v1 ok"],
+  },
+  "5.1.0": {
+    ...FAST,
+    databaseEnv: "DATABASE_URL",
+    migratesTo: 2,
+    supportsUpTo: 2,
+    logLines: ["orders 5.1.0: migrated schema to v2"],
+  },
+};
+
 /**
  * A forward-only migration: release 2 migrates the schema to version 2 on start, and release 1
  * refuses a schema newer than 1. The drill points the clone at a staging database.
@@ -245,27 +262,17 @@ const forwardMigration: Scenario = {
     const staging = `orders-staging${options.suffix ?? ""}`;
     await cluster.createDatabase(prod, 1);
     await cluster.createDatabase(staging, 1);
-    const db = { databaseEnv: "DATABASE_URL" };
-    await cluster.pushImage(r, "5.0.0", {
-      ...FAST,
-      ...db,
-      supportsUpTo: 1,
-      logLines: ["orders 5.0.0: schema v1 ok"],
-    });
-    await cluster.pushImage(r, "5.1.0", {
-      ...FAST,
-      ...db,
-      migratesTo: 2,
-      supportsUpTo: 2,
-      logLines: ["orders 5.1.0: migrated schema to v2"],
-    });
-    const env = [{ name: "DATABASE_URL", value: `postgres://db.shop.svc:5432/${prod}` }];
+    await cluster.pushImage(r, "5.0.0", ORDERS_RELEASES["5.0.0"]);
+    await cluster.pushImage(r, "5.1.0", ORDERS_RELEASES["5.1.0"]);
+    const env = [{ name: "DATABASE_URL", value: cluster.databaseUrl(prod, "db.shop.svc") }];
     await cluster.createDeployment(deployment(options.namespace, this.name, `${r}:5.0.0`, { env }));
     await cluster.waitRolledOut(options.namespace, this.name);
     await cluster.setImage(options.namespace, this.name, "app", `${r}:5.1.0`);
     await cluster.waitRolledOut(options.namespace, this.name);
     return drillFor(this.name, options, {
-      sandbox: { env: [{ name: "DATABASE_URL", value: `postgres://staging.db:5432/${staging}` }] },
+      sandbox: {
+        env: [{ name: "DATABASE_URL", value: cluster.databaseUrl(staging, "staging.db") }],
+      },
     });
   },
 };

@@ -48,6 +48,11 @@ export interface RegistryOps {
   imageDigest(repository: string, tag: string): Promise<string | undefined>;
   createDatabase(name: string, schemaVersion: number): Promise<void>;
   databaseVersion(name: string): Promise<number | undefined>;
+  /**
+   * The URL a pod connects to database `name` by, where `host` is the name a scenario gives the
+   * server (e.g. "db.shop.svc"); default `postgres://${host}:5432/${name}` (what the simulator reads).
+   */
+  databaseUrl?(name: string, host: string): string;
 }
 
 export class TimeoutError extends Error {
@@ -151,6 +156,11 @@ export class Cluster {
 
   databaseVersion(name: string): Promise<number | undefined> {
     return this.registry.databaseVersion(name);
+  }
+
+  /** The URL a pod reaches database `name` by on the server a scenario calls `host`. */
+  databaseUrl(name: string, host: string): string {
+    return this.registry.databaseUrl?.(name, host) ?? `postgres://${host}:5432/${name}`;
   }
 
   // ---- workloads ----
