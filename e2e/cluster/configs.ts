@@ -180,3 +180,13 @@ export function pgHba(): string {
     "",
   ].join("\n");
 }
+
+/** The API server's audit policy: every request's metadata (who, verb, resource, code). */
+export function auditPolicy(): string {
+  return stringify({
+    apiVersion: "audit.k8s.io/v1",
+    kind: "Policy",
+    omitStages: ["RequestReceived"],
+    rules: [{ level: "Metadata" }],
+  });
+}

@@ -37,3 +37,6 @@ export const REGISTRY_CONFIG = join(DATA, "registry.yaml");
 export const POSTGRES_DATA = join(DATA, "postgres");
 export const POSTGRES_RUN = join(RUN, "postgres");
 export const CNI_BIN = "/usr/lib/cni";
+/** The API server's audit log (one JSON event a line): what tests read to see who did what. */
+export const AUDIT_LOG = join(DATA, "audit", "audit.log");
+export const AUDIT_POLICY = join(DATA, "audit-policy.yaml");

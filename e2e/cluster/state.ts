@@ -37,6 +37,8 @@ export interface ClusterInfo {
   registry: { push: string; pull: string; garbageCollect: string[] };
   postgres: typeof T.POSTGRES;
   nodeName: string;
+  /** The API server's audit log on this machine (JSON lines, level Metadata). */
+  auditLog: string;
 }
 
 export function writeInfo(info: ClusterInfo): void {

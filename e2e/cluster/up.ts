@@ -6,7 +6,7 @@
  * the node is Ready and a pod reaches the `kubernetes` Service.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ensureBinaries, type BinDir } from "./build.ts";
 import * as C from "./configs.ts";
 import { down } from "./down.ts";
@@ -48,8 +48,8 @@ const kubectl = (bin: BinDir, kubeconfig: string, args: string[]) =>
   run(bin.path("kubectl"), ["--kubeconfig", kubeconfig, ...args]);
 
 function writeConfigs(): void {
-  for (const dir of [L.LOGS, L.RUN, L.DATA, L.CNI_CONF, L.CNI_STATE, L.KUBELET_ROOT, L.POD_LOGS])
-    mkdirSync(dir, { recursive: true });
+  const dirs = [L.LOGS, L.RUN, L.DATA, L.CNI_CONF, L.CNI_STATE, L.KUBELET_ROOT, L.POD_LOGS];
+  for (const dir of [...dirs, dirname(L.AUDIT_LOG)]) mkdirSync(dir, { recursive: true });
   mkdirSync(join(L.CERTS_D, T.PULL_REGISTRY), { recursive: true });
   const files: Record<string, string> = {
     [L.CONTAINERD_CONFIG]: C.containerdConfig(),
@@ -59,6 +59,7 @@ function writeConfigs(): void {
     [join(L.DATA, "kubeadm.yaml")]: C.kubeadmConfig(),
     [join(L.DATA, "kubelet.yaml")]: C.kubeletConfig(),
     [join(L.DATA, "kube-proxy.yaml")]: C.kubeProxyConfig(),
+    [L.AUDIT_POLICY]: C.auditPolicy(),
     // Pods resolve nothing (no cluster DNS, no upstream): an empty resolv.conf says so.
     [join(L.DATA, "resolv.conf")]: "# the test cluster has no DNS\n",
   };
@@ -226,6 +227,10 @@ async function startApiserver(s: Starter, bin: BinDir): Promise<void> {
     `--proxy-client-cert-file=${pki("front-proxy-client.crt")}`,
     `--proxy-client-key-file=${pki("front-proxy-client.key")}`,
     "--profiling=false",
+    `--audit-policy-file=${L.AUDIT_POLICY}`,
+    `--audit-log-path=${L.AUDIT_LOG}`,
+    "--audit-log-maxsize=200",
+    "--audit-log-maxbackup=2",
   ]);
   const superAdmin = join(L.KUBECONFIGS, "super-admin.conf");
   await waitReady(
@@ -437,6 +442,7 @@ export async function up(
     },
     postgres: T.POSTGRES,
     nodeName: T.NODE_NAME,
+    auditLog: L.AUDIT_LOG,
   });
   const seconds = (Date.now() - began) / 1000;
   log(
