@@ -140,9 +140,27 @@ function databaseSteps(b: ImageBehaviour, psql: string): string[] {
  * The shell program that acts out a behaviour (busybox sh); throws, naming the behaviour, for what
  * a plain container cannot do. `psql` is where psql is in the image (psqlPath() by default).
  */
+/**
+ * Where an image's program says it is ready; a pod that wants readiness to mean something probes
+ * it (READINESS_PROBE). Overridable ($READY_FILE) so the script can run outside a container.
+ */
+export const READY_FILE = "/tmp/ready";
+
+/** The readiness probe that reads READY_FILE: with it, readyAfterMs and neverReady are real. */
+export const READINESS_PROBE = {
+  exec: { command: ["sh", "-c", `test -e "\${READY_FILE:-${READY_FILE}}"`] },
+  periodSeconds: 1,
+  failureThreshold: 1,
+} as const;
+
+function readinessSteps(behaviour: ImageBehaviour): string[] {
+  if (behaviour.neverReady === true) return ["# never ready: the ready file is never written"];
+  const touch = `touch "\${READY_FILE:-${READY_FILE}}"`;
+  const after = behaviour.readyAfterMs ?? 0;
+  return after > 0 ? [`(sleep ${seconds(after)}; ${touch}) &`] : [touch];
+}
+
 export function scriptFor(behaviour: ImageBehaviour, label: string, psql?: string): string {
-  if (behaviour.neverReady === true)
-    throw new Error("neverReady needs a readiness probe: not supported on a real registry");
   const steps = [`# ${label.replace(/\s+/g, " ")}`, "trap 'exit 0' TERM INT"];
   for (const name of behaviour.requiredEnv ?? []) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`requiredEnv: bad name ${name}`);
@@ -153,6 +171,7 @@ export function scriptFor(behaviour: ImageBehaviour, label: string, psql?: strin
   if ((behaviour.startMs ?? 0) > 0) steps.push(`sleep ${seconds(behaviour.startMs ?? 0)}`);
   if (usesDatabase(behaviour)) steps.push(...databaseSteps(behaviour, psql ?? psqlPath()));
   else for (const line of behaviour.logLines ?? []) steps.push(`echo ${shellQuote(line)}`);
+  steps.push(...readinessSteps(behaviour));
   if (behaviour.crashAfterMs !== undefined)
     steps.push(
       `sleep ${seconds(behaviour.crashAfterMs)}`,

@@ -207,7 +207,6 @@ describe.skipIf(skip !== "")(`a real docker-registry${skip ? ` (skipped: ${skip}
   );
 
   it("names what it cannot act out", () => {
-    expect(() => scriptFor({ neverReady: true }, "x")).toThrow(/neverReady/);
     expect(() => scriptFor({ migratesTo: 3 }, "x", "/psql")).toThrow(/migratesTo.*3/);
   });
 });
