@@ -294,6 +294,8 @@ export interface ImageOptions {
   user?: string;
   /** A repository of the same registry to mount blobs from before uploading them. */
   mountFrom?: string;
+  /** For a registry that asks for them (htpasswd). */
+  credentials?: RegistryCredentials;
 }
 
 /** The OCI architecture of this machine (the layers hold its binaries). */
@@ -333,19 +335,37 @@ async function answer(res: Response): Promise<string> {
   return `${String(res.status)}${text === "" ? "" : `: ${text.slice(0, 300)}`}`;
 }
 
+/** A registry's basic-auth credentials (htpasswd), for a private registry. */
+export interface RegistryCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** The Authorization header for credentials; none without. */
+export function authHeaders(credentials: RegistryCredentials | undefined): Record<string, string> {
+  if (credentials === undefined) return {};
+  const token = Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64");
+  return { Authorization: `Basic ${token}` };
+}
+
 /** Uploads a blob unless HEAD finds it; tries a cross-repository mount first when asked. */
 export async function pushBlob(
   registryUrl: string,
   path: string,
   bytes: Uint8Array,
   mountFrom?: string,
+  credentials?: RegistryCredentials,
 ): Promise<string> {
   const url = base(registryUrl);
   const digest = sha256(bytes);
-  const head = await fetch(`${url}/v2/${path}/blobs/${digest}`, { method: "HEAD" });
+  const auth = authHeaders(credentials);
+  const head = await fetch(`${url}/v2/${path}/blobs/${digest}`, { method: "HEAD", headers: auth });
   if (head.status === 200) return digest;
   const query = mountFrom === undefined ? "" : `?mount=${digest}&from=${mountFrom}`;
-  const start = await fetch(`${url}/v2/${path}/blobs/uploads/${query}`, { method: "POST" });
+  const start = await fetch(`${url}/v2/${path}/blobs/uploads/${query}`, {
+    method: "POST",
+    headers: auth,
+  });
   if (start.status === 201) return digest;
   const location = start.headers.get("location");
   if (start.status !== 202 || location === null)
@@ -355,7 +375,7 @@ export async function pushBlob(
   target.searchParams.set("digest", digest);
   const put = await fetch(target, {
     method: "PUT",
-    headers: { "Content-Type": "application/octet-stream" },
+    headers: { "Content-Type": "application/octet-stream", ...auth },
     body: bytes,
   });
   if (put.status !== 201)
@@ -375,9 +395,11 @@ export async function pushImage(
   options: ImageOptions,
 ): Promise<string> {
   const url = base(registryUrl);
-  for (const layer of options.layers) await pushBlob(url, path, layer.bytes, options.mountFrom);
+  const credentials = options.credentials;
+  for (const layer of options.layers)
+    await pushBlob(url, path, layer.bytes, options.mountFrom, credentials);
   const config = imageConfig(options);
-  await pushBlob(url, path, config);
+  await pushBlob(url, path, config, undefined, credentials);
   const manifest = encoder.encode(
     JSON.stringify({
       schemaVersion: 2,
@@ -388,7 +410,7 @@ export async function pushImage(
   );
   const res = await fetch(`${url}/v2/${path}/manifests/${tag}`, {
     method: "PUT",
-    headers: { "Content-Type": OCI_MANIFEST },
+    headers: { "Content-Type": OCI_MANIFEST, ...authHeaders(credentials) },
     body: manifest,
   });
   const digest = res.headers.get("docker-content-digest");

@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import type { ImageBehaviour, RegistryOps } from "../../src/scenarios/cluster.ts";
 import {
   architecture,
+  authHeaders,
   busyboxLayer,
   findPsql,
   OCI_MANIFEST,
@@ -20,6 +21,7 @@ import {
   psqlPath,
   pushImage,
   type Layer,
+  type RegistryCredentials,
 } from "./oci-image.ts";
 
 const run = promisify(execFile);
@@ -40,6 +42,8 @@ export interface DatabaseServer {
 }
 
 export interface OciRegistryOptions {
+  /** For a private registry (htpasswd): sent with every request. */
+  readonly credentials?: RegistryCredentials;
   /** Runs the registry's garbage collection; called after each deleteImage. */
   readonly garbageCollect?: () => Promise<void>;
   /** Where createDatabase and databaseVersion act; without it they reject. */
@@ -206,6 +210,7 @@ export class OciRegistry implements RegistryOps {
       const digest = await pushImage(this.url, BASE_REPOSITORY, BASE_TAG, {
         layers: [layer],
         cmd: PAUSE_CMD,
+        ...this.auth(),
       });
       return { layer, digest, architecture: architecture() };
     })();
@@ -224,6 +229,7 @@ export class OciRegistry implements RegistryOps {
         layers: [busybox, psql],
         cmd: PAUSE_CMD,
         mountFrom: BASE_REPOSITORY,
+        ...this.auth(),
       });
       return psql;
     })();
@@ -247,13 +253,19 @@ export class OciRegistry implements RegistryOps {
       cmd: ["/bin/sh", "-c", script],
       env: ["PATH=/bin:/usr/bin"],
       mountFrom: database ? PSQL_REPOSITORY : BASE_REPOSITORY,
+      ...this.auth(),
     });
+  }
+
+  private auth(): { credentials?: RegistryCredentials } {
+    return this.options.credentials === undefined ? {} : { credentials: this.options.credentials };
   }
 
   /** Deletes the manifest (its tags go with it), then collects the registry's garbage if it can. */
   async deleteImage(repository: string, digest: string): Promise<void> {
     const res = await fetch(`${this.url}/v2/${OciRegistry.path(repository)}/manifests/${digest}`, {
       method: "DELETE",
+      headers: authHeaders(this.options.credentials),
     });
     await res.body?.cancel();
     if (res.status !== 202)
@@ -266,7 +278,7 @@ export class OciRegistry implements RegistryOps {
   async imageDigest(repository: string, tag: string): Promise<string | undefined> {
     const res = await fetch(`${this.url}/v2/${OciRegistry.path(repository)}/manifests/${tag}`, {
       method: "HEAD",
-      headers: { Accept: OCI_MANIFEST },
+      headers: { Accept: OCI_MANIFEST, ...authHeaders(this.options.credentials) },
     });
     if (res.status === 404) return undefined;
     if (res.status !== 200)

@@ -41,11 +41,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 `;
 }
 
-/** hosts.toml: the registry inside the node speaks plain HTTP on localhost. */
-export function registryHostsToml(): string {
-  return `server = "http://${T.PULL_REGISTRY}"
+/** hosts.toml: a registry inside the node speaks plain HTTP on localhost. */
+export function registryHostsToml(host: string = T.PULL_REGISTRY): string {
+  return `server = "http://${host}"
 
-[host."http://${T.PULL_REGISTRY}"]
+[host."http://${host}"]
   capabilities = ["pull", "resolve"]
 `;
 }
@@ -78,17 +78,30 @@ export function cniConflist(): string {
   )}\n`;
 }
 
-/** Docker Distribution: deletes allowed (retention), listening inside the node only. */
-export function registryConfig(): string {
+/**
+ * Docker Distribution: deletes allowed (retention), no blob cache (garbage collection must be
+ * seen at once), listening inside the node only. The private one asks for htpasswd credentials.
+ */
+export function registryConfig(kind: "public" | "private" = "public"): string {
+  const isPrivate = kind === "private";
   return stringify({
     version: 0.1,
-    log: { level: "info", fields: { service: "registry" } },
+    log: { level: "info", fields: { service: isPrivate ? "registry-private" : "registry" } },
     storage: {
-      filesystem: { rootdirectory: L.REGISTRY_DATA },
+      filesystem: { rootdirectory: isPrivate ? L.PRIVATE_REGISTRY_DATA : L.REGISTRY_DATA },
       delete: { enabled: true },
       cache: { blobdescriptor: "" },
     },
-    http: { addr: `0.0.0.0:${String(T.NODE_PORTS.registry)}` },
+    http: {
+      addr: `0.0.0.0:${String(isPrivate ? T.NODE_PORTS.privateRegistry : T.NODE_PORTS.registry)}`,
+    },
+    ...(isPrivate
+      ? {
+          auth: {
+            htpasswd: { realm: "rollback-drill-private", path: L.PRIVATE_REGISTRY_HTPASSWD },
+          },
+        }
+      : {}),
   });
 }
 

@@ -25,6 +25,7 @@ const ORDER = [
   "containerd",
   "postgres",
   "registry",
+  "registry-private",
   "forwarder",
 ];
 

@@ -18,6 +18,7 @@ export const PACKAGES: Readonly<Record<string, string>> = {
   iproute2: "/usr/bin/ip",
   "util-linux": "/usr/bin/nsenter",
   postgresql: "/usr/bin/pg_config",
+  "apache2-utils": "/usr/bin/htpasswd",
 };
 
 async function installed(name: string): Promise<boolean> {

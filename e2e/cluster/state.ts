@@ -34,7 +34,13 @@ export interface ClusterInfo {
   kubeconfig: string;
   kubectl: string;
   serverVersion: string;
-  registry: { push: string; pull: string; garbageCollect: string[] };
+  registry: {
+    push: string;
+    pull: string;
+    garbageCollect: string[];
+    /** The registry behind htpasswd, and its credentials. */
+    private: typeof T.PRIVATE_REGISTRY;
+  };
   postgres: typeof T.POSTGRES;
   nodeName: string;
   /** The API server's audit log on this machine (JSON lines, level Metadata). */

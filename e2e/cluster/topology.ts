@@ -23,14 +23,33 @@ export const KUBERNETES_SERVICE_IP = "10.243.0.1";
 export const NODE_NAME = "rbd-node";
 
 /** Ports inside the node. */
-export const NODE_PORTS = { apiserver: 6443, registry: 5000, postgres: 5432, etcd: 2379 } as const;
+export const NODE_PORTS = {
+  apiserver: 6443,
+  registry: 5000,
+  privateRegistry: 5001,
+  postgres: 5432,
+  etcd: 2379,
+} as const;
 /** Ports on the host's 127.0.0.1 that the forwarder relays to the node. */
-export const HOST_PORTS = { apiserver: 6443, registry: 5000, postgres: 55432 } as const;
+export const HOST_PORTS = {
+  apiserver: 6443,
+  registry: 5000,
+  privateRegistry: 5001,
+  postgres: 55432,
+} as const;
 
 /** How the node's containerd names the registry (it resolves to the registry in the node). */
 export const PULL_REGISTRY = `localhost:${String(NODE_PORTS.registry)}`;
 /** Where this machine pushes: the forwarder to the same registry. */
 export const PUSH_REGISTRY = `127.0.0.1:${String(HOST_PORTS.registry)}`;
+/** A second registry behind htpasswd: pulled with an imagePullSecret, as a private one is. */
+export const PRIVATE_REGISTRY = {
+  pull: `localhost:${String(NODE_PORTS.privateRegistry)}`,
+  push: `127.0.0.1:${String(HOST_PORTS.privateRegistry)}`,
+  username: "puller",
+  password: "pull-secret-password",
+} as const;
+
 /** The pause image every pod sandbox starts from, built locally and pushed at `up`. */
 export const PAUSE_IMAGE = `${PULL_REGISTRY}/rollback-drill/pause:1`;
 

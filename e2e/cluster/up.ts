@@ -51,11 +51,16 @@ function writeConfigs(): void {
   const dirs = [L.LOGS, L.RUN, L.DATA, L.CNI_CONF, L.CNI_STATE, L.KUBELET_ROOT, L.POD_LOGS];
   for (const dir of [...dirs, dirname(L.AUDIT_LOG)]) mkdirSync(dir, { recursive: true });
   mkdirSync(join(L.CERTS_D, T.PULL_REGISTRY), { recursive: true });
+  mkdirSync(join(L.CERTS_D, T.PRIVATE_REGISTRY.pull), { recursive: true });
   const files: Record<string, string> = {
     [L.CONTAINERD_CONFIG]: C.containerdConfig(),
     [join(L.CERTS_D, T.PULL_REGISTRY, "hosts.toml")]: C.registryHostsToml(),
     [join(L.CNI_CONF, "10-rollback-drill.conflist")]: C.cniConflist(),
     [L.REGISTRY_CONFIG]: C.registryConfig(),
+    [join(L.CERTS_D, T.PRIVATE_REGISTRY.pull, "hosts.toml")]: C.registryHostsToml(
+      T.PRIVATE_REGISTRY.pull,
+    ),
+    [L.PRIVATE_REGISTRY_CONFIG]: C.registryConfig("private"),
     [join(L.DATA, "kubeadm.yaml")]: C.kubeadmConfig(),
     [join(L.DATA, "kubelet.yaml")]: C.kubeletConfig(),
     [join(L.DATA, "kube-proxy.yaml")]: C.kubeProxyConfig(),
@@ -122,6 +127,25 @@ async function startRegistry(s: Starter): Promise<void> {
     { timeoutMs: 30_000, hint: `is port ${String(T.HOST_PORTS.registry)} free on 127.0.0.1?` },
   );
   await pushNodeImages(`http://${T.PUSH_REGISTRY}`);
+  // The private registry: the same program behind htpasswd (bcrypt, as distribution requires).
+  rmSync(L.PRIVATE_REGISTRY_DATA, { recursive: true, force: true });
+  mkdirSync(L.PRIVATE_REGISTRY_DATA, { recursive: true });
+  const { stdout } = await run("htpasswd", [
+    "-Bbn",
+    T.PRIVATE_REGISTRY.username,
+    T.PRIVATE_REGISTRY.password,
+  ]);
+  writeFileSync(L.PRIVATE_REGISTRY_HTPASSWD, stdout, { mode: 0o600 });
+  const p = s.start("registry-private", ["docker-registry", "serve", L.PRIVATE_REGISTRY_CONFIG]);
+  await waitReady(
+    p,
+    "asking for credentials on /v2/",
+    async () => (await fetch(`http://${T.PRIVATE_REGISTRY.push}/v2/`)).status === 401,
+    {
+      timeoutMs: 30_000,
+      hint: `is port ${String(T.HOST_PORTS.privateRegistry)} free on 127.0.0.1?`,
+    },
+  );
 }
 
 async function postgresBin(): Promise<string> {
@@ -433,12 +457,10 @@ export async function up(
     registry: {
       push: T.PUSH_REGISTRY,
       pull: T.PULL_REGISTRY,
-      garbageCollect: [
-        "docker-registry",
-        "garbage-collect",
-        "--delete-untagged",
-        L.REGISTRY_CONFIG,
-      ],
+      // Plain mark and sweep: blobs no manifest references go (untagged manifests stay, as a
+      // retention job that deletes by digest leaves them).
+      garbageCollect: ["docker-registry", "garbage-collect", L.REGISTRY_CONFIG],
+      private: T.PRIVATE_REGISTRY,
     },
     postgres: T.POSTGRES,
     nodeName: T.NODE_NAME,
@@ -452,7 +474,7 @@ export async function up(
 }
 
 async function startForwarder(s: Starter): Promise<void> {
-  const routes = (["apiserver", "registry", "postgres"] as const).map(
+  const routes = (["apiserver", "registry", "privateRegistry", "postgres"] as const).map(
     k => `127.0.0.1:${String(T.HOST_PORTS[k])}=${T.NODE_IP}:${String(T.NODE_PORTS[k])}`,
   );
   const d = s.start(
