@@ -587,6 +587,11 @@ class MemoryStore implements SimStore {
     object.kind = ctx.info.kind;
     this.checkNamespace(ctx, object);
     if (!object.metadata.name) {
+      // A custom resource's missing name is reported by admission with its other errors (and,
+      // as a blocking error, the notice that CEL rules were skipped), as the real server does.
+      if (!object.metadata.generateName && ctx.info.crd !== undefined) {
+        object = this.admit(ctx, object);
+      }
       if (!object.metadata.generateName) {
         throw invalid(ctx.info.group, ctx.info.kind, "", [
           {

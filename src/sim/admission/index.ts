@@ -86,7 +86,8 @@ function admitCustomResource(
     if (part[name] === undefined) schemaCauses.push(required(name));
   }
   causes.push(...schemaCauses);
-  if (hasBlockingError(schemaCauses)) return { object, causes: [...causes, blockingNotice] };
+  // strategy.go hasBlockingErr looks at every error so far, metadata's included.
+  if (hasBlockingError(causes)) return { object, causes: [...causes, blockingNotice] };
   const old =
     ctx.oldObject === undefined
       ? undefined

@@ -182,11 +182,15 @@ function listKey(item: unknown, keys: string[]): string {
   return JSON.stringify(keys.map(k => record[k] ?? null));
 }
 
-/** x-kubernetes-list-type set/map uniqueness (apiserver/schema/listtype/validation.go). */
+/**
+ * x-kubernetes-list-type set/map uniqueness (apiserver/schema/listtype/validation.go): a set's
+ * (or a map's key) duplicate is reported once per value, at its second occurrence.
+ */
 function validateListType(path: string, schema: Schema, items: unknown[]): StatusCause[] {
   const type = schema["x-kubernetes-list-type"];
   const causes: StatusCause[] = [];
   const seen = new Set<string>();
+  const reported = new Set<string>();
   items.forEach((item, i) => {
     let key: string;
     let shown: unknown = item;
@@ -199,7 +203,10 @@ function validateListType(path: string, schema: Schema, items: unknown[]): Statu
         keys.filter(k => record[k] !== undefined).map(k => [k, record[k]]),
       );
     } else return;
-    if (seen.has(key)) causes.push(duplicate(`${path}[${i}]`, shown));
+    if (seen.has(key) && !reported.has(key)) {
+      causes.push(duplicate(`${path}[${i}]`, shown));
+      reported.add(key);
+    }
     seen.add(key);
   });
   return causes;

@@ -290,6 +290,24 @@ describe("OpenAPI keyword errors", () => {
     expect(messages(rejection(() => admitAs(info, widget(spec))))).toContain(message);
   });
 
+  // Found against a real API server (v1.36) with the hostile drills.
+  it("reports a set's duplicate once per value, at its second occurrence", () => {
+    const causes = messages(
+      rejection(() => admitAs(info, widget({ ...base, tags: ["a", "a", "a"] }))),
+    );
+    expect(causes.filter(c => c.includes("Duplicate value"))).toEqual([
+      'spec.tags[1]: Duplicate value: "a"',
+    ]);
+  });
+
+  it("skips the CEL rules, and says so, when metadata alone is invalid", () => {
+    const object = widget(base);
+    object.metadata.name = "";
+    expect(messages(rejection(() => admitAs(info, object)))).toContain(
+      "<nil>: Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+    );
+  });
+
   it("accepts int-or-string values and valid formats", () => {
     expect(() =>
       admitAs(info, widget({ ...base, port: "http", startAt: "2026-01-02T03:04:05Z" })),
