@@ -55,3 +55,16 @@ export function startCli(args: string[]): Cli {
     },
   };
 }
+
+/** `rollback-drill operator` on a kubeconfig, without its metrics and probe servers, quiet. */
+export const operatorArgs = (kubeconfig: string): string[] => [
+  "operator",
+  "--kubeconfig",
+  kubeconfig,
+  "--metrics-bind-address",
+  "0",
+  "--health-probe-bind-address",
+  "0",
+  "--log-level",
+  "warn",
+];

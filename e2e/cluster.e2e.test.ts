@@ -4,16 +4,14 @@
  * a user runs it from a workstation. `npm run test:cluster` brings the cluster up and runs this
  * file with E2E_CLUSTER=required; in `npm test` it is skipped by name with the reason.
  */
-import { execFile } from "node:child_process";
 import { request as httpsRequest } from "node:https";
 import { networkInterfaces } from "node:os";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCrd } from "../src/api/crd.ts";
 import { Cluster } from "../src/scenarios/cluster.ts";
 import { clusterBackend, clusterMode } from "./backends/cluster.ts";
-import { startCli, type Cli } from "./cli-process.ts";
-import { BUSYBOX_IMAGE } from "./cluster/node.ts";
+import { operatorArgs, startCli, type Cli } from "./cli-process.ts";
+import { runPodScript } from "./cluster/node.ts";
 import { readInfo } from "./cluster/state.ts";
 import { HOST_IP, HOST_LINK, NODE_IP } from "./cluster/topology.ts";
 import { ADMIN_TOKEN } from "../src/sim/kubeconfig.ts";
@@ -38,17 +36,7 @@ describe.skipIf(!availability.ok)(
       if (info === undefined) throw new Error("no cluster is up");
       // What `kubectl apply -k config/crd` does before an operator is started.
       await new Cluster({ kubeconfig: info.kubeconfig }).applyCrd(buildCrd());
-      operator = startCli([
-        "operator",
-        "--kubeconfig",
-        info.kubeconfig,
-        "--metrics-bind-address",
-        "0",
-        "--health-probe-bind-address",
-        "0",
-        "--log-level",
-        "warn",
-      ]);
+      operator = startCli(operatorArgs(info.kubeconfig));
     }, 60_000);
 
     afterAll(async () => {
@@ -64,8 +52,6 @@ describe.skipIf(!availability.ok)(
     );
   },
 );
-
-const exec = promisify(execFile);
 
 /** This machine's own addresses other than loopback and the node link's: none a pod may reach. */
 function hostAddresses(): string[] {
@@ -87,37 +73,14 @@ describe.skipIf(!availability.ok)("the real cluster's network stays on this mach
       const probes = [NODE_IP, HOST_IP, ...others].map(
         a => `echo | nc -w 3 ${a} 1 2>&1; echo "${a} $?"`,
       );
-      const kubectl = (args: string[]) =>
-        exec(info.kubectl, ["--kubeconfig", info.kubeconfig, "-n", "default", ...args]);
-      const name = `egress-check-${String(Date.now())}`;
-      await kubectl([
-        "run",
-        name,
-        `--image=${BUSYBOX_IMAGE}`,
-        "--restart=Never",
-        "--command",
-        "--",
-        "sh",
-        "-c",
-        probes.join("; "),
-      ]);
-      try {
-        await kubectl([
-          "wait",
-          `pod/${name}`,
-          "--for=jsonpath={.status.phase}=Succeeded",
-          "--timeout=90s",
-        ]);
-        const { stdout } = await kubectl(["logs", name]);
-        expect(stdout, "the node answers (so the probe can tell)").toMatch(/refused/i);
-        for (const a of [HOST_IP, ...others])
-          expect(stdout, `${a} is dropped by the node's guard`).toMatch(
-            new RegExp(`timed out[\\s\\S]*?${a.replace(/\./g, "\\.")} 1`),
-          );
-        expect(stdout.match(/refused/gi)?.length, stdout).toBe(1);
-      } finally {
-        await kubectl(["delete", "pod", name, "--wait=false"]);
-      }
+      const { phase, log: stdout } = await runPodScript(info, "egress-check", probes.join("; "));
+      expect(phase, stdout).toBe("Succeeded");
+      expect(stdout, "the node answers (so the probe can tell)").toMatch(/refused/i);
+      for (const a of [HOST_IP, ...others])
+        expect(stdout, `${a} is dropped by the node's guard`).toMatch(
+          new RegExp(`timed out[\\s\\S]*?${a.replace(/\./g, "\\.")} 1`),
+        );
+      expect(stdout.match(/refused/gi)?.length, stdout).toBe(1);
     },
     TIMEOUT_MS,
   );

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect } from "vitest";
 import { buildCrd } from "../src/api/crd.ts";
 import { Cluster } from "../src/scenarios/cluster.ts";
 import { kubeconfigBackend } from "./backends/kubeconfig.ts";
-import { startCli, type Cli } from "./cli-process.ts";
+import { operatorArgs, startCli, type Cli } from "./cli-process.ts";
 import { scenarioSuite } from "./suite.ts";
 
 describe("kubeconfig backend against `rollback-drill sim` and `rollback-drill operator` processes", () => {
@@ -29,19 +29,7 @@ describe("kubeconfig backend against `rollback-drill sim` and `rollback-drill op
     await sim.line(/^Simulator ready at http/);
     // What `kubectl apply -f crds/` does before an operator is deployed.
     await new Cluster({ kubeconfig }).applyCrd(buildCrd());
-    processes.push(
-      startCli([
-        "operator",
-        "--kubeconfig",
-        kubeconfig,
-        "--metrics-bind-address",
-        "0",
-        "--health-probe-bind-address",
-        "0",
-        "--log-level",
-        "warn",
-      ]),
-    );
+    processes.push(startCli(operatorArgs(kubeconfig)));
   }, 30_000);
 
   afterAll(async () => {

@@ -96,3 +96,46 @@ export async function startupPod(bin: BinDir): Promise<void> {
   }
   await kubectl(["-n", "default", "delete", "pod", STARTUP_POD, "--wait=false"]);
 }
+
+/**
+ * Runs `script` under busybox's sh in a pod of the `default` namespace, waits until the pod has
+ * finished, and returns its phase and log; the pod is deleted either way.
+ */
+export async function runPodScript(
+  cluster: { kubectl: string; kubeconfig: string },
+  name: string,
+  script: string,
+  timeoutSeconds = 90,
+): Promise<{ phase: string; log: string }> {
+  const kubectl = (args: string[]) =>
+    run(cluster.kubectl, ["--kubeconfig", cluster.kubeconfig, "-n", "default", ...args], {
+      allowFail: true,
+    });
+  const pod = `${name}-${String(Date.now())}`;
+  const created = await kubectl([
+    "run",
+    pod,
+    `--image=${BUSYBOX_IMAGE}`,
+    "--restart=Never",
+    "--command",
+    "--",
+    "sh",
+    "-c",
+    script,
+  ]);
+  if (created.code !== 0) throw new Error(`pod ${pod}: ${created.stderr.trim()}`);
+  try {
+    await kubectl([
+      "wait",
+      `pod/${pod}`,
+      "--for=jsonpath={.status.phase}=Succeeded",
+      `--timeout=${String(timeoutSeconds)}s`,
+    ]);
+    const phase = (
+      await kubectl(["get", "pod", pod, "-o", "jsonpath={.status.phase}"])
+    ).stdout.trim();
+    return { phase, log: (await kubectl(["logs", pod])).stdout };
+  } finally {
+    await kubectl(["delete", "pod", pod, "--wait=false"]);
+  }
+}
