@@ -5,7 +5,7 @@
  * kubelet's cgroups and the data. Safe to run twice, and on a half-started cluster: it finds
  * processes by the cluster's paths as well as by the state file.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import * as L from "./layout.ts";
 import { deleteNetwork } from "./network.ts";
@@ -147,9 +147,10 @@ export async function down(log: Log): Promise<void> {
   await deleteNetwork();
   for (const dir of ourCgroups()) {
     try {
-      rmSync(dir, { recursive: false });
+      // A cgroup directory goes with rmdir once its tasks are gone (its files cannot be removed).
+      rmdirSync(dir);
     } catch {
-      await run("rmdir", [dir], { allowFail: true });
+      /* still busy or gone already: leftovers() reports it */
     }
   }
   rmSync(L.DATA, { recursive: true, force: true });

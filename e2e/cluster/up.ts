@@ -5,7 +5,7 @@
  * server, the controller manager, the scheduler, the kubelet and kube-proxy; then it waits until
  * the node is Ready and a pod reaches the `kubernetes` Service.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ensureBinaries, type BinDir } from "./build.ts";
 import * as C from "./configs.ts";
@@ -487,7 +487,7 @@ async function startForwarder(s: Starter): Promise<void> {
   await waitReady(
     d,
     "listening",
-    async () => (await import("node:fs")).readFileSync(d.log, "utf8").includes("forwarding"),
+    () => Promise.resolve(readFileSync(d.log, "utf8").includes("forwarding")),
     {
       timeoutMs: 10_000,
       hint: `ports ${Object.values(T.HOST_PORTS).join(", ")} on 127.0.0.1 must be free`,

@@ -23,26 +23,14 @@ import {
   waitFor,
   waitSettled,
 } from "./harness.ts";
+import { operatorArgs } from "../../e2e/cli-process.ts";
 
 const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 
 function startChild(kubeconfig: string, stderr: string[]): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      "operator",
-      "--kubeconfig",
-      kubeconfig,
-      "--metrics-bind-address",
-      "0",
-      "--health-probe-bind-address",
-      "0",
-      "--log-level",
-      "warn",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
+  const child = spawn(process.execPath, [MAIN, ...operatorArgs(kubeconfig)], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
   return child;
 }
