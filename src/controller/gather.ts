@@ -21,7 +21,7 @@ import type {
 import { sandboxNamespaceToObserve } from "../core/observed.ts";
 import { objectsToLookUp } from "../core/refs.ts";
 import type { KubeClient, ObjectKey } from "../kube/client.ts";
-import { ForbiddenError, NotFoundError, toKubeError } from "../kube/errors.ts";
+import { BadRequestError, ForbiddenError, NotFoundError, toKubeError } from "../kube/errors.ts";
 
 /** The informer caches gather reads: plain JSON objects (timestamps as strings). */
 export interface ClusterCache {
@@ -255,30 +255,57 @@ async function withLogs(pod: PodView, deps: GatherDeps): Promise<PodView> {
   };
 }
 
-async function containerWithLogs(
+/**
+ * The crashed instance's last lines. The status may be older than the node: if the kubelet has
+ * already restarted the container, the current instance is the new one (its log empty so far) and
+ * the crash is the previous instance, so an empty current log is followed by the previous one.
+ */
+async function readCrashLog(
+  key: ObjectKey,
+  container: string,
+  previous: boolean,
+  deps: CrashLogDeps,
+): Promise<string[]> {
+  const read = async (fromPrevious: boolean): Promise<string[]> => {
+    try {
+      const text = await deps.kube.readPodLog(key, {
+        container,
+        previous: fromPrevious,
+        tailLines: LOG_TAIL_LINES,
+      });
+      return text.split("\n").filter(line => line !== "");
+    } catch (err) {
+      // The log may be gone (pod replaced), or there is no previous instance (400): no lines.
+      const error = toKubeError(err);
+      if (error instanceof NotFoundError || error instanceof BadRequestError) return [];
+      throw error;
+    }
+  };
+  const lines = await read(previous);
+  return lines.length > 0 || previous ? lines : read(true);
+}
+
+/** What reading a crashed container's log needs. */
+export interface CrashLogDeps {
+  readonly kube: Pick<KubeClient, "readPodLog">;
+  readonly logs: LogCache;
+}
+
+/** The container's status with its crashed instance's last log lines, if it crashed. */
+export async function containerWithLogs(
   pod: PodView,
   key: ObjectKey,
   status: ContainerStatusView,
-  deps: GatherDeps,
+  deps: CrashLogDeps,
 ): Promise<ContainerStatusView> {
   const instance = crashedInstance(status);
   if (instance === undefined) return status;
   const cacheKey = `${pod.metadata.uid ?? key.name}/${status.name}/${status.restartCount ?? 0}/${instance.previous}`;
   let lines = deps.logs.get(cacheKey);
   if (lines === undefined) {
-    try {
-      const text = await deps.kube.readPodLog(key, {
-        container: status.name,
-        previous: instance.previous,
-        tailLines: LOG_TAIL_LINES,
-      });
-      lines = text.split("\n").filter(line => line !== "");
-    } catch (err) {
-      // The log may be gone already (pod replaced); the verdict says no lines were captured.
-      if (!(toKubeError(err) instanceof NotFoundError)) throw toKubeError(err);
-      lines = [];
-    }
-    deps.logs.set(cacheKey, lines);
+    lines = await readCrashLog(key, status.name, instance.previous, deps);
+    // An empty answer is not remembered: the next observation asks again.
+    if (lines.length > 0) deps.logs.set(cacheKey, lines);
   }
   return { ...status, lastLogLines: lines };
 }
