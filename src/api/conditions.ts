@@ -12,6 +12,7 @@ export const CONDITION_REASONS = [
   "Idle",
   "Suspended",
   "CleaningUp",
+  "SandboxKept",
   "Rehearsed",
   "NotRehearsed",
   "LastRunFailed",

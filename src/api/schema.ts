@@ -11,6 +11,7 @@
 import { Type, type TString, type TUnsafe } from "@sinclair/typebox";
 import {
   CONDITION_STATUSES,
+  DIGEST_CHECKS,
   DIGEST_POLICIES,
   NETWORK_ISOLATION_MODES,
   PINNED_IMAGE_POLICIES,
@@ -273,6 +274,12 @@ export const ContainerEvidenceSchema = Type.Object({
   ),
   pinned: Type.Boolean({ description: "toImage is pinned by digest (@sha256:)." }),
   verdict: Type.Optional(StringEnum(REASONS, { description: "This container's finding." })),
+  digestCheck: Type.Optional(
+    StringEnum(DIGEST_CHECKS, {
+      description:
+        "Verified, Failed, NotApplicable (both revisions pin the same digest: a configuration-only rollback) or Ignored (digestPolicy Ignore).",
+    }),
+  ),
 });
 
 export const RunRecordSchema = Type.Object({
@@ -289,6 +296,18 @@ export const RunRecordSchema = Type.Object({
     Type.Number({ description: "Undo -> all pods Ready, in seconds (the measured RTO)." }),
   ),
   sandboxNamespace: Type.Optional(Type.String()),
+  sandboxKeptUntil: Type.Optional(
+    Timestamp(
+      "When the kept sandbox of this failed run is deleted (keepOnFailure, ttlSecondsAfterFinished); unset once it is gone.",
+    ),
+  ),
+  revisionsAvailable: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description:
+        "How many revisions of the target a rollback could reach when the run resolved its history.",
+    }),
+  ),
   evidence: Type.Optional(Type.Array(ContainerEvidenceSchema, { maxItems: 64 })),
   runNowToken: Type.Optional(
     Type.String({ description: "The run-now annotation value this run answers, if any." }),
@@ -347,6 +366,9 @@ export const CurrentRunSchema = Type.Object({
   ),
   toTemplateHash: Type.Optional(
     Type.String({ description: "pod-template-hash of the rollback target's ReplicaSet." }),
+  ),
+  revisionsAvailable: Type.Optional(
+    Type.Integer({ minimum: 0, description: "Revisions a rollback could reach." }),
   ),
   completionTime: Type.Optional(Timestamp("When the verdict was reached (sandbox TTL start).")),
   undoTime: Type.Optional(Timestamp("When the undo was applied in the sandbox.")),

@@ -37,6 +37,7 @@ export const REASONS = [
   "Passed",
   "SameDigest",
   "DigestMismatch",
+  "UnverifiedDigest",
   "ImagePullFailed",
   "CrashLoop",
   "PodsNotReady",
@@ -51,8 +52,23 @@ export const REASONS = [
 export type Reason = (typeof REASONS)[number];
 
 /** Findings reported beside the verdict; never the verdict on their own unless the spec asks. */
-export const WARNING_REASONS = ["UnpinnedImage", "ExternallyManaged", "TargetPaused"] as const;
+export const WARNING_REASONS = [
+  "UnpinnedImage",
+  "ExternallyManaged",
+  "TargetPaused",
+  "ShallowHistory",
+] as const;
 export type WarningReason = (typeof WARNING_REASONS)[number];
+
+/**
+ * What the digest check made of a container of the rollback target. Verified: the rolled-back
+ * pods run the digest that revision is known to have run (pinned, or recorded in the ledger).
+ * Failed: they do not, or nothing shows they do (the container's verdict says which).
+ * NotApplicable: both revisions pin the same digest, so the rollback changes configuration only
+ * and there is no image to restore. Ignored: spec.checks.digestPolicy is Ignore.
+ */
+export const DIGEST_CHECKS = ["Verified", "Failed", "NotApplicable", "Ignored"] as const;
+export type DigestCheck = (typeof DIGEST_CHECKS)[number];
 
 /** What started a run. */
 export const TRIGGERS = ["Created", "SpecChanged", "Schedule", "NewRevision", "RunNow"] as const;
@@ -71,6 +87,7 @@ export const RUN_PHASES = [
   "DeployingCurrent",
   "RollingBack",
   "Verifying",
+  "SandboxKept",
   "CleaningUp",
   "Idle",
   "Suspended",

@@ -9,7 +9,12 @@ import type { RollbackDrill } from "../api/types.ts";
 import { FINALIZER, LABEL_DRILL_UID, LABEL_MANAGED_BY, MANAGED_BY } from "../api/vocabulary.ts";
 import type { Action } from "../core/actions.ts";
 import type { KubeClient } from "../kube/client.ts";
-import { AlreadyExistsError, NotFoundError, toKubeError } from "../kube/errors.ts";
+import {
+  AlreadyExistsError,
+  BadRequestError,
+  NotFoundError,
+  toKubeError,
+} from "../kube/errors.ts";
 import type { EventRecorder } from "./events.ts";
 
 export interface ExecuteDeps {
@@ -64,6 +69,47 @@ async function copyConfigMap(
       ...(source.data === undefined ? {} : { data: source.data }),
       ...(source.binaryData === undefined ? {} : { binaryData: source.binaryData }),
       ...(source.immutable === undefined ? {} : { immutable: source.immutable }),
+    }),
+  );
+}
+
+/** Lines of each container's log a SaveLogs keeps (current instance, and the previous one if any). */
+export const SAVED_LOG_LINES = 100;
+
+/** A ConfigMap key for a pod's container: keys allow [-._a-zA-Z0-9]. */
+export const logKey = (pod: string, container: string): string => `${pod}.${container}.log`;
+
+async function saveLogs(
+  action: Extract<Action, { type: "SaveLogs" }>,
+  deps: ExecuteDeps,
+): Promise<void> {
+  const read = async (pod: string, container: string, previous: boolean): Promise<string> => {
+    try {
+      return await deps.kube.readPodLog(
+        { namespace: action.configMap.namespace, name: pod },
+        { container, previous, tailLines: SAVED_LOG_LINES },
+      );
+    } catch (err) {
+      // No log (the pod is gone, or no previous instance): nothing to keep for it.
+      const e = toKubeError(err);
+      if (e instanceof NotFoundError || e instanceof BadRequestError) return "";
+      throw e;
+    }
+  };
+  const data: Record<string, string> = {};
+  for (const { pod, container } of action.containers) {
+    const [previous, current] = await Promise.all([
+      read(pod, container, true),
+      read(pod, container, false),
+    ]);
+    const text =
+      previous === "" ? current : `--- previous instance ---\n${previous}\n--- current instance ---\n${current}`;
+    data[logKey(pod, container)] = text;
+  }
+  await create(() =>
+    deps.kube.createConfigMap({
+      metadata: { ...action.configMap, labels: action.labels },
+      data,
     }),
   );
 }
@@ -195,6 +241,15 @@ export async function execute(
     case "UndoDeployment":
       await kube.patchDeploymentJson(action.target, action.patch);
       log.info({ ...action.target }, "Rolled back sandbox Deployment");
+      return;
+    case "SaveLogs":
+      await saveLogs(action, deps);
+      return;
+    case "ScaleDeployment":
+      await kube.patchDeploymentJson(action.target, [
+        { op: "replace", path: "/spec/replicas", value: action.replicas },
+      ]);
+      log.info({ ...action.target, replicas: action.replicas }, "Scaled sandbox Deployment");
       return;
     case "DeleteNamespace":
       await deleteNamespace(action, deps);

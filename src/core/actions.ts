@@ -19,6 +19,8 @@ export const EVENT_REASONS = [
   "DrillPassed",
   "DrillFailed",
   "SandboxDeleted",
+  "SandboxKept",
+  "SandboxStopped",
   "RunQueued",
   "PreflightWarning",
   "InvalidSpec",
@@ -91,6 +93,18 @@ export type Action =
    * delete it (a guard against ever deleting a namespace this drill does not own).
    */
   | { type: "DeleteNamespace"; name: string; expectLabels: Record<string, string> }
+  /**
+   * Save the last log lines of these sandbox containers into a ConfigMap in the sandbox (one key
+   * per pod and container), so they outlive the pods. Created once; an existing one is kept.
+   */
+  | {
+      type: "SaveLogs";
+      configMap: ObjectKey;
+      labels: Record<string, string>;
+      containers: { pod: string; container: string }[];
+    }
+  /** Set the clone's replicas (a JSON patch of /spec/replicas), e.g. 0 to stop its pods. */
+  | { type: "ScaleDeployment"; target: ObjectKey; replicas: number }
   /** A Kubernetes Event on the drill. */
   | { type: "EmitEvent"; eventType: EventType; reason: EventReason; message: string };
 
@@ -115,7 +129,10 @@ export function namespaceWrittenBy(action: Action): string | undefined {
       return action.manifest.metadata.namespace ?? "";
     case "ReplaceDeploymentTemplate":
     case "UndoDeployment":
+    case "ScaleDeployment":
       return action.target.namespace;
+    case "SaveLogs":
+      return action.configMap.namespace;
   }
 }
 

@@ -36,6 +36,8 @@ import {
   refusedWrite,
   resolving,
   rollingBack,
+  sandboxWaitingFor,
+  tooSlowAtTimeout,
   verifying,
 } from "./phases.ts";
 import {
@@ -110,11 +112,12 @@ function advance(step: Step): void {
   const started = parseTime(run.startTime) ?? step.nowMs;
   const timeoutMs = step.drill.spec.checks.timeoutSeconds * 1000;
   if (TIMED_PHASES.includes(run.phase) && step.nowMs - started > timeoutMs) {
+    if (tooSlowAtTimeout(step)) return;
     finishRun(
       step,
       failure(
         "RolloutTimeout",
-        `The run did not finish within spec.checks.timeoutSeconds (${step.drill.spec.checks.timeoutSeconds}s); it was in phase ${run.phase}. ` +
+        `The run did not finish within spec.checks.timeoutSeconds (${step.drill.spec.checks.timeoutSeconds}s); it was in phase ${run.phase}${sandboxWaitingFor(step)}. ` +
           `Look at the sandbox (kubectl -n ${run.sandboxNamespace ?? "?"} describe deployment) for what blocks the rollout, or raise the timeout.`,
       ),
     );
@@ -154,6 +157,7 @@ function dispatch(step: Step, phase: RunPhase): void {
     case "Verifying":
       verifying(step);
       return;
+    case "SandboxKept":
     case "CleaningUp":
       cleaningUp(step);
       return;
@@ -207,10 +211,12 @@ function conditions(step: Step): NewCondition[] {
       : {
           type: "Running",
           status: "False",
-          reason: run !== undefined ? "CleaningUp" : step.drill.spec.suspend ? "Suspended" : "Idle",
+          reason: run !== undefined ? run.phase : step.drill.spec.suspend ? "Suspended" : "Idle",
           message:
             run !== undefined
-              ? `Run ${run.id} finished; its sandbox is being cleaned up.`
+              ? run.phase === "SandboxKept"
+                ? `Run ${run.id} finished ${run.reason ?? ""}; its sandbox ${run.sandboxNamespace ?? ""} is kept for inspection until ${status.lastRun?.sandboxKeptUntil ?? "its TTL ends"}${run.verdict === "Error" ? " (its pods stopped: an Error is no rollback result)" : ""}.`
+                : `Run ${run.id} finished; its sandbox is being deleted.`
               : step.drill.spec.suspend
                 ? "spec.suspend is true: no new runs start."
                 : "No run in progress.",

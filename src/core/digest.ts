@@ -2,10 +2,15 @@
  * Image identity: references parsed the way Docker's reference library normalises them, the
  * digest part of a runtime's imageID, and the digest rules of ARCHITECTURE.md, per container
  * (init containers included):
+ * - both revisions pin the same digest: a configuration-only rollback, the check does not apply;
  * - known target digest (the ref is pinned, or the ledger saw revision M's pods run it): the
  *   rolled-back pods must run exactly it, else DigestMismatch;
- * - otherwise the rolled-back digest must differ from the broken one (SameDigest), unless both
- *   revisions name the identical pinned ref (a configuration-only rollback).
+ * - both revisions name the same mutable reference (a tag): SameDigest, whatever the sandbox
+ *   pulled, since a real undo changes no image: nodes that cached the broken build run it again
+ *   (imagePullPolicy IfNotPresent), others pull whatever the tag points at now;
+ * - a rolled-back digest equal to one the broken revision ran: SameDigest;
+ * - otherwise, a target digest nothing knows (a tag, never seen running): UnverifiedDigest, since
+ *   the sandbox's pull shows only what the tag points at today, not what that revision ran.
  */
 import type { ContainerEvidence, LedgerEntry } from "../api/types.ts";
 import type { Container, ContainerStatusView, PodTemplateSpec, PodView } from "./observed.ts";
@@ -150,14 +155,19 @@ export interface DigestInput {
   fromRevision: number;
   /** The rolled-back sandbox pods. */
   rolledBackPods: readonly PodView[];
-  /** What revision N's pods ran (production, else the sandbox's). */
+  /**
+   * What revision N's pods ran (production, else the sandbox's): one entry per container and
+   * digest, so pods of one revision that run different digests (node caches) are all here.
+   */
   brokenDigests: readonly { name: string; digest: string }[];
+  /** Revision N's pods in production, for saying which digest ran where. */
+  brokenPods?: readonly PodView[];
   /** The ledger's entry for revision M, when the operator saw it run. */
   ledger?: LedgerEntry;
 }
 
 export interface DigestFinding {
-  reason: "SameDigest" | "DigestMismatch";
+  reason: "SameDigest" | "DigestMismatch" | "UnverifiedDigest";
   container: string;
   message: string;
 }
@@ -174,6 +184,20 @@ function expectedFor(
   return { digest: seen.digest, source: `seen running at ${ledger.observedTime}` };
 }
 
+/** "sha256:... (pod web-1 on node-1, pod web-2 on node-2)": which digest ran where. */
+export function whereRan(pods: readonly PodView[], container: string): string {
+  const byDigest = new Map<string, string[]>();
+  for (const pod of pods) {
+    const status = allStatuses(pod).find(s => s.name === container);
+    const digest = digestOf(status?.imageID);
+    if (digest === undefined) continue;
+    const node = pod.spec?.nodeName;
+    const where = `pod ${pod.metadata.name}${node === undefined ? "" : ` on ${node}`}`;
+    byDigest.set(digest, [...(byDigest.get(digest) ?? []), where]);
+  }
+  return [...byDigest].map(([digest, places]) => `${digest} (${places.join(", ")})`).join("; ");
+}
+
 /** Evidence per container of revision M, and the first digest finding (if any). */
 export function evaluateDigests(input: DigestInput): {
   evidence: ContainerEvidence[];
@@ -188,16 +212,16 @@ export function evaluateDigests(input: DigestInput): {
   for (const { container, init } of templateContainers(input.toTemplate)) {
     const name = container.name;
     const fromImage = fromByName.get(name) ?? "";
-    const fromDigest = input.brokenDigests.find(d => d.name === name)?.digest;
+    const fromDigests = input.brokenDigests.filter(d => d.name === name).map(d => d.digest);
+    const fromDigest = fromDigests[0];
     const seen = running.get(name) ?? [];
     const expected = expectedFor(container.image, name, input.ledger);
     const pinned = isPinned(container.image);
     const check = checkContainer({
       name,
-      init,
       fromImage,
       toImage: container.image,
-      fromDigest,
+      fromDigests,
       seen,
       expected,
       input,
@@ -213,6 +237,7 @@ export function evaluateDigests(input: DigestInput): {
       ...(expected === undefined ? {} : { expectedDigest: expected.digest }),
       pinned,
       verdict: check.finding?.reason ?? "Passed",
+      ...(check.digestCheck === undefined ? {} : { digestCheck: check.digestCheck }),
     });
     finding ??= check.finding;
   }
@@ -221,50 +246,115 @@ export function evaluateDigests(input: DigestInput): {
 
 interface ContainerCheck {
   name: string;
-  init: boolean;
   fromImage: string;
   toImage: string;
-  fromDigest: string | undefined;
+  /** Every digest revision N's pods ran for this container, the oldest pod's first. */
+  fromDigests: string[];
   seen: string[];
   expected: { digest: string; source: string } | undefined;
   input: DigestInput;
 }
 
-function checkContainer(c: ContainerCheck): { toDigest?: string; finding?: DigestFinding } {
+interface CheckResult {
+  toDigest?: string;
+  finding?: DigestFinding;
+  digestCheck?: "Verified" | "Failed" | "NotApplicable";
+}
+
+/** Both revisions pin the same digest: the rollback restores configuration only. */
+export function isConfigOnly(fromImage: string, toImage: string): boolean {
+  const to = parseImageRef(toImage).digest;
+  return to !== undefined && parseImageRef(fromImage).digest === to;
+}
+
+/** Both revisions name the same reference by tag: a rollback cannot change which bytes a node runs. */
+export function isSameMutableRef(fromImage: string, toImage: string): boolean {
+  const from = parseImageRef(fromImage);
+  const to = parseImageRef(toImage);
+  return from.digest === undefined && to.digest === undefined && from.normalized === to.normalized;
+}
+
+function ranBefore(
+  digest: string,
+  revision: number,
+  expected: { digest: string; source: string } | undefined,
+): string {
+  if (expected === undefined) return `which revision ${revision} is not known to have run`;
+  if (expected.digest === digest) return `what revision ${revision} ran (${expected.source})`;
+  return `which revision ${revision} never ran (it ran ${expected.digest}, ${expected.source})`;
+}
+
+const PIN = "Pin images by digest (image@sha256:...) so a rollback restores the bytes that ran.";
+
+function checkContainer(c: ContainerCheck): CheckResult {
   const who = describeContainer(c.name, c.input.toTemplate);
   const { toRevision, fromRevision } = c.input;
+  const first = c.seen[0];
+  const fail = (
+    reason: DigestFinding["reason"],
+    toDigest: string | undefined,
+    message: string,
+  ): CheckResult => ({
+    ...(toDigest === undefined ? {} : { toDigest }),
+    finding: { reason, container: c.name, message },
+    digestCheck: "Failed",
+  });
+  if (first === undefined) return {};
   if (c.expected !== undefined) {
     const wrong = c.seen.find(d => d !== c.expected?.digest);
-    if (wrong === undefined) return c.seen[0] === undefined ? {} : { toDigest: c.seen[0] };
-    return {
-      toDigest: wrong,
-      finding: {
-        reason: "DigestMismatch",
-        container: c.name,
-        message:
-          `${who} rolled back to revision ${toRevision} (${c.toImage}) runs ${wrong}, but revision ${toRevision} ran ` +
+    if (wrong !== undefined)
+      return fail(
+        "DigestMismatch",
+        wrong,
+        `${who} rolled back to revision ${toRevision} (${c.toImage}) runs ${wrong}, but revision ${toRevision} ran ` +
           `${c.expected.digest} (${c.expected.source}): the tag was moved or the image rebuilt since, so a rollback ` +
           `would not restore what ran. Pin images by digest (image@sha256:...) and keep old images in the registry.`,
-      },
-    };
+      );
+    if (isConfigOnly(c.fromImage, c.toImage))
+      return { toDigest: first, digestCheck: "NotApplicable" };
   }
-  const same = c.fromDigest === undefined ? undefined : c.seen.find(d => d === c.fromDigest);
-  const configOnly = c.fromImage === c.toImage && isPinned(c.toImage);
-  if (same === undefined || configOnly)
-    return c.seen[0] === undefined ? {} : { toDigest: c.seen[0] };
-  const how =
-    parseImageRef(c.fromImage).normalized === parseImageRef(c.toImage).normalized
-      ? `both revisions name the mutable tag ${c.toImage}, which now points at the broken image`
-      : `${c.fromImage} and ${c.toImage} resolve to the same image`;
-  return {
-    toDigest: same,
-    finding: {
-      reason: "SameDigest",
-      container: c.name,
-      message:
-        `${who} rolled back to revision ${toRevision} runs ${same}, the same digest as the broken revision ` +
-        `${fromRevision}: ${how}, so kubectl rollout undo would restore the Deployment but not the software. ` +
-        `Pin images by digest (image@sha256:...) so a rollback restores the bytes that ran.`,
-    },
-  };
+  const same = c.seen.find(d => c.fromDigests.includes(d));
+  if (isSameMutableRef(c.fromImage, c.toImage)) {
+    if (c.fromDigests.length === 0)
+      return fail(
+        "UnverifiedDigest",
+        first,
+        `${who} names ${c.toImage} in both revision ${fromRevision} and revision ${toRevision}, a mutable reference, so ` +
+          `kubectl rollout undo changes no image, and what revision ${fromRevision} runs is not known (no pod of it ` +
+          `reported a digest). The sandbox pulled ${first}, what the tag points at now. ${PIN}`,
+      );
+    const ran = whereRan(c.input.brokenPods ?? [], c.name);
+    const production = ran === "" ? c.fromDigests.join(", ") : ran;
+    const how =
+      same !== undefined
+        ? `both revisions name the mutable tag ${c.toImage}, which now points at the broken image`
+        : `both revisions name the mutable tag ${c.toImage}, so the undo changes no image: production's revision ` +
+          `${fromRevision} pods run ${production}, while the sandbox, pulling with imagePullPolicy Always, got ${first}, ` +
+          `what the tag points at now. On a node that has the broken image cached (imagePullPolicy IfNotPresent) the ` +
+          `undo runs it again; on any other node it pulls ${first}, ${ranBefore(first, toRevision, c.expected)}`;
+    return fail(
+      "SameDigest",
+      same ?? first,
+      `${who} rolled back to revision ${toRevision} runs ${same ?? c.fromDigests[0] ?? first}, the same digest as the broken revision ` +
+        `${fromRevision}: ${how}, so kubectl rollout undo would restore the Deployment but not the software. ${PIN}`,
+    );
+  }
+  if (c.expected !== undefined) return { toDigest: first, digestCheck: "Verified" };
+  if (same !== undefined)
+    return fail(
+      "SameDigest",
+      same,
+      `${who} rolled back to revision ${toRevision} runs ${same}, the same digest as the broken revision ` +
+        `${fromRevision}: ${c.fromImage} and ${c.toImage} resolve to the same image, so kubectl rollout undo would ` +
+        `restore the Deployment but not the software. ${PIN}`,
+    );
+  return fail(
+    "UnverifiedDigest",
+    first,
+    `${who} rolled back to revision ${toRevision} names the tag ${c.toImage}, and nothing shows which digest ` +
+      `revision ${toRevision} ran: the ref is not pinned, and the drill never saw revision ${toRevision}'s pods run ` +
+      `(status.digestLedger has no record of it). The sandbox pulled ${first}, what the tag points at today; if the ` +
+      `tag moved since revision ${toRevision} ran, a real undo runs bytes that never ran in production. ${PIN} ` +
+      `(A drill that watches the Deployment records each revision's digests as it runs, rerunOnNewRevision.)`,
+  );
 }

@@ -41,6 +41,28 @@ export function digestsOfPods(
   return undefined;
 }
 
+/**
+ * Every digest these pods run, per container: the oldest complete pod's first (as digestsOfPods
+ * picks it), then any other a pod of the same revision runs (a node that served a cached build of
+ * a moved tag, or pulled it anew). Undefined when no pod reports a digest for every container.
+ */
+export function allDigestsOfPods(
+  pods: readonly PodView[],
+  names: readonly string[],
+): { name: string; digest: string }[] | undefined {
+  const first = digestsOfPods(pods, names);
+  if (first === undefined) return undefined;
+  const out = [...first];
+  for (const pod of pods)
+    for (const s of allStatuses(pod)) {
+      const digest = digestOf(s.imageID);
+      if (digest === undefined || !names.includes(s.name)) continue;
+      if (!out.some(d => d.name === s.name && d.digest === digest))
+        out.push({ name: s.name, digest });
+    }
+  return out;
+}
+
 /** The ledger after looking at the target's Ready pods now; unchanged entries keep their order. */
 export function updateLedger(
   ledger: readonly LedgerEntry[] | undefined,

@@ -65,6 +65,21 @@ export interface Container {
   restartPolicy?: string;
   env?: EnvVar[];
   envFrom?: EnvFromSource[];
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+  [field: string]: unknown;
+}
+
+/** A container probe: the fields a verdict names; the rest passes through. */
+export interface Probe {
+  exec?: { command?: string[] };
+  httpGet?: { path?: string; port?: number | string; host?: string; scheme?: string };
+  tcpSocket?: { port?: number | string };
+  grpc?: { port?: number; service?: string };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
   [field: string]: unknown;
 }
 

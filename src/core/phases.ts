@@ -2,12 +2,25 @@
  * One function per phase of a run. Each reads the observed world, and either waits (requeue),
  * re-issues its idempotent actions, or moves the run on. See decide.ts for the state diagram.
  */
+import type { ContainerEvidence } from "../api/types.ts";
 import { normalEvent, warningEvent, type Action } from "./actions.ts";
 import { evaluateDigests, runningDigests, shortDigest } from "./digest.ts";
-import { digestsOfPods, ledgerEntryFor, podsWithHash } from "./ledger.ts";
-import type { DeploymentView, ObservedSandbox, PodTemplateSpec, PodView } from "./observed.ts";
+import { allDigestsOfPods, ledgerEntryFor, podsWithHash } from "./ledger.ts";
+import type {
+  DeploymentView,
+  ObservedSandbox,
+  PodTemplateSpec,
+  PodView,
+  ReplicaSetView,
+} from "./observed.ts";
 import { preflight } from "./preflight.ts";
-import { equalIgnoreHash, ownedRevisions, resolveRevisions, type Revision } from "./revisions.ts";
+import {
+  equalIgnoreHash,
+  ownedRevisions,
+  resolveRevisions,
+  revisionsAvailable,
+  type Revision,
+} from "./revisions.ts";
 import {
   currentRun,
   deleteSandbox,
@@ -18,6 +31,8 @@ import {
   RESYNC_MS,
   requeue,
   sandboxDue,
+  sandboxKeptUntilMs,
+  stopSandboxPods,
   updateRun,
   type Step,
 } from "./run.ts";
@@ -32,14 +47,18 @@ import {
 import { formatTime, parseTime, secondsBetween } from "./time.ts";
 import { invalidSpecMessage, validate } from "./validate.ts";
 import {
+  DEFAULT_PROGRESS_DEADLINE_SECONDS,
   describeUnready,
   hasExceededDeadline,
   isRolloutComplete,
+  nextReadinessCheckMs,
+  notReadyFinding,
   podFailure,
   podsFor,
   readyCount,
   replicaFailure,
   replicaSetFor,
+  type NotReadyContext,
 } from "./verdict.ts";
 
 /** Longest wait for revision N in the sandbox before undoing anyway, in milliseconds. */
@@ -91,7 +110,7 @@ export function resolving(step: Step): void {
     ...current.replicaSet.spec.template.spec.containers,
   ].map(c => c.name);
   const broken =
-    digestsOfPods(podsWithHash(target.pods, current.hash), names) ??
+    allDigestsOfPods(podsWithHash(target.pods, current.hash), names) ??
     ledgerEntryFor(step.status.digestLedger, current.hash)?.containers.map(c => ({
       name: c.name,
       digest: c.digest,
@@ -105,6 +124,7 @@ export function resolving(step: Step): void {
     ...(current.hash === undefined ? {} : { fromTemplateHash: current.hash }),
     ...(to.hash === undefined ? {} : { toTemplateHash: to.hash }),
     ...(broken === undefined ? {} : { brokenDigests: broken }),
+    revisionsAvailable: revisionsAvailable(target.deployment, target.replicaSets),
   });
 }
 
@@ -166,6 +186,7 @@ export function preflightPhase(step: Step): void {
     fromTemplate: revs.fromTemplate,
     toRevision: revs.to.revision,
     secrets: step.observed.sources.secrets,
+    ...(run.revisionsAvailable === undefined ? {} : { revisionsAvailable: run.revisionsAvailable }),
   });
   step.status.warnings = result.warnings;
   for (const warning of result.warnings)
@@ -236,6 +257,10 @@ function describeWrite(action: Action): string | undefined {
       return `roll the clone Deployment ${action.target.name} forward in the sandbox ${action.target.namespace}`;
     case "UndoDeployment":
       return `undo the clone Deployment ${action.target.name} in the sandbox ${action.target.namespace}`;
+    case "SaveLogs":
+      return `save the sandbox's logs in ConfigMap ${action.configMap.name} of ${action.configMap.namespace}`;
+    case "ScaleDeployment":
+      return `scale the clone Deployment ${action.target.name} in the sandbox ${action.target.namespace}`;
     case "DeleteNamespace":
     case "EnsureFinalizer":
     case "RemoveFinalizer":
@@ -334,6 +359,38 @@ function prepared(step: Step, template: PodTemplateSpec): PodTemplateSpec {
   return sandboxTemplate(template, step.drill, currentRun(step).id);
 }
 
+/** What notReadyFinding() needs about the clone's current rollout. */
+function notReadyContext(
+  step: Step,
+  ctx: { template: PodTemplateSpec; revision: number; when: string },
+  clone: DeploymentView,
+  rs: ReplicaSetView | undefined,
+): NotReadyContext {
+  return {
+    ...ctx,
+    deadlineSeconds: clone.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
+    deadlineExceeded: rs !== undefined && hasExceededDeadline(clone, rs),
+    nowMs: step.nowMs,
+  };
+}
+
+/**
+ * Waits for the rollout: watch events bring readiness and the controller's deadline, but a
+ * container's readiness budget running out comes with time alone, so look again then.
+ */
+function requeueForReadiness(
+  step: Step,
+  pods: readonly PodView[],
+  template: PodTemplateSpec,
+  clone: DeploymentView,
+  fallbackMs: number | undefined,
+): void {
+  const deadline = clone.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
+  const next = nextReadinessCheckMs(pods, template, deadline);
+  if (next !== undefined && next - step.nowMs < RESYNC_MS) requeue(step, next - step.nowMs);
+  else if (fallbackMs !== undefined) requeue(step, fallbackMs);
+}
+
 export function deployingPrevious(step: Step): void {
   const revs = runRevisions(step);
   const clone = step.observed.sandbox?.deployment;
@@ -346,19 +403,24 @@ export function deployingPrevious(step: Step): void {
   const sandbox = step.observed.sandbox;
   if (sandbox === undefined) return;
   const pods = podsFor(sandbox, toTemplate);
+  const ctx = {
+    template: revs.toTemplate,
+    revision: revs.to.revision,
+    when: "in the sandbox, before the roll forward",
+  };
+  const rs = replicaSetFor(sandbox, toTemplate);
   const found =
-    replicaFailure(replicaSetFor(sandbox, toTemplate)) ??
-    podFailure(pods, {
-      template: revs.toTemplate,
-      revision: revs.to.revision,
-      when: "in the sandbox, before the roll forward",
-    });
+    replicaFailure(rs) ??
+    podFailure(pods, ctx) ??
+    (equalIgnoreHash(clone.spec.template, toTemplate)
+      ? notReadyFinding(pods, notReadyContext(step, ctx, clone, rs))
+      : undefined);
   if (found !== undefined) {
     finishRun(step, failure(found.reason, found.message));
     return;
   }
   if (!isRolloutComplete(clone) || !equalIgnoreHash(clone.spec.template, toTemplate)) {
-    requeue(step, RESYNC_MS);
+    requeueForReadiness(step, pods, toTemplate, clone, RESYNC_MS);
     return;
   }
   const target = { namespace: currentRun(step).sandboxNamespace ?? "", name: clone.metadata.name };
@@ -405,12 +467,19 @@ export function deployingCurrent(step: Step): void {
   }
   const newPods = podsFor(sandbox, fromTemplate);
   const complete = isRolloutComplete(clone);
-  const failing =
-    podFailure(newPods, { template: revs.fromTemplate, revision: revs.from.revision, when: "" }) !==
-    undefined;
+  const newCtx = { template: revs.fromTemplate, revision: revs.from.revision, when: "" };
+  const failing = podFailure(newPods, newCtx) !== undefined;
+  // Revision N running but never Ready is failing too, found as for revision M: undo at once.
+  const stuck = complete
+    ? undefined
+    : notReadyFinding(
+        newPods,
+        notReadyContext(step, newCtx, clone, replicaSetFor(sandbox, fromTemplate)),
+      );
   const waitMs = Math.min(FORWARD_WAIT_MAX_MS, (step.drill.spec.checks.timeoutSeconds * 1000) / 4);
-  if (!complete && !failing && inPhaseMs(step) < waitMs && !hasExceededDeadline(clone)) {
+  if (!complete && !failing && stuck === undefined && inPhaseMs(step) < waitMs) {
     requeue(step, waitMs - inPhaseMs(step));
+    requeueForReadiness(step, newPods, fromTemplate, clone, undefined);
     return;
   }
   const rs = replicaSetFor(sandbox, prepared(step, revs.toTemplate));
@@ -430,7 +499,7 @@ export function deployingCurrent(step: Step): void {
     { type: "UndoDeployment", target: key, patch: undoPatch(clone, rs) },
     normalEvent(
       "RollbackApplied",
-      `Ran kubectl rollout undo on the sandbox clone: revision ${revs.from.revision} -> ${revs.to.revision}${complete ? "" : failing ? " (revision " + String(revs.from.revision) + " was failing, as in an incident)" : " (revision " + String(revs.from.revision) + " had not finished rolling out)"}`,
+      `Ran kubectl rollout undo on the sandbox clone: revision ${revs.from.revision} -> ${revs.to.revision}${undoNote(revs.from.revision, complete, failing, stuck)}`,
     ),
   );
   enterPhase(step, "RollingBack", {
@@ -438,6 +507,20 @@ export function deployingCurrent(step: Step): void {
     ...(broken === undefined ? {} : { brokenDigests: broken }),
   });
   requeue(step, RESYNC_MS);
+}
+
+/** Why the undo came before revision N finished rolling out, for the RollbackApplied Event. */
+function undoNote(
+  revision: number,
+  complete: boolean,
+  failing: boolean,
+  stuck: { container?: string } | undefined,
+): string {
+  if (complete) return "";
+  if (failing) return ` (revision ${revision} was failing, as in an incident)`;
+  if (stuck !== undefined)
+    return ` (revision ${revision}${stuck.container === undefined ? "" : ` container "${stuck.container}"`} never became Ready, as in an incident)`;
+  return ` (revision ${revision} had not finished rolling out)`;
 }
 
 export function rollingBack(step: Step): void {
@@ -469,7 +552,8 @@ export function verifying(step: Step): void {
   const toTemplate = prepared(step, revs.toTemplate);
   const pods = podsFor(sandbox, toTemplate);
   const ctx = { template: revs.toTemplate, revision: revs.to.revision, when: "after the rollback" };
-  const found = replicaFailure(replicaSetFor(sandbox, toTemplate)) ?? podFailure(pods, ctx);
+  const rs = replicaSetFor(sandbox, toTemplate);
+  const found = replicaFailure(rs) ?? podFailure(pods, ctx);
   if (found !== undefined) {
     finishRun(step, failure(found.reason, found.message));
     return;
@@ -478,8 +562,7 @@ export function verifying(step: Step): void {
   const replicas = step.drill.spec.sandbox.replicas;
   const allReady =
     isRolloutComplete(clone) && pods.length === replicas && readyCount(pods) === replicas;
-  const maxMs =
-    checks.maxRollbackSeconds === undefined ? undefined : checks.maxRollbackSeconds * 1000;
+  const limit = checks.maxRollbackSeconds;
   const readyMs = parseTime(run.readyTime);
   if (!allReady) {
     if (readyMs !== undefined) {
@@ -492,30 +575,28 @@ export function verifying(step: Step): void {
       );
       return;
     }
-    if (maxMs !== undefined && step.nowMs - undoMs > maxMs) {
-      finishRun(
-        step,
-        failure(
-          "RollbackTooSlow",
-          tooSlowMessage(secondsBetween(undoMs, step.nowMs), checks.maxRollbackSeconds ?? 0, false),
-        ),
-      );
+    const stuck = notReadyFinding(pods, notReadyContext(step, ctx, clone, rs));
+    if (stuck !== undefined) {
+      const elapsed = Math.floor((step.nowMs - undoMs) / 1000);
+      const over =
+        limit !== undefined && elapsed > limit
+          ? ` The rollback was also over spec.checks.maxRollbackSeconds (${limit}s): more than ${elapsed}s since the undo, and never done.`
+          : "";
+      finishRun(step, failure("PodsNotReady", `${stuck.message}${over}`));
       return;
     }
-    // Pod events bring readiness; the limit passing is the one thing that comes with time alone.
-    requeue(step, maxMs === undefined ? RESYNC_MS : undoMs + maxMs - step.nowMs + 1);
+    // Past maxRollbackSeconds the clock keeps running: the verdict waits for the real rollback
+    // time (all pods Ready), or the run's timeout ("more than N s").
+    requeueForReadiness(step, pods, toTemplate, clone, RESYNC_MS);
     return;
   }
   const readyAt = readyMs ?? podsReadyAt(pods, undoMs, step.nowMs);
   const rollbackSeconds = secondsBetween(undoMs, readyAt);
   if (readyMs === undefined) {
     updateRun(step, { readyTime: formatTime(readyAt), rollbackSeconds });
-    if (maxMs !== undefined && rollbackSeconds * 1000 > maxMs) {
+    if (limit !== undefined && rollbackSeconds > limit) {
       finishRun(step, {
-        ...failure(
-          "RollbackTooSlow",
-          tooSlowMessage(rollbackSeconds, checks.maxRollbackSeconds ?? 0, true),
-        ),
+        ...failure("RollbackTooSlow", tooSlowMessage(`${rollbackSeconds}s`, limit, true)),
         rollbackSeconds,
       });
       return;
@@ -527,6 +608,43 @@ export function verifying(step: Step): void {
     return;
   }
   conclude(step, revs, pods, rollbackSeconds);
+}
+
+/**
+ * The run's timeout while the rolled-back pods are still not Ready and maxRollbackSeconds has
+ * passed: RollbackTooSlow with the lower bound the measurement reached, not a generic timeout.
+ */
+export function tooSlowAtTimeout(step: Step): boolean {
+  const run = currentRun(step);
+  const limit = step.drill.spec.checks.maxRollbackSeconds;
+  const undoMs = parseTime(run.undoTime);
+  if (run.phase !== "Verifying" || limit === undefined || undoMs === undefined) return false;
+  if (run.readyTime !== undefined) return false;
+  const elapsed = Math.floor((step.nowMs - undoMs) / 1000);
+  if (elapsed <= limit) return false;
+  const clone = step.observed.sandbox?.deployment;
+  const sandbox = step.observed.sandbox;
+  const pods =
+    clone === undefined || sandbox === undefined ? [] : podsFor(sandbox, clone.spec.template);
+  const why = clone === undefined ? "" : ` (${describeUnready(pods, clone.spec.template)})`;
+  finishRun(
+    step,
+    failure(
+      "RollbackTooSlow",
+      tooSlowMessage(`more than ${elapsed}s`, limit, false) +
+        ` The run's spec.checks.timeoutSeconds (${step.drill.spec.checks.timeoutSeconds}s) ended the measurement${why}.`,
+    ),
+  );
+  return true;
+}
+
+/** What the sandbox's current rollout waits for, for a timeout's message. */
+export function sandboxWaitingFor(step: Step): string {
+  const sandbox = step.observed.sandbox;
+  const clone = sandbox?.deployment;
+  if (sandbox === undefined || clone === undefined) return "";
+  const unready = describeUnready(podsFor(sandbox, clone.spec.template), clone.spec.template);
+  return unready === "" ? "" : `; the clone's pods: ${unready}`;
 }
 
 /**
@@ -550,9 +668,9 @@ export function podsReadyAt(pods: readonly PodView[], undoMs: number, nowMs: num
   return Math.min(nowMs, Math.max(latest, undoMs));
 }
 
-function tooSlowMessage(seconds: number, limit: number, ready: boolean): string {
+function tooSlowMessage(seconds: string, limit: number, ready: boolean): string {
   return (
-    `The rollback ${ready ? "took" : "has taken"} ${seconds}s from undo to all pods Ready${ready ? "" : " and is not done"}, over ` +
+    `The rollback ${ready ? "took" : "has taken"} ${seconds} from undo to all pods Ready${ready ? "" : " and is not done"}, over ` +
     `spec.checks.maxRollbackSeconds (${limit}s): make the old release start faster (smaller image, earlier readiness, ` +
     `pre-pulled images) or raise the limit to the recovery time you can accept.`
   );
@@ -565,6 +683,7 @@ function conclude(
   rollbackSeconds: number,
 ): void {
   const run = currentRun(step);
+  const ledger = ledgerEntryFor(step.status.digestLedger, revs.to.hash);
   const digests = evaluateDigests({
     fromTemplate: revs.fromTemplate,
     toTemplate: revs.toTemplate,
@@ -572,13 +691,14 @@ function conclude(
     toRevision: revs.to.revision,
     rolledBackPods: pods,
     brokenDigests: run.brokenDigests ?? [],
-    ...(() => {
-      const ledger = ledgerEntryFor(step.status.digestLedger, revs.to.hash);
-      return ledger === undefined ? {} : { ledger };
-    })(),
+    brokenPods: podsWithHash(step.observed.target?.pods ?? [], revs.from.hash),
+    ...(ledger === undefined ? {} : { ledger }),
   });
-  const evidence = digests.evidence;
-  if (step.drill.spec.checks.digestPolicy === "Verify" && digests.finding !== undefined) {
+  const verify = step.drill.spec.checks.digestPolicy === "Verify";
+  const evidence: ContainerEvidence[] = verify
+    ? digests.evidence
+    : digests.evidence.map(e => ({ ...e, digestCheck: "Ignored" }));
+  if (verify && digests.finding !== undefined) {
     finishRun(step, {
       ...failure(digests.finding.reason, digests.finding.message),
       evidence,
@@ -592,12 +712,32 @@ function conclude(
     reason: "Passed",
     message:
       `Rolled back Deployment ${step.drill.spec.targetRef.name} from revision ${revs.from.revision} to ${revs.to.revision} ` +
-      `in ${rollbackSeconds}s (undo to all pods Ready); pods stayed Ready ${step.drill.spec.checks.stableSeconds}s and run ${list}.`,
+      `in ${rollbackSeconds}s (undo to all pods Ready); pods stayed Ready ${step.drill.spec.checks.stableSeconds}s and run ${list}.` +
+      digestNote(evidence, verify),
     evidence,
     rollbackSeconds,
   });
 }
 
+/** What a Passed message says about the digest check when it did not verify a restored image. */
+function digestNote(evidence: readonly ContainerEvidence[], verify: boolean): string {
+  if (!verify)
+    return " The digests were not checked (spec.checks.digestPolicy is Ignore): this run shows the old version runs, not which bytes it runs.";
+  const same = evidence.filter(e => e.digestCheck === "NotApplicable");
+  if (same.length === 0) return "";
+  const names = same.map(e => `"${e.name}" (${shortDigest(e.toDigest)})`).join(", ");
+  const all = same.length === evidence.length;
+  return (
+    ` The digest check does not apply to ${names}: both revisions pin the same digest, so ` +
+    `${all ? "this rollback restores configuration only (env, args, resources...) and no image" : "for those containers the rollback restores configuration only"}; ` +
+    `equal FROM and TO digests are expected here, and what passed is that the old configuration runs and stays Ready.`
+  );
+}
+
+/**
+ * After the verdict: a kept sandbox (SandboxKept) waits out its TTL, then goes (CleaningUp); once
+ * its namespace is gone the run ends. An Error run's kept sandbox has its pods stopped.
+ */
 export function cleaningUp(step: Step): void {
   const run = currentRun(step);
   const namespace = run.sandboxNamespace;
@@ -607,20 +747,32 @@ export function cleaningUp(step: Step): void {
       step.actions.push(
         normalEvent("SandboxDeleted", `Deleted sandbox namespace ${namespace} of run ${run.id}`),
       );
-    delete step.status.currentRun;
-    requeue(step, 0);
+    endRun(step);
     return;
   }
   if (!isOwnedBy(observed.labels, step.drill)) {
-    delete step.status.currentRun;
-    requeue(step, 0);
+    endRun(step);
     return;
   }
   if (sandboxDue(step, run)) {
+    if (run.phase !== "CleaningUp") enterPhase(step, "CleaningUp");
     deleteSandbox(step, namespace);
     requeue(step, RESYNC_MS);
     return;
   }
-  const ttlMs = step.drill.spec.sandbox.ttlSecondsAfterFinished * 1000;
-  requeue(step, (parseTime(run.completionTime) ?? step.nowMs) + ttlMs - step.nowMs);
+  if (run.verdict === "Error") stopSandboxPods(step, run);
+  requeue(step, sandboxKeptUntilMs(step, run) - step.nowMs);
+}
+
+/** The run's sandbox is gone: no more run, and its record no longer promises a kept sandbox. */
+function endRun(step: Step): void {
+  const run = currentRun(step);
+  const last = step.status.lastRun;
+  if (last?.id === run.id && last.sandboxKeptUntil !== undefined) {
+    const rest = { ...last };
+    delete rest.sandboxKeptUntil;
+    step.status.lastRun = rest;
+  }
+  delete step.status.currentRun;
+  requeue(step, 0);
 }

@@ -17,6 +17,8 @@ export interface PreflightInput {
   fromTemplate: PodTemplateSpec;
   toRevision: number;
   secrets: Readonly<Record<string, SourceState>>;
+  /** Revisions a rollback could reach (revisionsAvailable()); undefined: not counted. */
+  revisionsAvailable?: number;
 }
 
 export interface PreflightResult {
@@ -124,6 +126,27 @@ export function pausedWarning(target: DeploymentView): DrillWarning | undefined 
   };
 }
 
+/**
+ * One revision to roll back to, because the Deployment keeps no more (revisionHistoryLimit 1): if
+ * that revision is bad too, there is no further way back. A young Deployment with two revisions
+ * has a depth of 1 as well, but nothing to fix, so only a history the limit cuts short warns.
+ */
+export function shallowHistoryWarning(
+  target: DeploymentView,
+  available: number | undefined,
+  toRevision: number,
+): DrillWarning | undefined {
+  const limit = target.spec.revisionHistoryLimit ?? 10;
+  if (available !== 1 || limit > 1) return undefined;
+  return {
+    reason: "ShallowHistory",
+    message:
+      `Only one revision can be rolled back to (revision ${toRevision}): revisionHistoryLimit is ${limit}, so the ` +
+      `Deployment keeps a single old ReplicaSet, and if that revision is bad too there is no further way back (and ` +
+      `the next deploy replaces it). Set revisionHistoryLimit to 2 or more (the default is 10).`,
+  };
+}
+
 function secretFinding(input: PreflightInput): { reason: Reason; message: string } | undefined {
   const { drill, secrets } = input;
   const copied = new Set(drill.spec.sandbox.copySecrets);
@@ -176,6 +199,8 @@ export function preflight(input: PreflightInput): PreflightResult {
   if (owner !== undefined) warnings.push(owner);
   const paused = pausedWarning(input.target);
   if (paused !== undefined) warnings.push(paused);
+  const shallow = shallowHistoryWarning(input.target, input.revisionsAvailable, input.toRevision);
+  if (shallow !== undefined) warnings.push(shallow);
   if (unpinned !== undefined && policy === "Require")
     return {
       warnings,

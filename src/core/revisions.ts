@@ -59,6 +59,25 @@ export function ownedRevisions(
   return out.sort((a, b) => b.revision - a.revision);
 }
 
+/**
+ * How many revisions `kubectl rollout undo --to-revision` could reach from the current one: the
+ * Deployment's other ReplicaSets whose template differs from the current template (an equal one
+ * would be skipped, not rolled back to). 0 when there is no history at all.
+ */
+export function revisionsAvailable(
+  deployment: DeploymentView,
+  replicaSets: readonly ReplicaSetView[],
+): number {
+  const resolved = resolveRevisions(deployment, replicaSets, 0);
+  if (!resolved.ok) return 0;
+  const current = resolved.current;
+  return ownedRevisions(deployment, replicaSets).filter(
+    r =>
+      r.revision !== current.revision &&
+      !equalIgnoreHash(r.replicaSet.spec.template, current.replicaSet.spec.template),
+  ).length;
+}
+
 export type Resolution =
   | { ok: true; current: Revision; target: Revision; revisions: number[] }
   | {

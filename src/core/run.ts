@@ -14,8 +14,11 @@ import type {
 import type { Reason, RunPhase, Trigger, Verdict } from "../api/vocabulary.ts";
 import { normalEvent, warningEvent, type Action } from "./actions.ts";
 import type { Observed } from "./observed.ts";
-import { ownershipLabels } from "./sandbox.ts";
-import { parseTime } from "./time.ts";
+import { ownershipLabels, sandboxLabels } from "./sandbox.ts";
+import { formatTime, parseTime } from "./time.ts";
+
+/** The ConfigMap in a stopped sandbox that keeps its containers' last log lines. */
+export const SAVED_LOGS_CONFIGMAP = "rollback-drill-logs";
 
 /**
  * The safety net while a run waits, in milliseconds: watch events on the drill, its target and its
@@ -123,6 +126,7 @@ function recordOf(run: CurrentRun, outcome: Outcome, completionTime: string): Ru
     ...(run.toRevision === undefined ? {} : { toRevision: run.toRevision }),
     ...(outcome.rollbackSeconds === undefined ? {} : { rollbackSeconds: outcome.rollbackSeconds }),
     ...(run.sandboxNamespace === undefined ? {} : { sandboxNamespace: run.sandboxNamespace }),
+    ...(run.revisionsAvailable === undefined ? {} : { revisionsAvailable: run.revisionsAvailable }),
     ...(outcome.evidence === undefined ? {} : { evidence: outcome.evidence }),
     ...(run.runNowToken === undefined ? {} : { runNowToken: run.runNowToken }),
   };
@@ -151,6 +155,55 @@ export function sandboxDue(step: Step, run: CurrentRun): boolean {
   if (step.status.queuedTrigger !== undefined) return true;
   const done = parseTime(run.completionTime) ?? step.nowMs;
   return step.nowMs >= done + sandbox.ttlSecondsAfterFinished * 1000;
+}
+
+/** When a finished run's kept sandbox is deleted (completion + ttlSecondsAfterFinished). */
+export function sandboxKeptUntilMs(step: Step, run: CurrentRun): number {
+  const done = parseTime(run.completionTime) ?? step.nowMs;
+  return done + step.drill.spec.sandbox.ttlSecondsAfterFinished * 1000;
+}
+
+/**
+ * An Error run cannot conclude, so nothing in its sandbox is worth running: its containers' logs
+ * go into a ConfigMap beside the objects and Events that stay, then the clone is scaled to 0.
+ * Repeated while the clone still has replicas (both writes are idempotent).
+ */
+export function stopSandboxPods(step: Step, run: CurrentRun): boolean {
+  const sandbox = step.observed.sandbox;
+  const clone = sandbox?.deployment;
+  const namespace = run.sandboxNamespace;
+  if (clone === undefined || namespace === undefined || sandbox?.namespace.name !== namespace)
+    return false;
+  if ((clone.spec.replicas ?? 1) === 0) return false;
+  const containers = sandbox.pods
+    .filter(p => p.metadata.deletionTimestamp === undefined)
+    .flatMap(p =>
+      [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]
+        .filter(
+          c =>
+            c.state?.running !== undefined ||
+            c.state?.terminated !== undefined ||
+            (c.restartCount ?? 0) > 0,
+        )
+        .map(c => ({ pod: p.metadata.name, container: c.name })),
+    );
+  if (containers.length > 0)
+    step.actions.push({
+      type: "SaveLogs",
+      configMap: { namespace, name: SAVED_LOGS_CONFIGMAP },
+      labels: sandboxLabels(step.drill, run.id),
+      containers,
+    });
+  step.actions.push(
+    { type: "ScaleDeployment", target: { namespace, name: clone.metadata.name }, replicas: 0 },
+    normalEvent(
+      "SandboxStopped",
+      `Stopped the pods of sandbox ${namespace}: run ${run.id} ended ${run.reason ?? "Error"}, which is no rollback ` +
+        `result, so nothing there should keep running; its objects and Events stay, and its containers' last log ` +
+        `lines are in ConfigMap ${SAVED_LOGS_CONFIGMAP}`,
+    ),
+  );
+  return true;
 }
 
 /** Deletes the run's sandbox namespace, unless it is already on its way out. */
@@ -193,7 +246,7 @@ export function finishRun(step: Step, outcome: Outcome): void {
   }
   const finished: CurrentRun = {
     ...run,
-    phase: "CleaningUp",
+    phase: "SandboxKept",
     phaseStartTime: step.nowIso,
     completionTime: step.nowIso,
     verdict: outcome.verdict,
@@ -202,7 +255,23 @@ export function finishRun(step: Step, outcome: Outcome): void {
     ...(outcome.evidence === undefined ? {} : { evidence: outcome.evidence }),
     ...(outcome.rollbackSeconds === undefined ? {} : { rollbackSeconds: outcome.rollbackSeconds }),
   };
+  if (sandboxDue(step, finished)) {
+    status.currentRun = { ...finished, phase: "CleaningUp" };
+    deleteSandbox(step, run.sandboxNamespace);
+    requeue(step, RESYNC_MS);
+    return;
+  }
+  // Kept for debugging: the phase and lastRun say until when.
   status.currentRun = finished;
-  if (sandboxDue(step, finished)) deleteSandbox(step, run.sandboxNamespace);
-  requeue(step, RESYNC_MS);
+  const until = formatTime(sandboxKeptUntilMs(step, finished));
+  status.lastRun = { ...record, sandboxKeptUntil: until };
+  step.actions.push(
+    normalEvent(
+      "SandboxKept",
+      `Keeping sandbox ${run.sandboxNamespace} of failed run ${run.id} for inspection until ${until} ` +
+        `(spec.sandbox.ttlSecondsAfterFinished)`,
+    ),
+  );
+  if (outcome.verdict === "Error") stopSandboxPods(step, finished);
+  requeue(step, sandboxKeptUntilMs(step, finished) - step.nowMs);
 }

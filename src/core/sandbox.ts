@@ -22,6 +22,7 @@ import type {
 } from "./observed.ts";
 import { templateReferences } from "./refs.ts";
 import { ANNOTATIONS_TO_SKIP, withoutHash } from "./revisions.ts";
+import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from "./verdict.ts";
 
 /** The ClusterRole the operator binds inside each sandbox (config/rbac/sandbox_role.yaml). */
 export const SANDBOX_CLUSTER_ROLE = "rollback-drill-sandbox";
@@ -135,6 +136,21 @@ function runPodLabels(drill: RollbackDrill, runId: string): Record<string, strin
   return { [LABEL_DRILL_UID]: drill.metadata.uid, [LABEL_RUN]: toLabelPart(runId, MAX_LABEL) };
 }
 
+/**
+ * The clone's progressDeadlineSeconds: the target's own (default 600), shortened to a third of
+ * what the run's timeout leaves after the stable window (the sandbox makes three rollouts: M, N,
+ * the undo), at least 10 s. The deployment controller then reports a rollout that cannot finish
+ * (ProgressDeadlineExceeded) while the run still has time to say which container and why.
+ */
+export function sandboxProgressDeadlineSeconds(
+  drill: RollbackDrill,
+  target: DeploymentView,
+): number {
+  const { timeoutSeconds, stableSeconds } = drill.spec.checks;
+  const budget = Math.max(10, Math.floor((timeoutSeconds - stableSeconds) / 3));
+  return Math.min(target.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS, budget);
+}
+
 /** The clone: the target's name and selector, revision M's template, spec.sandbox.replicas. */
 export function cloneManifest(
   drill: RollbackDrill,
@@ -156,9 +172,7 @@ export function cloneManifest(
       revisionHistoryLimit: 10,
       ...(spec.strategy === undefined ? {} : { strategy: spec.strategy }),
       ...(spec.minReadySeconds === undefined ? {} : { minReadySeconds: spec.minReadySeconds }),
-      ...(spec.progressDeadlineSeconds === undefined
-        ? {}
-        : { progressDeadlineSeconds: spec.progressDeadlineSeconds }),
+      progressDeadlineSeconds: sandboxProgressDeadlineSeconds(drill, target),
     },
   };
 }

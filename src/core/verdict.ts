@@ -6,14 +6,17 @@
 import type { Reason } from "../api/vocabulary.ts";
 import { allStatuses, describeContainer } from "./digest.ts";
 import type {
+  Container,
   ContainerStatusView,
   DeploymentView,
   ObservedSandbox,
   PodTemplateSpec,
   PodView,
+  Probe,
   ReplicaSetView,
 } from "./observed.ts";
 import { equalIgnoreHash, templateHashOf } from "./revisions.ts";
+import { parseTime } from "./time.ts";
 
 export const PULL_FAILURES = [
   "ErrImagePull",
@@ -52,12 +55,154 @@ export function isRolloutComplete(deployment: DeploymentView): boolean {
   );
 }
 
-export function hasExceededDeadline(deployment: DeploymentView): boolean {
+/**
+ * The deployment controller gave up on the rollout: Progressing is False with reason
+ * ProgressDeadlineExceeded (pkg/controller/deployment/progress.go). With a ReplicaSet, only when
+ * the condition speaks of it ("ReplicaSet %q has timed out progressing."), since the condition of
+ * an earlier rollout stays until the controller sees progress on the next one.
+ */
+export function hasExceededDeadline(
+  deployment: DeploymentView,
+  replicaSet?: ReplicaSetView,
+): boolean {
   return (
     deployment.status?.conditions?.some(
-      c => c.type === "Progressing" && c.reason === "ProgressDeadlineExceeded",
+      c =>
+        c.type === "Progressing" &&
+        c.reason === "ProgressDeadlineExceeded" &&
+        (replicaSet === undefined || (c.message ?? "").includes(`"${replicaSet.metadata.name}"`)),
     ) ?? false
   );
+}
+
+/** The deployment controller's default progressDeadlineSeconds. */
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+
+/** How a probe is named in a message: its handler and its timing. */
+export function describeProbe(kind: string, probe: Probe | undefined): string {
+  if (probe === undefined) return `no ${kind} probe`;
+  const handler =
+    probe.exec !== undefined
+      ? `exec [${(probe.exec.command ?? []).join(" ")}]`
+      : probe.httpGet !== undefined
+        ? `httpGet ${(probe.httpGet.scheme ?? "HTTP").toLowerCase()}://${probe.httpGet.host ?? ""}:${String(probe.httpGet.port ?? "")}${probe.httpGet.path ?? "/"}`
+        : probe.tcpSocket !== undefined
+          ? `tcpSocket :${String(probe.tcpSocket.port ?? "")}`
+          : probe.grpc !== undefined
+            ? `grpc :${String(probe.grpc.port ?? "")}${probe.grpc.service === undefined ? "" : ` ${probe.grpc.service}`}`
+            : "(no handler)";
+  return (
+    `${kind} probe ${handler} (initialDelaySeconds ${probe.initialDelaySeconds ?? 0}, periodSeconds ` +
+    `${probe.periodSeconds ?? 10}, failureThreshold ${probe.failureThreshold ?? 3})`
+  );
+}
+
+/** Seconds a probe may fail before it counts as failed: initialDelay + period x failureThreshold. */
+function probeBudgetSeconds(probe: Probe | undefined): number {
+  if (probe === undefined) return 0;
+  return (
+    (probe.initialDelaySeconds ?? 0) + (probe.periodSeconds ?? 10) * (probe.failureThreshold ?? 3)
+  );
+}
+
+/**
+ * How long a running container may stay unready before the drill calls it never Ready: the
+ * clone's progressDeadlineSeconds (what the deployment controller allows the rollout), and never
+ * less than its own probes allow (a startup probe's budget, then the readiness probe's).
+ */
+export function readinessBudgetSeconds(
+  container: Container | undefined,
+  deadlineSeconds: number,
+): number {
+  return Math.max(
+    deadlineSeconds,
+    probeBudgetSeconds(container?.startupProbe) + probeBudgetSeconds(container?.readinessProbe),
+  );
+}
+
+export interface NotReadyContext extends Context {
+  /** The clone's progressDeadlineSeconds. */
+  deadlineSeconds: number;
+  /** The deployment controller has marked this rollout ProgressDeadlineExceeded. */
+  deadlineExceeded: boolean;
+  nowMs: number;
+}
+
+/**
+ * Pods that run but never become Ready, found as the deployment controller finds them (its
+ * progress deadline passed) and from the pods (a container running, unready, past its readiness
+ * budget): PodsNotReady naming the container, its readiness probe and its last log lines. When
+ * the deadline passed with no container running (pods Pending, images still pulling), the finding
+ * says what each pod is waiting for.
+ */
+export function notReadyFinding(
+  pods: readonly PodView[],
+  ctx: NotReadyContext,
+): Finding | undefined {
+  const containers = ctx.template.spec.containers.concat(ctx.template.spec.initContainers ?? []);
+  for (const pod of pods) {
+    if (isPodReady(pod)) continue;
+    for (const s of allStatuses(pod)) {
+      if (s.ready === true || s.state?.running === undefined) continue;
+      const spec = containers.find(c => c.name === s.name);
+      if (isCompletedInit(s, ctx.template)) continue;
+      const started = parseTime(s.state.running.startedAt);
+      const runningMs = started === undefined ? 0 : ctx.nowMs - started;
+      const budget = readinessBudgetSeconds(spec, ctx.deadlineSeconds);
+      if (!ctx.deadlineExceeded && runningMs <= budget * 1000) continue;
+      const who = describeContainer(s.name, ctx.template);
+      const why = ctx.deadlineExceeded
+        ? `the clone's rollout exceeded its progressDeadlineSeconds (${ctx.deadlineSeconds}s: Progressing is False, ProgressDeadlineExceeded)`
+        : `it has run for ${Math.round(runningMs / 1000)}s without becoming Ready, past its readiness budget of ${budget}s (progressDeadlineSeconds ${ctx.deadlineSeconds}s)`;
+      const lines = s.lastLogLines ?? [];
+      return {
+        reason: "PodsNotReady",
+        container: s.name,
+        message:
+          `${who} of revision ${ctx.revision} runs but never became Ready ${ctx.when} (pod ${pod.metadata.name}): ` +
+          `${why}; its ${describeProbe("readiness", spec?.readinessProbe)} keeps failing` +
+          `${spec?.startupProbe === undefined ? "" : ` (after its ${describeProbe("startup", spec.startupProbe)})`}; ` +
+          `${lines.length === 0 ? "no log lines were captured" : `last log lines: ${lines.slice(-10).join(" | ")}`}. ` +
+          `A real rollback to revision ${ctx.revision} would leave pods that never serve: fix what its readiness ` +
+          `waits for (the probe's path or port, a dependency, configuration the new release changed).`,
+      };
+    }
+  }
+  if (!ctx.deadlineExceeded) return undefined;
+  return {
+    reason: "PodsNotReady",
+    message:
+      `Pods of revision ${ctx.revision} did not become Ready ${ctx.when} within the clone's progressDeadlineSeconds ` +
+      `(${ctx.deadlineSeconds}s: Progressing is False, ProgressDeadlineExceeded): ${describeUnready(pods, ctx.template)}. ` +
+      `Check scheduling, quotas and image pulls of revision ${ctx.revision}, or a real rollback stalls the same way.`,
+  };
+}
+
+/**
+ * The earliest time a pod-based not-Ready finding could appear for these pods (a running,
+ * unready container reaching its readiness budget), so the run looks again then.
+ */
+export function nextReadinessCheckMs(
+  pods: readonly PodView[],
+  template: PodTemplateSpec,
+  deadlineSeconds: number,
+): number | undefined {
+  const containers = template.spec.containers.concat(template.spec.initContainers ?? []);
+  let next: number | undefined;
+  for (const pod of pods) {
+    for (const s of allStatuses(pod)) {
+      if (s.ready === true || s.state?.running === undefined) continue;
+      const started = parseTime(s.state.running.startedAt);
+      if (started === undefined) continue;
+      const budget = readinessBudgetSeconds(
+        containers.find(c => c.name === s.name),
+        deadlineSeconds,
+      );
+      const at = started + budget * 1000 + 1;
+      next = next === undefined ? at : Math.min(next, at);
+    }
+  }
+  return next;
 }
 
 /** The sandbox ReplicaSet running this (sandbox) template, if the controller made it. */
@@ -105,7 +250,7 @@ function exitOf(status: ContainerStatusView): string {
   return ` (exit code ${t.exitCode ?? "?"}${t.reason === undefined ? "" : `, ${t.reason}`})`;
 }
 
-interface Context {
+export interface Context {
   template: PodTemplateSpec;
   revision: number;
   /** "after the rollback" / "before the roll forward": when the failure happened. */

@@ -35,10 +35,11 @@ describe("the operator killed at each phase of a run", () => {
     sim = undefined;
   });
 
-  // Pinned passes through every phase; the :latest war story fails in Verifying (the digest is
-  // the same) and its sandbox goes in CleaningUp.
+  // Pinned passes through every phase but SandboxKept (a passed run keeps no sandbox); the
+  // :latest war story fails in Verifying (the digest is the same) and its sandbox goes in
+  // CleaningUp (these drills keep no failed sandbox: keepOnFailure false).
   const cases: [RunPhase, number][] = [
-    ...RUN_STEPS.map((phase): [RunPhase, number] => [phase, 0]),
+    ...RUN_STEPS.filter(p => p !== "SandboxKept").map((phase): [RunPhase, number] => [phase, 0]),
     ["Verifying", 1],
     ["CleaningUp", 1],
   ];

@@ -114,7 +114,7 @@ describe("a sandbox write refused for good", () => {
     expect(d.status.lastRun).toMatchObject({ verdict: "Error", reason: "SandboxError" });
     expect(d.status.message).toContain(says);
     expect(d.status.message).toContain("config/rbac and config/policy");
-    expect(d.status.currentRun?.phase).toBe("CleaningUp");
+    expect(d.status.currentRun?.phase).toBe("SandboxKept");
     // Not the set-up again: the write would only be refused again.
     expect(d.actions.map(a => a.type)).not.toContain("CreateObject");
   });

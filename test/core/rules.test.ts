@@ -63,13 +63,33 @@ describe("digest rules", () => {
       "SameDigest",
     ],
     [
+      // Production's pods run a cached older build of the tag; the sandbox pulls anew. A real undo
+      // changes no image: cached nodes run the broken build again, others pull the new one.
       "same mutable tag, old image still there",
       "app:latest",
       "app:latest",
       sha("B"),
       sha("A"),
       undefined,
-      "Passed",
+      "SameDigest",
+    ],
+    [
+      "same mutable tag, what ran unknown",
+      "app:stable",
+      "app:stable",
+      undefined,
+      sha("A"),
+      undefined,
+      "UnverifiedDigest",
+    ],
+    [
+      "same mutable tag, even when the ledger saw revision 1 run what the sandbox pulled",
+      "app:stable",
+      "docker.io/library/app:stable",
+      sha("B"),
+      sha("A"),
+      sha("A"),
+      "SameDigest",
     ],
     [
       "different tags that resolve to one image",
@@ -84,6 +104,15 @@ describe("digest rules", () => {
       "identical pinned refs: a configuration-only rollback",
       `app@${sha("A")}`,
       `app@${sha("A")}`,
+      sha("A"),
+      sha("A"),
+      undefined,
+      "Passed",
+    ],
+    [
+      "the same pinned digest, written differently: still configuration only",
+      `registry.example.com/app:1.0@${sha("A")}`,
+      `registry.example.com/app@${sha("A")}`,
       sha("A"),
       sha("A"),
       undefined,
@@ -126,16 +155,25 @@ describe("digest rules", () => {
       "Passed",
     ],
     [
-      "broken digest unknown: nothing to compare",
+      "a tag nothing saw revision 1 run: the sandbox's pull proves only today's tag",
+      "app:v2",
+      "app:v1",
+      sha("B"),
+      sha("A"),
+      undefined,
+      "UnverifiedDigest",
+    ],
+    [
+      "broken digest unknown, and the target's digest too",
       "app:v2",
       "app:v1",
       undefined,
       sha("A"),
       undefined,
-      "Passed",
+      "UnverifiedDigest",
     ],
   ])("%s -> %s", (...row) => {
-    const [, fromImage, toImage, broken, running, ledger, verdict] = row;
+    const [name, fromImage, toImage, broken, running, ledger, verdict] = row;
     const result = evaluateDigests({
       ...base,
       fromTemplate: tagged(fromImage),
@@ -154,11 +192,65 @@ describe("digest rules", () => {
     });
     expect(result.evidence[0]?.verdict).toBe(verdict);
     expect(result.finding?.reason ?? "Passed").toBe(verdict);
+    expect(result.evidence[0]?.digestCheck).toBe(
+      verdict !== "Passed"
+        ? "Failed"
+        : name.includes("configuration")
+          ? "NotApplicable"
+          : "Verified",
+    );
     if (result.finding !== undefined) {
       expect(result.finding.message).toContain('container "app"');
       expect(result.finding.message).toContain(running);
       expect(result.finding.message).toMatch(/Pin images by digest/);
     }
+  });
+
+  it("same mutable tag: names the reference, both digests and which pod ran what on which node", () => {
+    const image = "registry.example.com/shop/worker:stable";
+    const broken = [
+      { ...aPod("w-1", "h2", tagged(image), { app: sha("A") }), spec: { nodeName: "node-1" } },
+      { ...aPod("w-2", "h2", tagged(image), { app: sha("B") }), spec: { nodeName: "node-2" } },
+    ];
+    const result = evaluateDigests({
+      ...base,
+      fromTemplate: tagged(image),
+      toTemplate: tagged(image),
+      rolledBackPods: pods(sha("C")),
+      brokenDigests: [
+        { name: "app", digest: sha("A") },
+        { name: "app", digest: sha("B") },
+      ],
+      brokenPods: broken,
+    });
+    expect(result.finding?.reason).toBe("SameDigest");
+    const message = result.finding?.message ?? "";
+    for (const words of [
+      image,
+      `${sha("A")} (pod w-1 on node-1)`,
+      `${sha("B")} (pod w-2 on node-2)`,
+      `got ${sha("C")}`,
+      "imagePullPolicy IfNotPresent",
+      "is not known to have run",
+      "Pin images by digest",
+    ])
+      expect(message).toContain(words);
+  });
+
+  it("a sandbox digest equal to any digest the broken revision's pods ran is SameDigest", () => {
+    // Pods of revision 2 disagree (one node served a cached build): the second digest counts too.
+    const result = evaluateDigests({
+      ...base,
+      fromTemplate: tagged("app:v2"),
+      toTemplate: tagged("app:v1"),
+      rolledBackPods: pods(sha("C")),
+      brokenDigests: [
+        { name: "app", digest: sha("B") },
+        { name: "app", digest: sha("C") },
+      ],
+    });
+    expect(result.finding?.reason).toBe("SameDigest");
+    expect(result.evidence[0]).toMatchObject({ fromDigest: sha("B"), toDigest: sha("C") });
   });
 });
 

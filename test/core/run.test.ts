@@ -73,6 +73,8 @@ describe("a whole run, step by step", () => {
       fromRevision: 2,
       toRevision: 1,
       rollbackSeconds: 5,
+      // Two revisions: the undo can reach one.
+      revisionsAvailable: 1,
     });
     expect(status.lastRun?.evidence).toEqual([
       {
@@ -84,6 +86,7 @@ describe("a whole run, step by step", () => {
         expectedDigest: sha("m"),
         pinned: true,
         verdict: "Passed",
+        digestCheck: "Verified",
       },
     ]);
     expect(world.events()).toEqual([
@@ -211,19 +214,35 @@ describe("a whole run, step by step", () => {
     ]);
     const drill = aDrill({ spec: { sandbox: { ttlSecondsAfterFinished: 600 } } });
     const world = track(new World(drill, target, healthyKubelet({ [latest]: sha("B") })));
-    for (let i = 0; i < 30 && world.drill.status?.currentRun?.phase !== "CleaningUp"; i++)
+    for (let i = 0; i < 30 && world.drill.status?.currentRun?.phase !== "SandboxKept"; i++)
       world.step(i * 5);
     const done = world.seconds;
+    // The phase says what is true, and lastRun (what `kubectl describe` prints) says until when.
+    const until = iso(done + 600);
+    expect(world.drill.status?.phase).toBe("SandboxKept");
+    expect(world.drill.status?.lastRun?.sandboxKeptUntil).toBe(until);
+    expect(world.drill.status?.conditions?.find(c => c.type === "Running")).toMatchObject({
+      status: "False",
+      reason: "SandboxKept",
+      message: expect.stringContaining(`kept for inspection until ${until}`) as string,
+    });
+    expect(world.events()).toContain("SandboxKept");
     const kept = world.step(done + 60);
     expect(kept.actions.some(a => a.type === "DeleteNamespace")).toBe(false);
+    // A Failed run (a rollback result) keeps its pods running for inspection.
+    expect(kept.actions.some(a => a.type === "ScaleDeployment")).toBe(false);
     expect(kept.requeueAfterMs).toBe((600 - 60) * 1000);
+    expect(kept.status.phase).toBe("SandboxKept");
     const due = world.step(done + 600);
+    expect(due.status.phase).toBe("CleaningUp");
     expect(due.actions).toContainEqual(
       expect.objectContaining({ type: "DeleteNamespace", name: "rbd-web-0f1e2d-1" }),
     );
     world.step(done + 605);
     expect(world.drill.status?.currentRun).toBeUndefined();
     expect(world.drill.status?.phase).toBe("Idle");
+    // Gone, so no longer promised.
+    expect(world.drill.status?.lastRun?.sandboxKeptUntil).toBeUndefined();
   });
 
   it("the ledger saw revision 1 run digest A; the tag now gives C -> DigestMismatch", () => {

@@ -34,6 +34,8 @@ export class World {
   seconds = 0;
   /** A deleted namespace is gone by the next reconcile. */
   instantDelete = true;
+  /** The replicas a ScaleDeployment set the clone to (its pods are gone at 0). */
+  scaledTo: number | undefined;
 
   constructor(drill: RollbackDrill, target: ObservedTarget | undefined, kubelet: Kubelet) {
     this.drill = drill;
@@ -75,6 +77,13 @@ export class World {
       sandbox.pods = sandbox.pods.filter(
         p => p.metadata.labels?.["pod-template-hash"] === currentHash,
       );
+      if (this.scaledTo !== undefined && sandbox.deployment !== undefined) {
+        sandbox.deployment = {
+          ...sandbox.deployment,
+          spec: { ...sandbox.deployment.spec, replicas: this.scaledTo },
+        };
+        if (this.scaledTo === 0) sandbox.pods = [];
+      }
     }
     return anObserved({
       ...(this.target === undefined ? {} : { target: this.target }),
@@ -102,7 +111,7 @@ export class World {
       const run = this.drill.status?.currentRun;
       if (run === undefined && i > 0) return;
       // A failed run's sandbox is kept for its TTL: the run itself has ended.
-      if (run?.phase === "CleaningUp" && run.verdict !== "Passed" && !this.terminating) return;
+      if (run?.phase === "SandboxKept") return;
     }
     throw new Error(`run did not end: phase ${this.drill.status?.currentRun?.phase ?? "?"}`);
   }
@@ -159,6 +168,10 @@ export class World {
       case "CopyConfigMap":
       case "CopySecret":
       case "EmitEvent":
+      case "SaveLogs":
+        return;
+      case "ScaleDeployment":
+        this.scaledTo = action.replicas;
         return;
     }
   }
@@ -169,6 +182,7 @@ export class World {
     this.terminating = false;
     this.deployed = [];
     this.current = -1;
+    this.scaledTo = undefined;
   }
 
   events(): string[] {
