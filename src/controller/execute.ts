@@ -9,12 +9,7 @@ import type { RollbackDrill } from "../api/types.ts";
 import { FINALIZER, LABEL_DRILL_UID, LABEL_MANAGED_BY, MANAGED_BY } from "../api/vocabulary.ts";
 import type { Action } from "../core/actions.ts";
 import type { KubeClient } from "../kube/client.ts";
-import {
-  AlreadyExistsError,
-  BadRequestError,
-  NotFoundError,
-  toKubeError,
-} from "../kube/errors.ts";
+import { AlreadyExistsError, BadRequestError, NotFoundError, toKubeError } from "../kube/errors.ts";
 import type { EventRecorder } from "./events.ts";
 
 export interface ExecuteDeps {
@@ -103,7 +98,9 @@ async function saveLogs(
       read(pod, container, false),
     ]);
     const text =
-      previous === "" ? current : `--- previous instance ---\n${previous}\n--- current instance ---\n${current}`;
+      previous === ""
+        ? current
+        : `--- previous instance ---\n${previous}\n--- current instance ---\n${current}`;
     data[logKey(pod, container)] = text;
   }
   await create(() =>
