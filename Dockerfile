@@ -1,24 +1,37 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript with the full toolchain.
-FROM node:24-bookworm-slim AS build
+# The operator's image. The bases default to the public Node 24 images; e2e/cluster/image.ts builds
+# with bases made on this machine instead (--build-arg BUILD_BASE=... --build-arg RUNTIME_BASE=...).
+# The build base needs a shell, node, npm and npx; the runtime base only /nodejs/bin/node.
+ARG BUILD_BASE=node:24-bookworm-slim
+ARG RUNTIME_BASE=gcr.io/distroless/nodejs24-debian12:nonroot
+
+# Compile with every dependency the lockfile names (the compiler is a devDependency), then drop
+# what the operator's commands never load: the simulator, the demo and its scenarios, the `sim`
+# command, and the source maps (they point at sources the image does not hold).
+FROM ${BUILD_BASE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+RUN npx tsc -p tsconfig.build.json \
+ && rm -rf dist/sim dist/scenarios dist/cli/demo dist/cli/demo.js dist/cli/sim.js \
+ && find dist -name '*.map' -exec rm {} +
 
-# Production dependencies only.
-FROM node:24-bookworm-slim AS deps
+# Production dependencies only, and a check that every command the image ships loads with them
+# and the pruned dist/ alone.
+FROM ${BUILD_BASE} AS deps
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+COPY --from=build /src/dist ./dist
+RUN node --input-type=module -e "for (const c of ['main', 'operator', 'run', 'plan']) await import('./dist/cli/' + c + '.js')"
 
-# Runtime: distroless Node 24, no shell, non-root.
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+# Runtime: Node 24 and the operator, no shell, no package manager, not root.
+FROM ${RUNTIME_BASE}
 WORKDIR /app
 COPY --from=deps /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+COPY --from=deps /src/dist ./dist
 COPY package.json ./
 COPY crds ./crds
 USER 65532:65532

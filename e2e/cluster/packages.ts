@@ -19,6 +19,7 @@ export const PACKAGES: Readonly<Record<string, string>> = {
   "util-linux": "/usr/bin/nsenter",
   postgresql: "/usr/bin/pg_config",
   "apache2-utils": "/usr/bin/htpasswd",
+  buildah: "/usr/bin/buildah",
 };
 
 async function installed(name: string): Promise<boolean> {
