@@ -4,6 +4,8 @@
  *   npm run cluster:down     stop it and remove everything it left
  *   npm run cluster:status   what runs, what answers, what is left over
  *   npm run cluster:kubectl -- ARGS   the built kubectl on the admin kubeconfig
+ *   npm run cluster:install  build the operator's image and `kubectl apply -k` it (TAG: default dev)
+ *   npm run cluster:uninstall  delete the drills, then the operator, then the CRD
  *   npm run cluster:gomod    regenerate go.mod from Kubernetes' own (--check: report drift)
  * A failure prints the component, its last log lines and what to try, and exits 1; a missing
  * prerequisite (root, Linux, Go) exits 2.
@@ -15,12 +17,13 @@ import { ensureBinaries, MODULE_DIR } from "./build.ts";
 import { down } from "./down.ts";
 import { ownedParts, parseUpstream, renderGoMod } from "./gomod.ts";
 import { run } from "./proc.ts";
+import { install, uninstall } from "./install.ts";
 import { readInfo } from "./state.ts";
 import { status } from "./status.ts";
 import { prerequisites, up } from "./up.ts";
 import { KUBERNETES_VERSION } from "./versions.ts";
 
-const USAGE = `usage: node e2e/cluster/main.ts <up|down|status|build|kubectl ARGS|gomod [--check]>`;
+const USAGE = `usage: node e2e/cluster/main.ts <up|down|status|build|install [TAG]|uninstall|kubectl ARGS|gomod [--check]>`;
 const log = (line: string): void => {
   console.log(line);
 };
@@ -81,6 +84,14 @@ async function main(args: string[]): Promise<number> {
   if (command === "gomod") return gomod(rest.includes("--check"));
   if (command === "status") return status(log);
   if (command === "kubectl") return kubectl(rest);
+  if (command === "install") {
+    await install(log, rest[0] ?? "dev");
+    return 0;
+  }
+  if (command === "uninstall") {
+    await uninstall(log);
+    return 0;
+  }
   if (command !== "up" && command !== "down" && command !== "build") {
     console.error(command === undefined ? USAGE : `unknown command ${command}\n${USAGE}`);
     return 2;
