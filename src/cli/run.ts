@@ -205,7 +205,7 @@ export function explain(err: unknown, what: string): string {
     return `the cluster rejected the credentials (${what}): check --kubeconfig`;
   if (e instanceof ForbiddenError) return `forbidden (${what}): ${e.message}`;
   if (e instanceof NotFoundError && /rollbackdrill/i.test(what))
-    return `the RollbackDrill CRD (${CRD_NAME}) is not installed: kubectl apply -k crds/ first (--standalone needs it too)`;
+    return `the RollbackDrill CRD (${CRD_NAME}) is not installed: kubectl apply -f crds/ first (--standalone needs it too)`;
   if (e instanceof InvalidError) return `the cluster rejected the drill (${what}): ${e.message}`;
   return `${what} failed: ${e.message}`;
 }

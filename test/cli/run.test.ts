@@ -260,7 +260,7 @@ describe("rollback-drill run when it cannot run", () => {
     expect(await runGate(options(sim.kubeconfig), c.io, { clock: sim.clock })).toBe(2);
     expect(c.out).toEqual([]);
     expect(c.err).toEqual([
-      "rollback-drill run: the RollbackDrill CRD (rollbackdrills.rollbackdrill.io) is not installed: kubectl apply -k crds/ first (--standalone needs it too)",
+      "rollback-drill run: the RollbackDrill CRD (rollbackdrills.rollbackdrill.io) is not installed: kubectl apply -f crds/ first (--standalone needs it too)",
     ]);
   });
 

@@ -237,3 +237,28 @@ describe.skipIf(!HAS_KUBECTL)(
     });
   },
 );
+
+describe.skipIf(!HAS_KUBECTL)(
+  `kubectl apply -f crds/ and -k config/crd, the two ways users install the CRD ${HAS_KUBECTL ? "" : NEEDS_KUBECTL}`,
+  () => {
+    let k: KubectlSim;
+    beforeAll(async () => {
+      k = await startKubectlSim();
+    });
+    afterAll(async () => {
+      await k.close();
+    });
+
+    it("crds/ holds only manifests, so the plain form applies the CRD and exits 0", async () => {
+      const r = await k.run("apply", "-f", join(ROOT, "crds"));
+      expect(r, r.stderr).toMatchObject({ code: 0, stdout: `${CRD} created\n` });
+    });
+
+    it("config/crd's kustomization renders the same CRD, and -k applies it", async () => {
+      const rendered = await k.kubectl("kustomize", join(ROOT, "config/crd"));
+      const file = await readFile(CRD_FILE, "utf8");
+      expect(parse(rendered)).toEqual(parse(file));
+      expect(await k.kubectl("apply", "-k", join(ROOT, "config/crd"))).toBe(`${CRD} unchanged\n`);
+    });
+  },
+);
