@@ -19,6 +19,7 @@ import type {
   SourceState,
 } from "../core/observed.ts";
 import { sandboxNamespaceToObserve } from "../core/observed.ts";
+import { wantsReadinessLog } from "../core/verdict.ts";
 import { objectsToLookUp } from "../core/refs.ts";
 import type { KubeClient, ObjectKey } from "../kube/client.ts";
 import { BadRequestError, ForbiddenError, NotFoundError, toKubeError } from "../kube/errors.ts";
@@ -42,6 +43,8 @@ export interface GatherDeps {
   readonly kube: KubeClient;
   readonly operator: OperatorIdentity;
   readonly logs: LogCache;
+  /** The operator's clock, for how long a sandbox container has been unready; default real time. */
+  readonly clock?: { now(): Date };
 }
 
 /** Phases in which decide() reads Observed.sources. */
@@ -133,7 +136,7 @@ async function gatherSandbox(
   const tree = ownedTree(deps.cache, deployment, name);
   const pods =
     phase !== undefined && LOG_PHASES.includes(phase)
-      ? await Promise.all(tree.pods.map(p => withLogs(p, deps)))
+      ? await Promise.all(tree.pods.map(p => withLogs(p, deployment, deps)))
       : tree.pods;
   return { namespace, deployment, replicaSets: tree.replicaSets, pods };
 }
@@ -233,14 +236,20 @@ function crashedInstance(status: ContainerStatusView): { previous: boolean } | u
   return undefined;
 }
 
-async function withLogs(pod: PodView, deps: GatherDeps): Promise<PodView> {
+async function withLogs(pod: PodView, clone: DeploymentView, deps: GatherDeps): Promise<PodView> {
   const status = pod.status;
   if (status === undefined) return pod;
   const key: ObjectKey = { namespace: pod.metadata.namespace ?? "", name: pod.metadata.name };
   const fill = async (list: ContainerStatusView[] | undefined) =>
     list === undefined
       ? undefined
-      : Promise.all(list.map(c => containerWithLogs(pod, key, c, deps)));
+      : Promise.all(
+          list.map(c =>
+            wantsReadinessLog(pod, c, clone, (deps.clock?.now() ?? new Date()).getTime())
+              ? unreadyWithLogs(pod, key, c, deps)
+              : containerWithLogs(pod, key, c, deps),
+          ),
+        );
   const [containerStatuses, initContainerStatuses] = await Promise.all([
     fill(status.containerStatuses),
     fill(status.initContainerStatuses),
@@ -283,6 +292,26 @@ async function readCrashLog(
   };
   const lines = await read(previous);
   return lines.length > 0 || previous ? lines : read(true);
+}
+
+/**
+ * A running container that never became Ready: its current log's last lines, read once it is
+ * past its readiness budget (and cached once there are some), so a PodsNotReady says what it did.
+ */
+async function unreadyWithLogs(
+  pod: PodView,
+  key: ObjectKey,
+  status: ContainerStatusView,
+  deps: CrashLogDeps,
+): Promise<ContainerStatusView> {
+  const cacheKey = `${pod.metadata.uid ?? key.name}/${status.name}/${status.restartCount ?? 0}/unready`;
+  let lines = deps.logs.get(cacheKey);
+  if (lines === undefined) {
+    const read = await readCrashLog(key, status.name, false, deps);
+    if (read.length > 0) deps.logs.set(cacheKey, read);
+    lines = read;
+  }
+  return { ...status, lastLogLines: lines };
 }
 
 /** What reading a crashed container's log needs. */

@@ -323,20 +323,25 @@ function checkContainer(c: ContainerCheck): CheckResult {
           `kubectl rollout undo changes no image, and what revision ${fromRevision} runs is not known (no pod of it ` +
           `reported a digest). The sandbox pulled ${first}, what the tag points at now. ${PIN}`,
       );
+    if (same !== undefined)
+      return fail(
+        "SameDigest",
+        same,
+        `${who} rolled back to revision ${toRevision} runs ${same}, the same digest as the broken revision ` +
+          `${fromRevision}: both revisions name the mutable tag ${c.toImage}, which now points at the broken image, ` +
+          `so kubectl rollout undo would restore the Deployment but not the software. ${PIN}`,
+      );
     const ran = whereRan(c.input.brokenPods ?? [], c.name);
-    const production = ran === "" ? c.fromDigests.join(", ") : ran;
-    const how =
-      same !== undefined
-        ? `both revisions name the mutable tag ${c.toImage}, which now points at the broken image`
-        : `both revisions name the mutable tag ${c.toImage}, so the undo changes no image: production's revision ` +
-          `${fromRevision} pods run ${production}, while the sandbox, pulling with imagePullPolicy Always, got ${first}, ` +
-          `what the tag points at now. On a node that has the broken image cached (imagePullPolicy IfNotPresent) the ` +
-          `undo runs it again; on any other node it pulls ${first}, ${ranBefore(first, toRevision, c.expected)}`;
     return fail(
       "SameDigest",
-      same ?? first,
-      `${who} rolled back to revision ${toRevision} runs ${same ?? c.fromDigests[0] ?? first}, the same digest as the broken revision ` +
-        `${fromRevision}: ${how}, so kubectl rollout undo would restore the Deployment but not the software. ${PIN}`,
+      first,
+      `${who}: revision ${toRevision} and the broken revision ${fromRevision} both name the mutable tag ` +
+        `${c.toImage}, so kubectl rollout undo changes no image: production's revision ${fromRevision} pods run ` +
+        `${ran === "" ? c.fromDigests.join(", ") : ran}, while the sandbox, pulling with imagePullPolicy Always, ` +
+        `got ${first}, what the tag points at now. On a node that has the broken build cached (imagePullPolicy ` +
+        `IfNotPresent) the undo runs it again; on any other node it pulls ${first}, ` +
+        `${ranBefore(first, toRevision, c.expected)}. Either way the rollback restores the Deployment, not the ` +
+        `software that ran. ${PIN}`,
     );
   }
   if (c.expected !== undefined) return { toDigest: first, digestCheck: "Verified" };

@@ -193,7 +193,8 @@ export interface ContainerStatusView {
   lastState?: ContainerStateView;
   /**
    * The last log lines of the previous (crashed) instance, newest last. The shell fills it for
-   * containers with restartCount > 0 or a terminated state, in the sandbox only (at most ~20 lines).
+   * containers with restartCount > 0 or a terminated state, and for a running container that is
+   * unready past its readiness budget (wantsReadinessLog), in the sandbox only (at most ~20 lines).
    */
   lastLogLines?: string[];
 }

@@ -582,7 +582,7 @@ export function verifying(step: Step): void {
         limit !== undefined && elapsed > limit
           ? ` The rollback was also over spec.checks.maxRollbackSeconds (${limit}s): more than ${elapsed}s since the undo, and never done.`
           : "";
-      finishRun(step, failure("PodsNotReady", `${stuck.message}${over}`));
+      finishRun(step, failure(stuck.reason, `${stuck.message}${over}`));
       return;
     }
     // Past maxRollbackSeconds the clock keeps running: the verdict waits for the real rollback

@@ -150,22 +150,11 @@ export function notReadyFinding(
       const runningMs = started === undefined ? 0 : ctx.nowMs - started;
       const budget = readinessBudgetSeconds(spec, ctx.deadlineSeconds);
       if (!ctx.deadlineExceeded && runningMs <= budget * 1000) continue;
-      const who = describeContainer(s.name, ctx.template);
-      const why = ctx.deadlineExceeded
-        ? `the clone's rollout exceeded its progressDeadlineSeconds (${ctx.deadlineSeconds}s: Progressing is False, ProgressDeadlineExceeded)`
-        : `it has run for ${Math.round(runningMs / 1000)}s without becoming Ready, past its readiness budget of ${budget}s (progressDeadlineSeconds ${ctx.deadlineSeconds}s)`;
-      const lines = s.lastLogLines ?? [];
-      return {
-        reason: "PodsNotReady",
-        container: s.name,
-        message:
-          `${who} of revision ${ctx.revision} runs but never became Ready ${ctx.when} (pod ${pod.metadata.name}): ` +
-          `${why}; its ${describeProbe("readiness", spec?.readinessProbe)} keeps failing` +
-          `${spec?.startupProbe === undefined ? "" : ` (after its ${describeProbe("startup", spec.startupProbe)})`}; ` +
-          `${lines.length === 0 ? "no log lines were captured" : `last log lines: ${lines.slice(-10).join(" | ")}`}. ` +
-          `A real rollback to revision ${ctx.revision} would leave pods that never serve: fix what its readiness ` +
-          `waits for (the probe's path or port, a dependency, configuration the new release changed).`,
-      };
+      // Running again after a crash, out of time: it keeps crashing, which is no readiness problem.
+      const last = s.lastState?.terminated;
+      if ((s.restartCount ?? 0) > 0 && last !== undefined && (last.exitCode ?? 0) !== 0)
+        return crashFinding(pod, s, ctx);
+      return neverReadyFinding(pod, s, spec, ctx, { runningMs, budget });
     }
   }
   if (!ctx.deadlineExceeded) return undefined;
@@ -175,6 +164,63 @@ export function notReadyFinding(
       `Pods of revision ${ctx.revision} did not become Ready ${ctx.when} within the clone's progressDeadlineSeconds ` +
       `(${ctx.deadlineSeconds}s: Progressing is False, ProgressDeadlineExceeded): ${describeUnready(pods, ctx.template)}. ` +
       `Check scheduling, quotas and image pulls of revision ${ctx.revision}, or a real rollback stalls the same way.`,
+  };
+}
+
+/**
+ * Whether a running, unready container's log is worth reading for a not-Ready finding: the
+ * clone's rollout passed its deadline, or the container has run unready past its readiness
+ * budget. Before that, readiness may still come, and the read would cost a request per pod start.
+ */
+export function wantsReadinessLog(
+  pod: PodView,
+  status: ContainerStatusView,
+  clone: DeploymentView,
+  nowMs: number,
+): boolean {
+  if (isPodReady(pod) || status.ready === true || status.state?.running === undefined) return false;
+  if (hasExceededDeadline(clone)) return true;
+  const started = parseTime(status.state.running.startedAt);
+  if (started === undefined) return false;
+  const spec = clone.spec.template.spec.containers
+    .concat(clone.spec.template.spec.initContainers ?? [])
+    .find(c => c.name === status.name);
+  const deadline = clone.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
+  return nowMs - started > readinessBudgetSeconds(spec, deadline) * 1000;
+}
+
+function neverReadyFinding(
+  pod: PodView,
+  s: ContainerStatusView,
+  spec: Container | undefined,
+  ctx: NotReadyContext,
+  { runningMs, budget }: { runningMs: number; budget: number },
+): Finding {
+  const who = describeContainer(s.name, ctx.template);
+  const why = ctx.deadlineExceeded
+    ? `the clone's rollout exceeded its progressDeadlineSeconds (${ctx.deadlineSeconds}s: Progressing is False, ProgressDeadlineExceeded)`
+    : `it has run for ${Math.round(runningMs / 1000)}s without becoming Ready, past its readiness budget of ${budget}s (progressDeadlineSeconds ${ctx.deadlineSeconds}s)`;
+  const probe =
+    spec?.readinessProbe === undefined
+      ? "it has no readiness probe"
+      : `its ${describeProbe("readiness", spec.readinessProbe)} keeps failing`;
+  const startup =
+    spec?.startupProbe === undefined
+      ? ""
+      : ` (after its ${describeProbe("startup", spec.startupProbe)})`;
+  const lines = s.lastLogLines ?? [];
+  const logs =
+    lines.length === 0
+      ? "no log lines were captured"
+      : `last log lines: ${lines.slice(-10).join(" | ")}`;
+  return {
+    reason: "PodsNotReady",
+    container: s.name,
+    message:
+      `${who} of revision ${ctx.revision} runs but never became Ready ${ctx.when} (pod ${pod.metadata.name}): ` +
+      `${why}; ${probe}${startup}; ${logs}. A real rollback to revision ${ctx.revision} would leave pods that ` +
+      `never serve: fix what its readiness waits for (the probe's path or port, a dependency, configuration the ` +
+      `new release changed).`,
   };
 }
 

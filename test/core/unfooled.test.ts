@@ -196,6 +196,28 @@ describe("an old version that runs but never becomes Ready", () => {
     );
   });
 
+  it("out of time while running again after a crash: CrashLoop, not a readiness problem", () => {
+    const restarted = (hash: string, t: PodTemplateSpec): PodView[] =>
+      runningUnready(5, ["orders 5.0.0: schema v1 ok", "FATAL: schema too new"])(hash, t).map(
+        p => ({
+          ...p,
+          status: {
+            ...p.status,
+            containerStatuses: (p.status?.containerStatuses ?? []).map(c => ({
+              ...c,
+              restartCount: 3,
+              lastState: { terminated: { exitCode: 1, reason: "Error" } },
+            })),
+          },
+        }),
+      );
+    const d = lookAt(inPhase("DeployingPrevious"), settingUp(restarted), 30, {
+      exceeded: "web-s1",
+    });
+    expect(d.status.lastRun?.reason).toBe("CrashLoop");
+    expect(d.status.lastRun?.message).toContain("FATAL: schema too new");
+  });
+
   it("a deadline with no container running says what each pod waits for", () => {
     const pending = (hash: string, t: PodTemplateSpec): PodView[] => {
       const pod = aPod(`web-${hash}-0`, hash, t, {}, false);
