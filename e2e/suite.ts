@@ -18,6 +18,7 @@ import {
   MANAGED_BY,
 } from "../src/api/vocabulary.ts";
 import { startOperator, type RunningOperator } from "../src/cli/operator.ts";
+import { SAVED_LOGS_CONFIGMAP } from "../src/core/run.ts";
 import { SCENARIOS, type Scenario, type ScenarioOptions } from "../src/scenarios/catalog.ts";
 import { Cluster } from "../src/scenarios/cluster.ts";
 import {
@@ -148,12 +149,32 @@ async function assertSandbox(running: Running, scenario: Scenario, drill: Rollba
     );
     return;
   }
-  // A failed run's sandbox is kept for debugging, labelled with the drill that owns it.
+  // A failed run's sandbox is kept for debugging, labelled with the drill that owns it, and the
+  // drill says so: phase SandboxKept, and until when.
   expect(await namespaceLabels(cluster, name)).toMatchObject({
     [LABEL_MANAGED_BY]: MANAGED_BY,
     [LABEL_DRILL_NAME]: scenario.name,
     [LABEL_DRILL_NAMESPACE]: options.namespace,
   });
+  expect(drill.status?.phase).toBe("SandboxKept");
+  const until = Date.parse(drill.status?.lastRun?.sandboxKeptUntil ?? "");
+  expect(until).toBeGreaterThan(Date.parse(drill.status?.lastRun?.completionTime ?? ""));
+  if (scenario.expected.sandboxStopped === true) await assertStopped(cluster, name);
+}
+
+/** A stopped sandbox (an Error run): no pod left running, the containers' logs in a ConfigMap. */
+async function assertStopped(cluster: Cluster, namespace: string): Promise<void> {
+  await cluster.until(`no pods in ${namespace}`, async () => {
+    const pods = await cluster.core.listNamespacedPod({ namespace });
+    return pods.items.length === 0 ? true : undefined;
+  });
+  const logs = await cluster.core.readNamespacedConfigMap({
+    namespace,
+    name: SAVED_LOGS_CONFIGMAP,
+  });
+  expect(Object.keys(logs.data ?? {}).length).toBeGreaterThan(0);
+  const deployments = await cluster.apps.listNamespacedDeployment({ namespace });
+  expect(deployments.items.map(d => d.spec?.replicas)).toEqual([0]);
 }
 
 /**

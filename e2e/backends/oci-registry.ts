@@ -9,6 +9,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import type { V1Probe } from "@kubernetes/client-node";
 import type { ImageBehaviour, RegistryOps } from "../../src/scenarios/cluster.ts";
 import {
   architecture,
@@ -289,6 +290,14 @@ export class OciRegistry implements RegistryOps {
   // ---- databases ----
 
   /** How a pod reaches database `name`: as the app role, on the server's pod address. */
+  /** Scenarios probe the ready file the image's program writes. */
+  readinessProbe(): V1Probe {
+    return {
+      ...READINESS_PROBE,
+      exec: { command: [...READINESS_PROBE.exec.command] },
+    };
+  }
+
   databaseUrl(name: string, host: string): string {
     const db = this.options.database;
     if (db === undefined) return `postgres://${host}:5432/${name}`;

@@ -3,9 +3,10 @@
  * and the drill that rehearses its rollback, with the verdict the drill must reach. The demo shows
  * them, the e2e suite runs them on every backend, the soak repeats them under faults.
  */
-import type { V1Deployment } from "@kubernetes/client-node";
+import type { V1Deployment, V1Probe } from "@kubernetes/client-node";
 import type { DrillSpec } from "../api/types.ts";
-import type { Reason, Verdict, WarningReason } from "../api/vocabulary.ts";
+import type { DigestCheck, Reason, Verdict, WarningReason } from "../api/vocabulary.ts";
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { Cluster, ImageBehaviour } from "./cluster.ts";
 
 export const REGISTRY = "registry.example.com/shop";
@@ -34,6 +35,8 @@ export interface ExpectedEvidence {
   fromTag: string;
   /** The tag whose digest the rolled-back pods ran. */
   toTag: string;
+  /** What the digest check must have made of the container; unchecked when undefined. */
+  digestCheck?: DigestCheck;
 }
 
 export interface Expectation {
@@ -47,6 +50,12 @@ export interface Expectation {
   messageIncludes?: string[];
   /** Whether the run creates a sandbox (false when it ends before one). Default true. */
   sandbox?: boolean;
+  /** A kept sandbox whose pods were stopped (an Error run): no pod left, the logs saved. */
+  sandboxStopped?: boolean;
+  /** lastRun.revisionsAvailable, when the scenario is about the history's depth. */
+  revisionsAvailable?: number;
+  /** The measured rollback time must be recorded and exceed this many seconds. */
+  rollbackSecondsOver?: number;
 }
 
 /** What a backend must offer for a scenario to run on it. */
@@ -75,6 +84,11 @@ export interface Scenario {
   lesson: string;
   /** Builds production: the target's history, images and databases. Returns the drill to apply. */
   setup(cluster: Cluster, options: ScenarioOptions): Promise<DrillManifest>;
+  /**
+   * What happens in production while the drill runs (e.g. the target is deleted), started once
+   * the drills are applied; a scenario without it is left alone.
+   */
+  duringRun?(cluster: Cluster, drill: DrillManifest): Promise<void>;
 }
 
 const FAST: ImageBehaviour = { pullMs: 300, startMs: 200, readyAfterMs: 500 };
@@ -88,6 +102,9 @@ function deployment(
     revisionHistoryLimit?: number;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    readinessProbe?: V1Probe;
+    imagePullPolicy?: string;
+    nodeName?: string;
   } = {},
 ): V1Deployment {
   return {
@@ -108,7 +125,16 @@ function deployment(
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{ name: "app", image, ...(extra.env ? { env: extra.env } : {}) }],
+          ...(extra.nodeName === undefined ? {} : { nodeName: extra.nodeName }),
+          containers: [
+            {
+              name: "app",
+              image,
+              ...(extra.env ? { env: extra.env } : {}),
+              ...(extra.readinessProbe ? { readinessProbe: extra.readinessProbe } : {}),
+              ...(extra.imagePullPolicy ? { imagePullPolicy: extra.imagePullPolicy } : {}),
+            },
+          ],
         },
       },
     },
@@ -329,6 +355,262 @@ const helmManaged: Scenario = {
   },
 };
 
+/** `kubectl set env`-like: a strategic merge patch of one container's env (a config-only deploy). */
+async function setEnv(
+  cluster: Cluster,
+  namespace: string,
+  name: string,
+  env: { name: string; value: string }[],
+): Promise<void> {
+  await cluster.apps.patchNamespacedDeployment(
+    {
+      namespace,
+      name,
+      body: { spec: { template: { spec: { containers: [{ name: "app", env }] } } } },
+    },
+    setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+  );
+}
+
+/**
+ * The node cache: production pulled `worker:stable` with IfNotPresent, the tag moved to a new
+ * build, and the next deploy (a configuration change) kept running the cached old build. The
+ * sandbox pulls with Always and gets the new build: a digest different from production's, which
+ * is not a rollback that restores anything (both revisions name the same mutable tag).
+ */
+const cachedTag: Scenario = {
+  name: "cached-worker",
+  title: "mutable tag, old build served from the node's image cache",
+  expected: {
+    verdict: "Failed",
+    reason: "SameDigest",
+    warnings: ["UnpinnedImage"],
+    messageIncludes: [":stable", "imagePullPolicy IfNotPresent", "is not known to have run"],
+  },
+  lesson:
+    "Pin images by digest: with a tag in both revisions, an undo changes no image, and a node's cache decides which build runs.",
+  async setup(cluster, options) {
+    const r = repo("worker", options);
+    // One node for every pod, as a one-node pool: its cache is the production cache.
+    const [node] = await cluster.nodeNames();
+    const pin = {
+      imagePullPolicy: "IfNotPresent",
+      ...(node === undefined ? {} : { nodeName: node }),
+    };
+    await cluster.pushImage(r, "stable", { ...FAST, logLines: ["worker build 88"] });
+    await cluster.createDeployment(deployment(options.namespace, this.name, `${r}:stable`, pin));
+    await cluster.waitRolledOut(options.namespace, this.name);
+    // CI pushes the next build under the same tag; the deploy after it changes configuration only.
+    await cluster.pushImage(r, "stable", { ...FAST, logLines: ["worker build 89"] });
+    await setEnv(cluster, options.namespace, this.name, [{ name: "QUEUE_BATCH", value: "50" }]);
+    await cluster.waitRolledOut(options.namespace, this.name);
+    return drillFor(this.name, options);
+  },
+};
+
+/** Distinct tags, but nothing saw revision 1 run: the sandbox's pull proves only today's tag. */
+const unverifiedTag: Scenario = {
+  name: "tagged-notes",
+  title: "images by tag, the previous one never seen running",
+  expected: {
+    verdict: "Failed",
+    reason: "UnverifiedDigest",
+    warnings: ["UnpinnedImage"],
+    evidence: {
+      container: "app",
+      app: "notes",
+      fromTag: "1.1.0",
+      toTag: "1.0.0",
+      digestCheck: "Failed",
+    },
+  },
+  lesson:
+    "Pin images by digest, or let a drill watch every deploy (rerunOnNewRevision): then it knows what each revision ran.",
+  async setup(cluster, options) {
+    const r = repo("notes", options);
+    await cluster.pushImage(r, "1.0.0", FAST);
+    await cluster.pushImage(r, "1.1.0", FAST);
+    await cluster.createDeployment(deployment(options.namespace, this.name, `${r}:1.0.0`));
+    await cluster.waitRolledOut(options.namespace, this.name);
+    await cluster.setImage(options.namespace, this.name, "app", `${r}:1.1.0`);
+    await cluster.waitRolledOut(options.namespace, this.name);
+    return drillFor(this.name, options);
+  },
+};
+
+/**
+ * The previous release never became Ready (its readiness probe fails; a hotfix rolled forward
+ * past it): the undo goes back to pods that run and never serve.
+ */
+const neverReady: Scenario = {
+  name: "stuck-reports",
+  title: "previous release runs but never becomes Ready",
+  expected: {
+    verdict: "Failed",
+    reason: "PodsNotReady",
+    messageIncludes: [
+      'container "app" of revision 1 runs but never became Ready',
+      "readiness probe",
+      "reports 4.0.0 waiting for the cache warm-up",
+    ],
+  },
+  lesson:
+    "Roll back only to a release that was healthy: one whose readiness probe never passed cannot be a way back.",
+  async setup(cluster, options) {
+    const r = repo("reports", options);
+    const probe = cluster.readinessProbe();
+    const v1 = await cluster.pushImage(r, "4.0.0", {
+      ...FAST,
+      neverReady: true,
+      logLines: ["reports 4.0.0 waiting for the cache warm-up"],
+    });
+    const v2 = await cluster.pushImage(r, "4.0.1", FAST);
+    await cluster.createDeployment(
+      deployment(options.namespace, this.name, `${r}@${v1}`, { readinessProbe: probe }),
+    );
+    // Revision 1 never rolls out (its ReplicaSet exists, its pods never get Ready); the hotfix
+    // replaces it.
+    await cluster.waitObserved(options.namespace, this.name);
+    await cluster.setImage(options.namespace, this.name, "app", `${r}@${v2}`);
+    await cluster.waitRolledOut(options.namespace, this.name);
+    // A short run, so the clone's progress deadline (a third of what it leaves) is short too.
+    return drillFor(this.name, options, {
+      checks: { timeoutSeconds: options.stableSeconds + 60 },
+    });
+  },
+};
+
+/** A configuration-only deploy: both revisions pin the same image; only the env differs. */
+const configOnly: Scenario = {
+  name: "config-flags",
+  title: "configuration-only deploy (same pinned image, new env)",
+  expected: {
+    verdict: "Passed",
+    reason: "Passed",
+    evidence: {
+      container: "app",
+      app: "flags",
+      fromTag: "2.2.0",
+      toTag: "2.2.0",
+      digestCheck: "NotApplicable",
+    },
+    messageIncludes: ["The digest check does not apply"],
+  },
+  lesson:
+    "A rollback of configuration restores configuration: the drill checks it runs, and says the digest check does not apply.",
+  async setup(cluster, options) {
+    const r = repo("flags", options);
+    const v = await cluster.pushImage(r, "2.2.0", FAST);
+    await cluster.createDeployment(
+      deployment(options.namespace, this.name, `${r}@${v}`, {
+        env: [{ name: "NEW_CHECKOUT", value: "off" }],
+      }),
+    );
+    await cluster.waitRolledOut(options.namespace, this.name);
+    await setEnv(cluster, options.namespace, this.name, [{ name: "NEW_CHECKOUT", value: "on" }]);
+    await cluster.waitRolledOut(options.namespace, this.name);
+    return drillFor(this.name, options);
+  },
+};
+
+/** The old release takes seconds to become Ready: the undo works, slower than the RTO. */
+const slowStart: Scenario = {
+  name: "slow-ledger",
+  title: "previous release slow to become Ready (RTO 3 s)",
+  expected: {
+    verdict: "Failed",
+    reason: "RollbackTooSlow",
+    messageIncludes: ["from undo to all pods Ready, over spec.checks.maxRollbackSeconds (3s)"],
+    rollbackSecondsOver: 3,
+  },
+  lesson:
+    "Measure the rollback to the end: make the old release ready sooner (pre-pulled images, lighter start) or accept a longer RTO.",
+  async setup(cluster, options) {
+    const r = repo("ledger", options);
+    const probe = cluster.readinessProbe();
+    const v1 = await cluster.pushImage(r, "9.0.0", { ...FAST, readyAfterMs: 8_000 });
+    const v2 = await cluster.pushImage(r, "9.1.0", FAST);
+    await cluster.createDeployment(
+      deployment(options.namespace, this.name, `${r}@${v1}`, { readinessProbe: probe }),
+    );
+    await cluster.waitRolledOut(options.namespace, this.name);
+    await cluster.setImage(options.namespace, this.name, "app", `${r}@${v2}`);
+    await cluster.waitRolledOut(options.namespace, this.name);
+    return drillFor(this.name, options, { checks: { maxRollbackSeconds: 3 } });
+  },
+};
+
+/** The target is deleted while the drill runs: an Error, and a sandbox that keeps no pods running. */
+const vanishingTarget: Scenario = {
+  name: "gone-mailer",
+  title: "target deleted while the drill runs",
+  expected: {
+    verdict: "Error",
+    reason: "TargetNotFound",
+    messageIncludes: ["deleted during the run"],
+    sandboxStopped: true,
+  },
+  lesson:
+    "A drill that cannot conclude keeps its sandbox's objects, Events and logs, but stops its pods.",
+  async setup(cluster, options) {
+    const r = repo("mailer", options);
+    const v1 = await cluster.pushImage(r, "1.0.0", FAST);
+    const v2 = await cluster.pushImage(r, "1.1.0", FAST);
+    await cluster.createDeployment(deployment(options.namespace, this.name, `${r}@${v1}`));
+    await cluster.waitRolledOut(options.namespace, this.name);
+    await cluster.setImage(options.namespace, this.name, "app", `${r}@${v2}`);
+    await cluster.waitRolledOut(options.namespace, this.name);
+    // A long stable window keeps the run in Verifying while production changes under it.
+    const stableSeconds = Math.max(options.stableSeconds, 120);
+    return drillFor(this.name, options, {
+      checks: { stableSeconds, timeoutSeconds: stableSeconds + 600 },
+    });
+  },
+  async duringRun(cluster, manifest) {
+    const { namespace, name } = manifest.metadata;
+    const drill = await cluster.waitForDrill(
+      namespace,
+      name,
+      d => d.status?.currentRun?.phase === "Verifying" || d.status?.lastRun !== undefined,
+    );
+    if (drill.status?.lastRun === undefined)
+      await cluster.deleteDeployment(namespace, manifest.spec.targetRef.name);
+  },
+};
+
+/** revisionHistoryLimit: 1: one revision to go back to, and no further. */
+const shallowHistory: Scenario = {
+  name: "shallow-pay",
+  title: "revisionHistoryLimit: 1 (one way back, no further)",
+  expected: {
+    verdict: "Passed",
+    reason: "Passed",
+    warnings: ["ShallowHistory"],
+    revisionsAvailable: 1,
+    evidence: {
+      container: "app",
+      app: "pay",
+      fromTag: "6.1.0",
+      toTag: "6.0.0",
+      digestCheck: "Verified",
+    },
+  },
+  lesson:
+    "Keep revisionHistoryLimit at 2 or more, so a bad previous release still leaves a way back.",
+  async setup(cluster, options) {
+    const r = repo("pay", options);
+    const v1 = await cluster.pushImage(r, "6.0.0", FAST);
+    const v2 = await cluster.pushImage(r, "6.1.0", FAST);
+    await cluster.createDeployment(
+      deployment(options.namespace, this.name, `${r}@${v1}`, { revisionHistoryLimit: 1 }),
+    );
+    await cluster.waitRolledOut(options.namespace, this.name);
+    await cluster.setImage(options.namespace, this.name, "app", `${r}@${v2}`);
+    await cluster.waitRolledOut(options.namespace, this.name);
+    return drillFor(this.name, options);
+  },
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   pinnedHealthy,
   latestTag,
@@ -336,4 +618,11 @@ export const SCENARIOS: readonly Scenario[] = [
   forwardMigration,
   noHistory,
   helmManaged,
+  cachedTag,
+  unverifiedTag,
+  neverReady,
+  configOnly,
+  slowStart,
+  vanishingTarget,
+  shallowHistory,
 ];

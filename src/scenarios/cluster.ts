@@ -15,7 +15,7 @@ import {
   Watch,
   setHeaderOptions,
 } from "@kubernetes/client-node";
-import type { V1Deployment } from "@kubernetes/client-node";
+import type { V1Deployment, V1Probe } from "@kubernetes/client-node";
 import type { RollbackDrill } from "../api/types.ts";
 import { GROUP, PLURAL, VERSION } from "../api/vocabulary.ts";
 import { SimRegistry, statusCode } from "./sim-registry.ts";
@@ -53,7 +53,19 @@ export interface RegistryOps {
    * server (e.g. "db.shop.svc"); default `postgres://${host}:5432/${name}` (what the simulator reads).
    */
   databaseUrl?(name: string, host: string): string;
+  /**
+   * The readiness probe that reads whether an image's program says it is ready (readyAfterMs,
+   * neverReady); default SIM_READINESS_PROBE (the simulator's kubelet reads the behaviour itself).
+   */
+  readinessProbe?(): V1Probe;
 }
+
+/** A readiness probe for the simulator's images: its kubelet times readiness from the behaviour. */
+export const SIM_READINESS_PROBE: V1Probe = {
+  exec: { command: ["sh", "-c", "test -e /tmp/ready"] },
+  periodSeconds: 1,
+  failureThreshold: 1,
+};
 
 export class TimeoutError extends Error {
   override name = "TimeoutError";
@@ -163,6 +175,29 @@ export class Cluster {
     return this.registry.databaseUrl?.(name, host) ?? `postgres://${host}:5432/${name}`;
   }
 
+  /** The readiness probe a scenario's pods use to make readyAfterMs and neverReady real. */
+  readinessProbe(): V1Probe {
+    return this.registry.readinessProbe?.() ?? SIM_READINESS_PROBE;
+  }
+
+  /** The names of the cluster's nodes, sorted. */
+  async nodeNames(): Promise<string[]> {
+    const list = await this.core.listNode();
+    return list.items
+      .map(n => n.metadata?.name ?? "")
+      .filter(n => n !== "")
+      .sort();
+  }
+
+  /** Deletes a Deployment (its ReplicaSets and pods go with it, by garbage collection). */
+  async deleteDeployment(namespace: string, name: string): Promise<void> {
+    try {
+      await this.apps.deleteNamespacedDeployment({ namespace, name });
+    } catch (error) {
+      if (statusCode(error) !== 404) throw error;
+    }
+  }
+
   // ---- workloads ----
 
   async createDeployment(deployment: V1Deployment): Promise<void> {
@@ -199,6 +234,17 @@ export class Cluster {
         },
       },
       setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+    );
+  }
+
+  /** Waits until the deployment controller has seen the Deployment's latest spec (a ReplicaSet for it exists). */
+  async waitObserved(namespace: string, name: string): Promise<V1Deployment> {
+    return this.watchUntil(
+      `deployment ${namespace}/${name} observed`,
+      `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      name,
+      () => this.getDeployment(namespace, name),
+      d => (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1),
     );
   }
 

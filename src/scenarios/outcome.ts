@@ -31,10 +31,18 @@ export async function setupScenarios(
   );
 }
 
-/** Creates (server-side applies) the drills. */
+/**
+ * Creates (server-side applies) the drills, then plays what happens in production while they run
+ * (Scenario.duringRun), returning once that is done. The operator must already be running.
+ */
 export async function applyDrills(cluster: Cluster, prepared: readonly Prepared[]): Promise<void> {
   await Promise.all(
     prepared.map(({ drill }) => cluster.applyDrill(drill as Parameters<Cluster["applyDrill"]>[0])),
+  );
+  await Promise.all(
+    prepared.map(async ({ scenario, drill }) => {
+      if (scenario.duringRun !== undefined) await scenario.duringRun(cluster, drill);
+    }),
   );
 }
 
@@ -68,6 +76,16 @@ export function judge(expected: Expectation, drill: RollbackDrill | undefined): 
     problems.push(`expected warnings [${want.join(", ")}], got [${got.join(", ")}]`);
   for (const words of expected.messageIncludes ?? [])
     if (!(run.message ?? "").includes(words)) problems.push(`message lacks "${words}"`);
+  if (
+    expected.revisionsAvailable !== undefined &&
+    run.revisionsAvailable !== expected.revisionsAvailable
+  )
+    problems.push(
+      `expected revisionsAvailable ${expected.revisionsAvailable}, got ${run.revisionsAvailable ?? "-"}`,
+    );
+  const over = expected.rollbackSecondsOver;
+  if (over !== undefined && !((run.rollbackSeconds ?? 0) > over))
+    problems.push(`expected rollbackSeconds over ${over}, got ${run.rollbackSeconds ?? "-"}`);
   return problems;
 }
 
@@ -119,5 +137,8 @@ export function judgeEvidence(
     problems.push(`${container}: from digest ${found.fromDigest ?? "-"}, expected ${digests.from}`);
   if (!sameDigest(found.toDigest, digests.to))
     problems.push(`${container}: to digest ${found.toDigest ?? "-"}, expected ${digests.to}`);
+  const check = expected.evidence.digestCheck;
+  if (check !== undefined && found.digestCheck !== check)
+    problems.push(`${container}: digest check ${found.digestCheck ?? "-"}, expected ${check}`);
   return problems;
 }

@@ -347,6 +347,14 @@ export interface SetUpOptions {
 }
 
 /**
+ * The scenarios a batch cycles through: those that need nothing done in production while they
+ * run (a batch only creates the drills and waits).
+ */
+export const BATCH_SCENARIOS: readonly Scenario[] = SCENARIOS.filter(
+  s => s.duringRun === undefined,
+);
+
+/**
  * Sets up `count` scenarios (each in its own namespace, with its own images and databases) through
  * the Kubernetes API, and returns the drills to create; nothing is drilled yet.
  */
@@ -362,7 +370,9 @@ export async function setUpBatch(sim: Sim, options: SetUpOptions): Promise<Plann
     planned.push(
       ...(await Promise.all(
         chunk.map(async i => {
-          const scenario = SCENARIOS[((options.first ?? 0) + i) % SCENARIOS.length] as Scenario;
+          const scenario = BATCH_SCENARIOS[
+            ((options.first ?? 0) + i) % BATCH_SCENARIOS.length
+          ] as Scenario;
           const namespace = `${options.prefix}-${i}`;
           await cluster.ensureNamespace(namespace);
           const manifest = await scenario.setup(cluster, {
