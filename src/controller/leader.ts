@@ -6,7 +6,7 @@
  * the renew deadline steps down. Release on shutdown empties holderIdentity so a standby takes
  * over at once instead of waiting out the lease.
  */
-import type { V1Lease } from "@kubernetes/client-node";
+import { V1MicroTime, type V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { KubeClient, ObjectKey } from "../kube/client.ts";
 import { AlreadyExistsError, ConflictError, NotFoundError, toKubeError } from "../kube/errors.ts";
@@ -58,8 +58,12 @@ export function createLeaderElector(config: LeaderElectionConfig, deps: LeaderDe
     return {
       holderIdentity: config.identity,
       leaseDurationSeconds: Math.round(leaseDurationMs / 1000),
-      acquireTime: takingOver || previous.acquireTime === undefined ? now : previous.acquireTime,
-      renewTime: now,
+      // MicroTime fields: a real API server rejects a Date's 3 fractional digits ("cannot parse
+      // \".006Z\" as \".000000\""), so both go as V1MicroTime, which serializes 6.
+      acquireTime: new V1MicroTime(
+        takingOver || previous.acquireTime === undefined ? now : previous.acquireTime,
+      ),
+      renewTime: new V1MicroTime(now),
       leaseTransitions:
         (previous?.leaseTransitions ?? 0) + (takingOver && previous !== undefined ? 1 : 0),
     };

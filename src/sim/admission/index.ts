@@ -5,7 +5,7 @@
  * then checked with CEL rules (structural.ts, cel.ts); CRDs themselves are validated (crd.ts).
  * Throws ApiError 422 (errors.ts `invalid`) with one cause per field error.
  */
-import { invalid, type StatusCause } from "../errors.ts";
+import { badRequest, invalid, type StatusCause } from "../errors.ts";
 import type { GVR, KubeObject, ResourceInfo } from "../types.ts";
 import { validateCel } from "./cel.ts";
 import { defaultCrd, validateCrd, versionSchema } from "./crd.ts";
@@ -15,7 +15,7 @@ import { required } from "./field.ts";
 import { isPlainObject, type Schema } from "./schema.ts";
 import { applyDefaults, hasBlockingError, prune, validateValue } from "./structural.ts";
 import { validateBuiltin } from "./validate.ts";
-import { dropOmittedZeros } from "./wire.ts";
+import { dropOmittedZeros, microTimeError } from "./wire.ts";
 
 export { crdResourceInfos, validateCrd } from "./crd.ts";
 
@@ -120,6 +120,8 @@ export function admit(ctx: AdmissionContext): KubeObject {
     dropOmittedZeros(ctx.gvr, object);
     causes = [];
   } else {
+    const undecodable = microTimeError(ctx.gvr, object);
+    if (undecodable !== undefined) throw badRequest(undecodable);
     dropOmittedZeros(ctx.gvr, object);
     applyBuiltinDefaults(ctx.gvr.group, object, ctx.operation, ctx.oldObject);
     causes = validateBuiltin(ctx.gvr.group, ctx.info.namespaced, object, ctx.oldObject);

@@ -36,3 +36,48 @@ export function dropOmittedZeros(gvr: GVR, object: KubeObject): void {
     Object.entries(status).filter(([key, value]) => !(value === 0 && fields.includes(key))),
   );
 }
+
+/**
+ * MicroTime fields of built-in types (metav1.MicroTime), which the apiserver decodes with Go's
+ * RFC3339Micro layout: exactly six fractional digits, so a JavaScript Date's ISO string (three)
+ * is refused before validation, with a 400.
+ */
+const MICRO_TIME: Record<string, { kind: string; version: string; paths: readonly string[][] }> = {
+  "coordination.k8s.io/leases": {
+    kind: "Lease",
+    version: "v1",
+    paths: [
+      ["spec", "acquireTime"],
+      ["spec", "renewTime"],
+    ],
+  },
+  "/events": { kind: "Event", version: "v1", paths: [["eventTime"]] },
+};
+const RFC3339_MICRO = "2006-01-02T15:04:05.000000Z07:00";
+const SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
+const MICRO_REST = /^\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
+
+/** The decode error a real apiserver gives for a MicroTime without six fractional digits, if any. */
+export function microTimeError(gvr: GVR, object: KubeObject): string | undefined {
+  const fields = MICRO_TIME[`${gvr.group}/${gvr.resource}`];
+  if (fields === undefined) return undefined;
+  for (const path of fields.paths) {
+    let value: unknown = object;
+    for (const key of path)
+      value =
+        typeof value === "object" && value !== null
+          ? (value as Record<string, unknown>)[key]
+          : undefined;
+    if (typeof value !== "string" || value === "") continue;
+    const head = SECONDS.exec(value)?.[0];
+    const rest = head === undefined ? value : value.slice(head.length);
+    if (head !== undefined && MICRO_REST.test(rest)) continue;
+    const what = `${fields.kind} in version "${fields.version}" cannot be handled as a ${fields.kind}`;
+    const detail =
+      head === undefined
+        ? `cannot parse "${value}" as "2006"`
+        : `cannot parse "${rest}" as ".000000"`;
+    return `${what}: parsing time "${value}" as "${RFC3339_MICRO}": ${detail}`;
+  }
+  return undefined;
+}
