@@ -24,8 +24,11 @@ export const OPERATOR_DEPLOYMENT = "rollback-drill-operator";
 export const OPERATOR_SERVICE_ACCOUNT = `system:serviceaccount:${OPERATOR_NAMESPACE}:rollback-drill-operator`;
 export const OVERLAY = join(L.OUT, "overlay");
 
-/** An overlay of config/ that changes nothing but the image, as a user's would. */
-export function overlayKustomization(image: { name: string; tag: string }): string {
+/**
+ * An overlay of config/ that changes nothing but the image, as a user's would: pinned by digest,
+ * so a rebuild under the same tag rolls the pods (a tag alone would leave them on the old build).
+ */
+export function overlayKustomization(image: { name: string; digest: string }): string {
   const config = relative(OVERLAY, join(L.CHECKOUT, "config"));
   return [
     "apiVersion: kustomize.config.k8s.io/v1beta1",
@@ -35,7 +38,7 @@ export function overlayKustomization(image: { name: string; tag: string }): stri
     "images:",
     `  - name: ${UPSTREAM_IMAGE}`,
     `    newName: ${image.name}`,
-    `    newTag: "${image.tag}"`,
+    `    digest: "${image.digest}"`,
     "",
   ].join("\n");
 }
@@ -68,7 +71,7 @@ export async function install(log: Log, tag = "dev"): Promise<Installed> {
   mkdirSync(OVERLAY, { recursive: true });
   writeFileSync(
     join(OVERLAY, "kustomization.yaml"),
-    overlayKustomization({ name: built.image.slice(0, at), tag: built.image.slice(at + 1) }),
+    overlayKustomization({ name: built.image.slice(0, at), digest: built.digest }),
   );
   log(
     `install: kubectl apply -k ${relative(L.CHECKOUT, OVERLAY)} (config/ with the image ${built.image})`,
