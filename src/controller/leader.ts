@@ -152,7 +152,11 @@ export function createLeaderElector(config: LeaderElectionConfig, deps: LeaderDe
             apiVersion: "coordination.k8s.io/v1",
             kind: "Lease",
             metadata: { ...config.lease, resourceVersion: current.metadata?.resourceVersion ?? "" },
-            spec: { holderIdentity: "", leaseDurationSeconds: 1, renewTime: clock.now() },
+            spec: {
+              holderIdentity: "",
+              leaseDurationSeconds: 1,
+              renewTime: new V1MicroTime(clock.now()),
+            },
           });
         }
         log.info({ lease: config.lease }, "Released the leader lease");

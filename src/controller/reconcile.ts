@@ -6,6 +6,7 @@
  * again once; a second conflict is an error and backs off. A run's sandbox write refused for good
  * (Forbidden, Invalid) is decided on at once (reconcileDrill). Any other error backs off too.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { DrillStatus, RollbackDrill } from "../api/types.ts";
 import { decide } from "../core/decide.ts";
@@ -116,7 +117,7 @@ async function executeRecording(
   runId: string | undefined,
 ): Promise<void> {
   try {
-    await execute(action, ctx, deps);
+    await executeThroughRbacLag(action, ctx, deps);
   } catch (err) {
     const e = toKubeError(err);
     const kind =
@@ -125,6 +126,44 @@ async function executeRecording(
       throw e;
     deps.log.warn({ err: e, action: action.type }, "Sandbox write refused");
     throw new WriteRefused({ runId, action, kind, message: e.message }, e);
+  }
+}
+
+/**
+ * Waits (milliseconds) before retrying a sandbox write the apiserver refused with 403. A real
+ * API server authorizes from an informer cache of RoleBindings, so for a moment after the
+ * operator binds the sandbox role a write there is refused (seen on the real cluster: "cannot
+ * create resource networkpolicies ... in the namespace rbd-..." right after the binding). A
+ * refusal that outlasts these waits (about 2 s) is for good.
+ */
+const RBAC_LAG_RETRIES_MS = [100, 300, 600, 1000] as const;
+
+/**
+ * Writes the sandbox RoleBinding grants (so the lag can explain their refusal), not the
+ * namespace or the binding itself, which the operator's own long-standing role allows.
+ */
+function grantedByTheSandboxBinding(action: Action): boolean {
+  if (namespaceWrittenBy(action) === undefined) return false;
+  if (action.type === "CreateNamespace" || action.type === "DeleteNamespace") return false;
+  return !(action.type === "CreateObject" && action.manifest.kind === "RoleBinding");
+}
+
+async function executeThroughRbacLag(
+  action: Action,
+  ctx: ExecuteContext,
+  deps: ExecuteDeps,
+): Promise<void> {
+  for (const waitMs of [...RBAC_LAG_RETRIES_MS, undefined]) {
+    try {
+      await execute(action, ctx, deps);
+      return;
+    } catch (err) {
+      const e = toKubeError(err);
+      if (waitMs === undefined || !(e instanceof ForbiddenError)) throw e;
+      if (!grantedByTheSandboxBinding(action)) throw e;
+      deps.log.debug({ action: action.type, waitMs }, "Sandbox write refused; retrying");
+      await sleep(waitMs);
+    }
   }
 }
 
