@@ -95,9 +95,13 @@ export function parseCanIList(table: string): Need[] {
     if (m === null) continue;
     const [name = "", nonResource = "[]"] = [m[1], m[2]];
     if (nonResource !== "[]") continue;
-    const dot = name.indexOf(".");
-    const resource = dot === -1 ? name : name.slice(0, dot);
-    const group = dot === -1 ? "" : name.slice(dot + 1);
+    // kubectl prints resource[.group][/subresource], e.g. rollbackdrills.rollbackdrill.io/status.
+    const slash = name.indexOf("/");
+    const qualified = slash === -1 ? name : name.slice(0, slash);
+    const subresource = slash === -1 ? "" : name.slice(slash);
+    const dot = qualified.indexOf(".");
+    const resource = (dot === -1 ? qualified : qualified.slice(0, dot)) + subresource;
+    const group = dot === -1 ? "" : qualified.slice(dot + 1);
     for (const verb of (m[4] ?? "").split(" ").filter(v => v !== ""))
       needs.push({ group, resource, verb });
   }

@@ -76,6 +76,7 @@ describe("the operator's RBAC is what its code needs", () => {
       "selfsubjectreviews.authentication.k8s.io        []                  []                         [create]",
       "rollbackdrills.rollbackdrill.io                 []                  []                         [get list watch patch]",
       "pods/log                                        []                  []                         [get]",
+      "rollbackdrills.rollbackdrill.io/status          []                  []                         [update]",
       "clusterroles.rbac.authorization.k8s.io          []                  [rollback-drill-sandbox]   [bind]",
       "                                                [/api/*]            []                         [get]",
     ].join("\n");
@@ -86,6 +87,7 @@ describe("the operator's RBAC is what its code needs", () => {
       "get rollbackdrills.rollbackdrill.io",
       "list rollbackdrills.rollbackdrill.io",
       "patch rollbackdrills.rollbackdrill.io",
+      "update rollbackdrills/status.rollbackdrill.io",
       "watch rollbackdrills.rollbackdrill.io",
     ]);
   });
