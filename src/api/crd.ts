@@ -93,6 +93,14 @@ export const PRINTER_COLUMNS: readonly PrinterColumn[] = [
     priority: 1,
   },
   {
+    name: "Digest Check",
+    type: "string",
+    jsonPath: ".status.lastRun.evidence[0].digestCheck",
+    description:
+      "Verified, Failed, NotApplicable (a configuration-only rollback: equal digests are expected) or Ignored (first container).",
+    priority: 1,
+  },
+  {
     name: "Next Run",
     type: "date",
     jsonPath: ".status.nextRunTime",

@@ -131,6 +131,7 @@ describe.skipIf(!HAS_KUBECTL)(
         "PHASE",
         "FROM DIGEST",
         "TO DIGEST",
+        "DIGEST CHECK",
         "NEXT RUN",
       ]);
 
