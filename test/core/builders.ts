@@ -83,6 +83,30 @@ export function aDrill(
   return drill;
 }
 
+/**
+ * A drill whose run 1 (started at t=0) is in `phase`, revisions resolved (2 -> 1, template hashes
+ * h2 -> h1), its sandbox the run-1 name.
+ */
+export function inPhase(
+  phase: CurrentRun["phase"],
+  run: Partial<CurrentRun> = {},
+  spec: Parameters<typeof aDrill>[0] = {},
+): RollbackDrill {
+  return aDrillInRun(
+    {
+      phase,
+      sandboxNamespace: sandboxNameFor(aDrill(), "1"),
+      fromTemplateHash: "h2",
+      toTemplateHash: "h1",
+      fromRevision: 2,
+      toRevision: 1,
+      targetUID: TARGET_UID,
+      ...run,
+    },
+    spec,
+  );
+}
+
 /** A drill with a run in progress (status.currentRun), generation already observed. */
 export function aDrillInRun(
   run: Partial<CurrentRun>,

@@ -10,30 +10,19 @@ import { decide } from "../../src/core/decide.ts";
 import type { ActionFailure, ObservedSandbox } from "../../src/core/observed.ts";
 import { REFUSAL_MAX_CHARS } from "../../src/core/phases.ts";
 import {
-  aDrillInRun,
   aSandbox,
   anObserved,
   at,
   iso,
-  TARGET_UID,
   PINNED_M as M,
   PINNED_TARGET as target,
   RUN1_SANDBOX as SANDBOX,
+  inPhase,
 } from "./builders.ts";
 
-function inPhase(phase: CurrentRun["phase"], run: Partial<CurrentRun> = {}): RollbackDrill {
-  return aDrillInRun({
-    phase,
-    phaseStartTime: iso(10),
-    sandboxNamespace: SANDBOX,
-    fromTemplateHash: "h2",
-    toTemplateHash: "h1",
-    fromRevision: 2,
-    toRevision: 1,
-    targetUID: TARGET_UID,
-    ...run,
-  });
-}
+/** As the builders' inPhase, the phase entered at t=10 s. */
+const inPhaseAt10 = (phase: CurrentRun["phase"], run: Partial<CurrentRun> = {}): RollbackDrill =>
+  inPhase(phase, { phaseStartTime: iso(10), ...run });
 
 const labels = { "app.kubernetes.io/managed-by": "rollback-drill" };
 const roleBinding: Action = {
@@ -105,7 +94,7 @@ describe("a sandbox write refused for good", () => {
   ];
 
   it.each(refusedWrites)("ends the run SandboxError: $name", ({ phase, failure, says }) => {
-    const drill = inPhase(phase);
+    const drill = inPhaseAt10(phase);
     const d = decide(
       drill,
       anObserved({ target, sandbox: namespaceOnly(drill), actionFailure: failure }),
@@ -120,14 +109,14 @@ describe("a sandbox write refused for good", () => {
   });
 
   it("says what the Forbidden means: rights in config/rbac (bind included) or a policy", () => {
-    const drill = inPhase("CreatingSandbox");
+    const drill = inPhaseAt10("CreatingSandbox");
     const d = decide(drill, anObserved({ target, actionFailure: forbidden(roleBinding) }), at(11));
     expect(d.status.message).toMatch(/bind on the rollback-drill-sandbox ClusterRole/);
     expect(d.status.message).toMatch(/admission policy denies the write \(config\/policy\)/);
   });
 
   it("quotes a long apiserver message only in part, so the status stays within its limits", () => {
-    const drill = inPhase("CreatingSandbox");
+    const drill = inPhaseAt10("CreatingSandbox");
     const long = { ...forbidden(roleBinding), message: "x".repeat(REFUSAL_MAX_CHARS * 3) };
     const d = decide(drill, anObserved({ target, actionFailure: long }), at(11));
     expect(d.status.message).toContain(`${"x".repeat(REFUSAL_MAX_CHARS)}...)`);
@@ -137,17 +126,17 @@ describe("a sandbox write refused for good", () => {
   const ignored: { name: string; drill: RollbackDrill; failure: ActionFailure }[] = [
     {
       name: "another run's refusal",
-      drill: inPhase("CreatingSandbox"),
+      drill: inPhaseAt10("CreatingSandbox"),
       failure: forbidden(roleBinding, "7"),
     },
     {
       name: "a refused write to the drill itself",
-      drill: inPhase("CreatingSandbox"),
+      drill: inPhaseAt10("CreatingSandbox"),
       failure: forbidden({ type: "EnsureFinalizer" }),
     },
     {
       name: "a refused delete of the sandbox",
-      drill: inPhase("CreatingSandbox"),
+      drill: inPhaseAt10("CreatingSandbox"),
       failure: forbidden({ type: "DeleteNamespace", name: SANDBOX, expectLabels: labels }),
     },
   ];
@@ -161,7 +150,7 @@ describe("a sandbox write refused for good", () => {
   });
 
   it("leaves a finished run's verdict alone", () => {
-    const drill = inPhase("CleaningUp", {
+    const drill = inPhaseAt10("CleaningUp", {
       verdict: "Failed",
       reason: "SameDigest",
       message: "same digest",

@@ -5,48 +5,25 @@
  * set-up again only when the cache cannot be catching up with the first one.
  */
 import { describe, expect, it } from "vitest";
-import type { CurrentRun, RollbackDrill } from "../../src/api/types.ts";
+import type { RollbackDrill } from "../../src/api/types.ts";
 import { decide } from "../../src/core/decide.ts";
 import type { ObservedSandbox } from "../../src/core/observed.ts";
 import { SETUP_REISSUE_MS } from "../../src/core/phases.ts";
 import { RESYNC_MS } from "../../src/core/run.ts";
 import {
   aDrill,
-  aDrillInRun,
   aSandbox,
   anObserved,
   at,
   iso,
   readyPods,
   sha,
-  TARGET_UID,
   type SandboxState,
   PINNED_M as M,
   PINNED_N as N,
   PINNED_TARGET as target,
-  RUN1_SANDBOX as SANDBOX,
+  inPhase,
 } from "./builders.ts";
-
-/** A drill whose run 1 (started at t=0) is in `phase`, revisions resolved (2 -> 1). */
-function inPhase(
-  phase: CurrentRun["phase"],
-  run: Partial<CurrentRun> = {},
-  spec: Parameters<typeof aDrill>[0] = {},
-): RollbackDrill {
-  return aDrillInRun(
-    {
-      phase,
-      sandboxNamespace: SANDBOX,
-      fromTemplateHash: "h2",
-      toTemplateHash: "h1",
-      fromRevision: 2,
-      toRevision: 1,
-      targetUID: TARGET_UID,
-      ...run,
-    },
-    spec,
-  );
-}
 
 function lookAt(drill: RollbackDrill, state: SandboxState | undefined, seconds: number) {
   const sandbox = state === undefined ? undefined : aSandbox(drill, "1", state);

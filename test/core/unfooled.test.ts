@@ -19,7 +19,6 @@ import { SAVED_LOGS_CONFIGMAP } from "../../src/core/run.ts";
 import { cloneManifest, sandboxProgressDeadlineSeconds } from "../../src/core/sandbox.ts";
 import {
   aDrill,
-  aDrillInRun,
   aPod,
   aSandbox,
   aTarget,
@@ -28,9 +27,9 @@ import {
   at,
   iso,
   sha,
-  TARGET_UID,
   type SandboxState,
   RUN1_SANDBOX as SANDBOX,
+  inPhase,
 } from "./builders.ts";
 
 const PROBE: Probe = {
@@ -55,26 +54,6 @@ const target = aTarget([
   { revision: 1, template: M },
   { revision: 2, template: N, digests: { app: sha("n") } },
 ]);
-
-function inPhase(
-  phase: CurrentRun["phase"],
-  run: Partial<CurrentRun> = {},
-  spec: Parameters<typeof aDrill>[0] = {},
-): RollbackDrill {
-  return aDrillInRun(
-    {
-      phase,
-      sandboxNamespace: SANDBOX,
-      fromTemplateHash: "h2",
-      toTemplateHash: "h1",
-      fromRevision: 2,
-      toRevision: 1,
-      targetUID: TARGET_UID,
-      ...run,
-    },
-    spec,
-  );
-}
 
 /** Pods that run (since `startedAt` seconds) and are not Ready, with these last log lines. */
 function runningUnready(startedAt: number, lines: string[] = []) {
