@@ -18,6 +18,7 @@ import {
   equalIgnoreHash,
   ownedRevisions,
   resolveRevisions,
+  revisionOf,
   revisionsAvailable,
   type Revision,
 } from "./revisions.ts";
@@ -135,6 +136,15 @@ interface RunRevisions {
   toTemplate: PodTemplateSpec;
 }
 
+/** How soon a run whose target's history is mid-change looks again, in milliseconds. */
+export const HISTORY_RECHECK_MS = 1_000;
+
+/** Whether the ReplicaSet of the Deployment's own current revision is among those observed. */
+function historyConsistent(deployment: DeploymentView, owned: readonly Revision[]): boolean {
+  const current = revisionOf(deployment.metadata.annotations);
+  return current === undefined || current === 0 || owned.some(r => r.revision === current);
+}
+
 /** The run's two revisions, found again by pod-template-hash; finishes the run when they are gone. */
 function runRevisions(step: Step): RunRevisions | undefined {
   const target = step.observed.target;
@@ -153,9 +163,20 @@ function runRevisions(step: Step): RunRevisions | undefined {
     );
     return undefined;
   }
+  if (target.deployment.metadata.deletionTimestamp !== undefined) {
+    targetMissing(step, true);
+    return undefined;
+  }
   const owned = ownedRevisions(target.deployment, target.replicaSets);
   const from = owned.find(r => r.hash === run.fromTemplateHash);
   const to = owned.find(r => r.hash === run.toTemplateHash);
+  if ((from === undefined || to === undefined) && !historyConsistent(target.deployment, owned)) {
+    // A Deployment always has the ReplicaSet of its current revision. Without it, the view is
+    // mid-change: the Deployment is being deleted (its ReplicaSets go first to the garbage
+    // collector's watch) or the cache has not caught up. Look again before concluding.
+    requeue(step, HISTORY_RECHECK_MS);
+    return undefined;
+  }
   if (from === undefined || to === undefined) {
     finishRun(
       step,

@@ -413,6 +413,47 @@ describe("an Error that is no rollback failure keeps no running pods", () => {
     );
   });
 
+  it("a target being deleted (deletionTimestamp set) is TargetNotFound, not lost history", () => {
+    const deleting = {
+      ...target,
+      deployment: {
+        ...target.deployment,
+        metadata: { ...target.deployment.metadata, deletionTimestamp: iso(11) },
+      },
+    };
+    const d = lookAt(inPhase("Verifying", { phaseStartTime: iso(10) }), state, 12, {}, deleting);
+    expect(d.status.lastRun).toMatchObject({ verdict: "Error", reason: "TargetNotFound" });
+    expect(d.status.lastRun?.message).toContain("deleted during the run");
+  });
+
+  it("waits, without a verdict, while the Deployment is seen without its current ReplicaSet", () => {
+    // The garbage collector's deletions of the ReplicaSets can reach the cache before the
+    // Deployment's own: a view no live Deployment has (its current revision always has one).
+    const drill = inPhase("Verifying", { phaseStartTime: iso(10) });
+    for (const replicaSets of [
+      [],
+      target.replicaSets.filter(rs => rs.metadata.name !== "web-h2"),
+    ]) {
+      const d = lookAt(drill, state, 12, {}, { ...target, replicaSets });
+      expect(d.status.lastRun).toBeUndefined();
+      expect(d.status.currentRun?.phase).toBe("Verifying");
+      expect(d.requeueAfterMs).toBe(1_000);
+    }
+    // Once the Deployment is gone too, the run ends as the target's deletion.
+    const gone = lookAt(drill, state, 13, {}, null);
+    expect(gone.status.lastRun).toMatchObject({ verdict: "Error", reason: "TargetNotFound" });
+  });
+
+  it("still ends NoRevisionHistory when only the old revision's ReplicaSet is gone", () => {
+    const drill = inPhase("Verifying", { phaseStartTime: iso(10) });
+    const pruned = {
+      ...target,
+      replicaSets: target.replicaSets.filter(rs => rs.metadata.name !== "web-h1"),
+    };
+    const d = lookAt(drill, state, 12, {}, pruned);
+    expect(d.status.lastRun).toMatchObject({ verdict: "Failed", reason: "NoRevisionHistory" });
+  });
+
   it("stops them again if a restart lost the first stop, and not once the clone is at 0", () => {
     const kept = inPhase("SandboxKept", {
       verdict: "Error",
