@@ -37,3 +37,7 @@ COPY crds ./crds
 USER 65532:65532
 ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]
 CMD ["operator"]
+# Last, so a new version reuses every layer above: the version the image says it is (e2e/cluster
+# builds pass their tag, so two versions of the same sources are two images).
+ARG VERSION=dev
+LABEL org.opencontainers.image.version=${VERSION}

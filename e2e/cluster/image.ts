@@ -803,7 +803,7 @@ export async function buildOperatorImage(options: BuildOptions): Promise<BuiltIm
       context: CHECKOUT,
       dockerfile,
       name,
-      buildArgs: { BUILD_BASE: bases.build, RUNTIME_BASE: bases.runtime },
+      buildArgs: { BUILD_BASE: bases.build, RUNTIME_BASE: bases.runtime, VERSION: tag },
       tlsVerify,
       iidfile,
     });
