@@ -299,7 +299,12 @@ describe("the Dockerfile", () => {
     const final = instructions.slice(instructions.lastIndexOf("FROM ${RUNTIME_BASE}"));
     expect(final).toContain("USER 65532:65532");
     expect(final).toContain('ENTRYPOINT ["/nodejs/bin/node", "dist/cli/main.js"]');
-    expect(final.at(-1)).toBe('CMD ["operator"]');
+    expect(final).toContain('CMD ["operator"]');
+    // The version label comes last, so a new version reuses every layer above it.
+    expect(final.slice(-2)).toEqual([
+      "ARG VERSION=dev",
+      "LABEL org.opencontainers.image.version=${VERSION}",
+    ]);
     expect(final.filter(l => l.startsWith("RUN"))).toEqual([]);
   });
 
