@@ -27,6 +27,12 @@ export interface WatchRequest {
   /** The resourceVersion parameter; "" or "0" start with the current state. */
   resourceVersion: string;
   allowBookmarks: boolean;
+  /**
+   * sendInitialEvents=true (a streaming list, KEP-3157, as kubectl 1.36's watches ask): the
+   * current state as ADDED events whatever the resourceVersion, then a BOOKMARK annotated
+   * `k8s.io/initial-events-end: "true"` at the current resourceVersion.
+   */
+  sendInitialEvents?: boolean;
   /** Real milliseconds until the server ends the watch; undefined = never. */
   timeoutMs?: number;
   /** End the watch after this many events (a fault). */
@@ -67,6 +73,24 @@ export function filterEvent(
   return undefined;
 }
 
+/** The annotation on the bookmark that ends a streaming list's initial events. */
+export const INITIAL_EVENTS_END = "k8s.io/initial-events-end";
+
+interface Bookmark {
+  kind: string;
+  apiVersion: string;
+  metadata: { resourceVersion: string; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+function bookmark(info: ResourceInfo, resourceVersion: string): Bookmark {
+  return {
+    kind: info.kind,
+    apiVersion: info.group === "" ? info.version : `${info.group}/${info.version}`,
+    metadata: { resourceVersion },
+  };
+}
+
 function servedAs(info: ResourceInfo, object: KubeObject): KubeObject {
   return {
     ...object,
@@ -104,13 +128,18 @@ export class WatchHub {
       this.#close(watcher);
     };
     const rv = request.resourceVersion;
-    if (rv === "" || rv === "0") {
+    if (rv === "" || rv === "0" || request.sendInitialEvents === true) {
       const { items } = this.#store.list(
         request.info,
         request.namespace === undefined ? {} : { namespace: request.namespace },
       );
       for (const item of items) {
         if (request.matches(item) && !this.#send(watcher, "ADDED", item)) return stop;
+      }
+      if (request.sendInitialEvents === true && request.allowBookmarks) {
+        const end = bookmark(request.info, String(this.#store.currentResourceVersion()));
+        end.metadata.annotations = { [INITIAL_EVENTS_END]: "true" };
+        if (!watcher.sink.send("BOOKMARK", end)) return stop;
       }
     } else {
       const since = Number(rv);
@@ -160,14 +189,8 @@ export class WatchHub {
       );
     }
     if (allowBookmarks) {
-      const apiVersion = info.group === "" ? info.version : `${info.group}/${info.version}`;
       const timer = setInterval(() => {
-        const rv = String(this.#store.currentResourceVersion());
-        watcher.sink.send("BOOKMARK", {
-          kind: info.kind,
-          apiVersion,
-          metadata: { resourceVersion: rv },
-        });
+        watcher.sink.send("BOOKMARK", bookmark(info, String(this.#store.currentResourceVersion())));
       }, this.#bookmarkMs);
       watcher.timers.push(timer);
     }

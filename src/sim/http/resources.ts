@@ -254,6 +254,7 @@ function watch(ctx: RequestContext, deps: ResourceDeps): void {
     matches,
     resourceVersion: rv,
     allowBookmarks: url.searchParams.get("allowWatchBookmarks") === "true",
+    sendInitialEvents: url.searchParams.get("sendInitialEvents") === "true",
   };
   if (timeoutSeconds > 0) request.timeoutMs = timeoutSeconds * 1000;
   if (ctx.faults.dropWatchAfterEvents !== undefined)
