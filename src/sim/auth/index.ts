@@ -12,6 +12,7 @@ import { readBody, sendJson } from "../http/respond.ts";
 import type { SimStore } from "../store.ts";
 import type { Actor, KubeObject, SimClock } from "../types.ts";
 import { guardStore } from "./escalation.ts";
+import { impersonated } from "./impersonation.ts";
 import { decodeAuthProtobuf } from "./proto.ts";
 import { authorize } from "./rbac.ts";
 import { forbiddenRequest, requestAttributes, unauthorized } from "./requestinfo.ts";
@@ -99,7 +100,7 @@ export class RequestAuth {
    * handlers act as, or throws the 401/403 to send.
    */
   check(req: IncomingMessage, url: URL): Actor {
-    const user = this.authenticate(req);
+    const user = impersonated(this.#store, req, this.authenticate(req));
     const attrs = requestAttributes(user, req.method ?? "GET", url);
     const decision = authorize(this.#store, attrs);
     if (!decision.allowed) throw forbiddenRequest(attrs, decision.reason);
