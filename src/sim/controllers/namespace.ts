@@ -3,7 +3,7 @@
  * for a namespace with a deletionTimestamp, deletes every object of every namespaced resource in
  * it, waits until they are gone (pods leave once their kubelet has stopped them), then removes
  * "kubernetes" from spec.finalizers through the finalize subresource, and the store drops the
- * namespace. While content remains it records the NamespaceContentRemaining condition.
+ * namespace. On each pass it records the five deletion conditions (content and finalizers remaining).
  */
 import {
   formatTimestamp,
@@ -28,41 +28,97 @@ function namespacedResources(store: Store): GVR[] {
     .map(i => ({ group: i.group, version: i.version, resource: i.resource }));
 }
 
-function contentCondition(
-  remaining: Map<string, number>,
+/** What is left in a terminating namespace: objects by `resource.group`, finalizers by name. */
+interface Remaining {
+  objects: Map<string, number>;
+  finalizers: Map<string, number>;
+}
+
+const counted = (m: Map<string, number>, what: (key: string, n: number) => string): string =>
+  [...m.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, n]) => what(k, n))
+    .join(", ");
+
+/**
+ * The five conditions the namespace controller writes on every pass over a terminating namespace,
+ * in its order, with its reasons and messages (content and finalizers remaining, or not).
+ */
+function deletionConditions(
+  remaining: Remaining,
   nowMs: number,
   prior: Condition[] | undefined,
 ): Condition[] {
-  const others = (prior ?? []).filter(c => c.type !== "NamespaceContentRemaining");
-  const old = prior?.find(c => c.type === "NamespaceContentRemaining");
-  const status = remaining.size > 0 ? "True" : "False";
-  const c: Condition = {
-    type: "NamespaceContentRemaining",
-    status,
-    lastTransitionTime:
-      old?.status === status && old.lastTransitionTime !== undefined
-        ? old.lastTransitionTime
-        : formatTimestamp(nowMs),
-    reason: remaining.size > 0 ? "SomeResourcesRemain" : "ContentDeleted",
-    message:
-      remaining.size > 0
-        ? `Some resources are remaining: ${[...remaining.entries()].map(([r, n]) => `${r} has ${n} resource instances`).join(", ")}`
-        : "All content successfully deleted, may be waiting on finalization",
-  };
-  return [...others, c];
+  const objects = remaining.objects.size > 0;
+  const finalizers = remaining.finalizers.size > 0;
+  const wanted: [type: string, status: Condition["status"], reason: string, message: string][] = [
+    [
+      "NamespaceDeletionDiscoveryFailure",
+      "False",
+      "ResourcesDiscovered",
+      "All resources successfully discovered",
+    ],
+    [
+      "NamespaceDeletionGroupVersionParsingFailure",
+      "False",
+      "ParsedGroupVersions",
+      "All legacy kube types successfully parsed",
+    ],
+    [
+      "NamespaceDeletionContentFailure",
+      "False",
+      "ContentDeleted",
+      "All content successfully deleted, may be waiting on finalization",
+    ],
+    objects
+      ? [
+          "NamespaceContentRemaining",
+          "True",
+          "SomeResourcesRemain",
+          `Some resources are remaining: ${counted(remaining.objects, (r, n) => `${r} has ${String(n)} resource instances`)}`,
+        ]
+      : [
+          "NamespaceContentRemaining",
+          "False",
+          "ContentRemoved",
+          "All content successfully removed",
+        ],
+    finalizers
+      ? [
+          "NamespaceFinalizersRemaining",
+          "True",
+          "SomeFinalizersRemain",
+          `Some content in the namespace has finalizers remaining: ${counted(remaining.finalizers, (f, n) => `${f} in ${String(n)} resource instances`)}`,
+        ]
+      : [
+          "NamespaceFinalizersRemaining",
+          "False",
+          "ContentHasNoFinalizers",
+          "All content-preserving finalizers finished",
+        ],
+  ];
+  return wanted.map(([type, status, reason, message]) => {
+    const old = prior?.find(c => c.type === type);
+    return {
+      type,
+      status,
+      lastTransitionTime:
+        old?.status === status && old.lastTransitionTime !== undefined
+          ? old.lastTransitionTime
+          : formatTimestamp(nowMs),
+      reason,
+      message,
+    };
+  });
 }
 
 export function startNamespaceController(store: Store, clock: SimClock): SimComponent {
   let queue: WorkQueue | undefined;
   let unsubscribe: (() => void) | undefined;
 
-  const deleteContent = (ns: string): Map<string, number> => {
-    const remaining = new Map<string, number>();
+  const deleteContent = (ns: string): Remaining => {
     for (const gvr of namespacedResources(store)) {
-      const items = store.list(gvr, { namespace: ns }).items;
-      if (items.length === 0) continue;
-      remaining.set(gvr.group === "" ? gvr.resource : `${gvr.resource}.${gvr.group}`, items.length);
-      for (const o of items) {
+      for (const o of store.list(gvr, { namespace: ns }).items) {
         if (o.metadata.deletionTimestamp !== undefined) continue;
         try {
           store.delete(gvr, ns, o.metadata.name ?? "", ACTOR, { propagationPolicy: "Background" });
@@ -71,12 +127,16 @@ export function startNamespaceController(store: Store, clock: SimClock): SimComp
         }
       }
     }
-    // Count again: objects without finalizers or grace periods are gone already.
+    // Count what is left: objects without finalizers or grace periods are gone already. The
+    // resource is named `resource.group`, the core group's with its trailing dot, as the real one.
+    const remaining: Remaining = { objects: new Map(), finalizers: new Map() };
     for (const gvr of namespacedResources(store)) {
-      const key = gvr.group === "" ? gvr.resource : `${gvr.resource}.${gvr.group}`;
-      const n = store.list(gvr, { namespace: ns }).items.length;
-      if (n > 0) remaining.set(key, n);
-      else remaining.delete(key);
+      const items = store.list(gvr, { namespace: ns }).items;
+      if (items.length === 0) continue;
+      remaining.objects.set(`${gvr.resource}.${gvr.group}`, items.length);
+      for (const o of items)
+        for (const f of o.metadata.finalizers ?? [])
+          remaining.finalizers.set(f, (remaining.finalizers.get(f) ?? 0) + 1);
     }
     return remaining;
   };
@@ -86,7 +146,7 @@ export function startNamespaceController(store: Store, clock: SimClock): SimComp
     if (ns?.metadata.deletionTimestamp === undefined) return undefined;
     const remaining = deleteContent(name);
     const status = (ns["status"] ?? {}) as { phase?: string; conditions?: Condition[] };
-    const conditions = contentCondition(remaining, clock.nowMs(), status.conditions);
+    const conditions = deletionConditions(remaining, clock.nowMs(), status.conditions);
     if (
       JSON.stringify(conditions.map(c => [c.type, c.status, c.message])) !==
       JSON.stringify((status.conditions ?? []).map(c => [c.type, c.status, c.message]))
@@ -94,7 +154,7 @@ export function startNamespaceController(store: Store, clock: SimClock): SimComp
       const next: KubeObject = { ...structuredClone(ns), status: { ...status, conditions } };
       store.update(NAMESPACES, next, ACTOR, { subresource: "status" });
     }
-    if (remaining.size > 0) return { requeueAfterMs: RECHECK_MS };
+    if (remaining.objects.size > 0) return { requeueAfterMs: RECHECK_MS };
     const fresh = store.get(NAMESPACES, undefined, name);
     if (fresh === undefined) return undefined;
     const spec = (fresh["spec"] ?? {}) as { finalizers?: string[] };
