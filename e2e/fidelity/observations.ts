@@ -1,0 +1,634 @@
+/**
+ * The differential suite's scripted workloads: each script drives one backend through kubectl (the
+ * same binary for both) and returns named observations, as text normalised so that only what a
+ * backend decides remains: HTTP outcomes as kubectl reports them (exit code, `Error from server
+ * (Reason): message` with the field paths of an Invalid), defaulted objects, the Deployment
+ * controller's revisions, conditions and events, server-side Tables, namespace termination,
+ * garbage collection and RBAC. The same script on the simulator and on the real cluster must give
+ * the same text; a difference is fixed in the simulator or named in src/sim/FIDELITY.md.
+ *
+ * Names are the same on both backends (each script has its own namespace), so they need no
+ * normalising; UIDs, resourceVersions, timestamps, ages, IPs and pod-template-hashes do (the
+ * hash is compared once, raw, on its own: `rollout.pod-template-hash`).
+ */
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One backend's kubectl: the arguments after `--kubeconfig`, and optional stdin. */
+export type Kubectl = (args: readonly string[], stdin?: string) => Promise<KubectlResult>;
+
+export interface Script {
+  readonly name: string;
+  /** The namespace it works in (deleted first if a previous run left it). */
+  readonly namespace: string;
+  /** Records its observations in `o` as it goes, so a script that stops keeps what it saw. */
+  run(k: Kubectl, ns: string, o: Record<string, string>): Promise<void>;
+}
+
+const UID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g;
+const TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\b/g;
+/** kubectl describe's times (RFC 1123 with a numeric zone). */
+const RFC1123 = /\b[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}\b/g;
+const IP = /\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g;
+/** An age as kubectl prints it (0s, 5s, 3m2s, 2d4h, <unknown>, <invalid>). */
+const AGE = /(?<=\s|^)(\d+[smhdy])+(?=\s|$)|<unknown>|<invalid>/gm;
+/** Pod-template-hash values: a Deployment's ReplicaSet names and their label. */
+const HASHED = /\b([a-z][a-z0-9-]*?)-([bcdfghjklmnpqrstvwxz2456789]{6,10})\b/g;
+
+/** Text normalised: UIDs, times, IPs and ages replaced; pod-template-hashes too unless `raw`. */
+export function normalise(text: string, opts: { hashes?: boolean } = {}): string {
+  let out = text
+    .replace(UID, "<uid>")
+    .replace(TIME, "<time>")
+    .replace(RFC1123, "<time>")
+    .replace(IP, "<ip>");
+  out = out.replace(AGE, "<age>");
+  if (opts.hashes !== false)
+    out = out
+      .replace(HASHED, "$1-<hash>")
+      .replace(/pod-template-hash[=:]\s*"?[a-z0-9]{6,10}"?/g, "pod-template-hash=<hash>");
+  // Column padding follows the widest value, which normalising changed: one space between columns.
+  return out
+    .split("\n")
+    .map(l => l.trimEnd().replace(/(?<=\S) {2,}/g, " "))
+    .join("\n")
+    .trim();
+}
+
+/** A table's rows sorted (the server orders them by name, and names carry hashes). */
+export function sortedRows(text: string): string {
+  const [head = "", ...rows] = text.split("\n");
+  return [head, ...rows.sort()].join("\n");
+}
+
+/** kubectl's outcome as one line of text: exit code and what it printed. */
+export function outcome(r: KubectlResult): string {
+  return normalise(`exit ${String(r.code)}\n${r.stdout}${r.stderr}`);
+}
+
+/** Metadata that differs by nature between two servers, dropped before comparing objects. */
+const VOLATILE_METADATA = [
+  "uid",
+  "resourceVersion",
+  "creationTimestamp",
+  "managedFields",
+  "generateName",
+  "selfLink",
+];
+
+/** A JSON value with sorted keys, as text, volatile metadata dropped. */
+export function canonical(value: unknown, isMetadata = false): string {
+  const walk = (v: unknown, key?: string): unknown => {
+    if (Array.isArray(v)) return v.map(x => walk(x));
+    if (v === null || typeof v !== "object") return v;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      if (key === "metadata" && VOLATILE_METADATA.includes(k)) continue;
+      out[k] = walk((v as Record<string, unknown>)[k], k);
+    }
+    return out;
+  };
+  const text = JSON.stringify(isMetadata ? walk({ metadata: value }) : walk(value), null, 1) as
+    string | undefined;
+  return normalise(text ?? "(absent)");
+}
+
+async function must(k: Kubectl, args: readonly string[], stdin?: string): Promise<string> {
+  const r = await k(args, stdin);
+  if (r.code !== 0)
+    throw new Error(`kubectl ${args.join(" ")} exited ${String(r.code)}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function json<T>(k: Kubectl, args: readonly string[]): Promise<T> {
+  return JSON.parse(await must(k, [...args, "-o", "json"])) as T;
+}
+
+interface Meta {
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: { kind: string; name: string; controller?: boolean }[];
+  finalizers?: string[];
+  managedFields?: {
+    manager?: string;
+    operation?: string;
+    apiVersion?: string;
+    fieldsType?: string;
+    subresource?: string;
+    fieldsV1?: unknown;
+  }[];
+}
+interface Obj {
+  metadata: Meta;
+  spec?: Record<string, unknown>;
+  status?: {
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    [k: string]: unknown;
+  };
+}
+interface List<T = Obj> {
+  items: T[];
+}
+
+/** Polls a condition through kubectl (both backends act asynchronously), up to `ms`. */
+async function eventually(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline)
+      throw new Error(`fidelity: ${what} did not happen within ${String(ms)} ms`);
+    await new Promise(resolve => setTimeout(resolve, 200));
+  }
+}
+
+const deployment = (
+  ns: string,
+  name: string,
+  image: string,
+  extra: { containers?: unknown[]; revisionHistoryLimit?: number } = {},
+): string =>
+  JSON.stringify({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: 0,
+      ...(extra.revisionHistoryLimit === undefined
+        ? {}
+        : { revisionHistoryLimit: extra.revisionHistoryLimit }),
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: extra.containers ?? [{ name: "app", image }] },
+      },
+    },
+  });
+
+const conditions = (o: Obj): string =>
+  (o.status?.conditions ?? [])
+    .map(c => `${c.type}=${c.status} ${c.reason ?? ""}: ${c.message ?? ""}`)
+    .join("\n");
+
+/** The Deployment's ReplicaSets as kubectl rollout history sees them: revision, replicas, owner. */
+async function replicaSets(k: Kubectl, ns: string, app: string): Promise<string> {
+  const list = await json<List>(k, ["-n", ns, "get", "replicasets", "-l", `app=${app}`]);
+  return normalise(
+    list.items
+      .map(rs => ({
+        revision: Number(rs.metadata.annotations?.["deployment.kubernetes.io/revision"] ?? "0"),
+        line: [
+          `rev ${rs.metadata.annotations?.["deployment.kubernetes.io/revision"] ?? "-"}`,
+          rs.metadata.name,
+          `replicas ${String(rs.spec?.["replicas"])}`,
+          `history ${rs.metadata.annotations?.["deployment.kubernetes.io/revision-history"] ?? "-"}`,
+          `owners ${(rs.metadata.ownerReferences ?? []).map(o => `${o.kind}/${o.name}${o.controller === true ? "*" : ""}`).join(",")}`,
+          `image ${String((rs.spec?.["template"] as { spec: { containers: { image: string }[] } }).spec.containers.map(c => c.image))}`,
+        ].join(" "),
+      }))
+      .sort((a, b) => a.revision - b.revision)
+      .map(x => x.line)
+      .join("\n"),
+  );
+}
+
+/** Waits until the Deployment controller has observed the Deployment's current generation. */
+async function observed(k: Kubectl, ns: string, name: string): Promise<void> {
+  await eventually(`${ns}/${name} observed`, 30_000, async () => {
+    const d = await json<Obj & { metadata: { generation?: number } }>(k, [
+      "-n",
+      ns,
+      "get",
+      "deployment",
+      name,
+    ]);
+    const s = d.status as { observedGeneration?: number } | undefined;
+    return s?.observedGeneration === d.metadata.generation;
+  });
+}
+
+const apiErrors: Script = {
+  name: "api",
+  namespace: "fidelity-api",
+  async run(k, ns, o) {
+    o["create in a missing namespace"] = outcome(
+      await k(["-n", "fidelity-nowhere", "create", "configmap", "c", "--from-literal=a=b"]),
+    );
+    await must(k, ["-n", ns, "create", "configmap", "c", "--from-literal=a=b"]);
+    o["create an existing name"] = outcome(
+      await k(["-n", ns, "create", "configmap", "c", "--from-literal=a=b"]),
+    );
+    o["get a missing object"] = outcome(await k(["-n", ns, "get", "configmap", "nope"]));
+    o["an invalid name"] = outcome(
+      await k(["-n", ns, "create", "configmap", "Bad_Name", "--from-literal=a=b"]),
+    );
+    const mismatched = JSON.parse(deployment(ns, "mismatch", "busybox:1")) as {
+      spec: { template: { metadata: { labels: Record<string, string> } } };
+    };
+    mismatched.spec.template.metadata.labels = { app: "other" };
+    o["a Deployment whose selector does not match its template"] = outcome(
+      await k(["create", "-f", "-"], JSON.stringify(mismatched)),
+    );
+    o["a Deployment without containers"] = outcome(
+      await k(["create", "-f", "-"], deployment(ns, "empty", "x", { containers: [] })),
+    );
+    o["an unknown field, kubectl's default Strict validation"] = outcome(
+      await k(
+        ["create", "-f", "-"],
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "typo", namespace: ns },
+          data: { a: "b" },
+          dataa: { c: "d" },
+        }),
+      ),
+    );
+    await must(
+      k,
+      ["create", "-f", "-"],
+      deployment(ns, "web", "busybox:1", {
+        containers: [
+          { name: "app", image: "busybox:1" },
+          { name: "side", image: "busybox:1" },
+        ],
+      }),
+    );
+    o["change an immutable selector"] = outcome(
+      await k([
+        "-n",
+        ns,
+        "patch",
+        "deployment",
+        "web",
+        "--type=merge",
+        "-p",
+        JSON.stringify({
+          spec: {
+            selector: { matchLabels: { app: "moved" } },
+            template: { metadata: { labels: { app: "moved" } } },
+          },
+        }),
+      ]),
+    );
+    const stale = await must(k, ["-n", ns, "get", "configmap", "c", "-o", "json"]);
+    await must(k, [
+      "-n",
+      ns,
+      "patch",
+      "configmap",
+      "c",
+      "--type=merge",
+      "-p",
+      '{"data":{"a":"2"}}',
+    ]);
+    o["replace with a stale resourceVersion"] = outcome(
+      await k(["replace", "-f", "-"], stale.replace(/"a": "b"/, '"a": "3"')),
+    );
+    o["a JSON patch whose test fails"] = outcome(
+      await k([
+        "-n",
+        ns,
+        "patch",
+        "configmap",
+        "c",
+        "--type=json",
+        "-p",
+        '[{"op":"test","path":"/data/a","value":"zzz"},{"op":"replace","path":"/data/a","value":"4"}]',
+      ]),
+    );
+    o["a JSON patch"] = outcome(
+      await k([
+        "-n",
+        ns,
+        "patch",
+        "configmap",
+        "c",
+        "--type=json",
+        "-p",
+        '[{"op":"add","path":"/data/z","value":"26"}]',
+        "-o",
+        "jsonpath={.data}",
+      ]),
+    );
+    o["a strategic merge patch of one container (merged by name)"] = outcome(
+      await k([
+        "-n",
+        ns,
+        "patch",
+        "deployment",
+        "web",
+        "-p",
+        '{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox:2"}]}}}}',
+        "-o",
+        "jsonpath={range .spec.template.spec.containers[*]}{.name}={.image} {end}",
+      ]),
+    );
+    o["a merge patch replacing a list"] = outcome(
+      await k([
+        "-n",
+        ns,
+        "patch",
+        "deployment",
+        "web",
+        "--type=merge",
+        "-p",
+        '{"spec":{"template":{"spec":{"containers":[{"name":"only","image":"busybox:3"}]}}}}',
+        "-o",
+        "jsonpath={range .spec.template.spec.containers[*]}{.name}={.image} {end}",
+      ]),
+    );
+    o["a server-side dry run creates nothing"] = outcome(
+      await k(["-n", ns, "create", "configmap", "dry", "--from-literal=a=b", "--dry-run=server"]),
+    );
+    o["after the dry run"] = outcome(await k(["-n", ns, "get", "configmap", "dry"]));
+    o["delete a missing object"] = outcome(await k(["-n", ns, "delete", "configmap", "nope"]));
+  },
+};
+
+const defaults: Script = {
+  name: "defaults",
+  namespace: "fidelity-defaults",
+  async run(k, ns, o) {
+    await must(k, ["create", "-f", "-"], deployment(ns, "web", "busybox:1"));
+    const d = await json<Obj>(k, ["-n", ns, "get", "deployment", "web"]);
+    o["a Deployment's defaulted spec"] = canonical(d.spec);
+    o["a Deployment's metadata"] = canonical(d.metadata, true);
+    const fields = (d.metadata.managedFields ?? []).map(f => ({
+      manager: f.manager,
+      operation: f.operation,
+      apiVersion: f.apiVersion,
+      fieldsType: f.fieldsType,
+      subresource: f.subresource,
+    }));
+    o["a created Deployment's managedFields entries"] = canonical(fields);
+    o["a created Deployment's managedFields fieldsV1"] = canonical(
+      (d.metadata.managedFields ?? []).find(
+        f => f.operation === "Update" && f.subresource === undefined,
+      )?.fieldsV1,
+    );
+    await observed(k, ns, "web");
+    const after = await json<Obj>(k, ["-n", ns, "get", "deployment", "web"]);
+    o["a settled Deployment's status (0 replicas)"] = canonical({
+      ...after.status,
+      conditions: undefined,
+    });
+    o["a settled Deployment's conditions"] = normalise(conditions(after));
+    await must(
+      k,
+      ["create", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "rollbackdrill.io/v1alpha1",
+        kind: "RollbackDrill",
+        metadata: { name: "web", namespace: ns },
+        spec: { targetRef: { kind: "Deployment", name: "web" } },
+      }),
+    );
+    const drill = await json<Obj>(k, ["-n", ns, "get", "rollbackdrill", "web"]);
+    o["a RollbackDrill's defaulted spec (CRD schema defaults)"] = canonical(drill.spec);
+    await must(
+      k,
+      ["apply", "--server-side", "--field-manager=fidelity", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "applied", namespace: ns, labels: { a: "1" } },
+        data: { k: "v" },
+      }),
+    );
+    const applied = await json<Obj>(k, ["-n", ns, "get", "configmap", "applied"]);
+    o["a server-side apply's managedFields"] = canonical(
+      (applied.metadata.managedFields ?? []).map(f => ({ ...f, time: undefined })),
+    );
+    o["a server-side apply conflict"] = outcome(
+      await k(
+        ["apply", "--server-side", "--field-manager=other", "-f", "-"],
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: "applied", namespace: ns },
+          data: { k: "w" },
+        }),
+      ),
+    );
+  },
+};
+
+const rollout: Script = {
+  name: "rollout",
+  namespace: "fidelity-rollout",
+  async run(k, ns, o) {
+    const step = async (label: string, args: readonly string[]): Promise<void> => {
+      o[`${label}: kubectl`] = outcome(await k(["-n", ns, ...args]));
+      await observed(k, ns, "web");
+      o[`${label}: ReplicaSets`] = await replicaSets(k, ns, "web");
+    };
+    await must(
+      k,
+      ["create", "-f", "-"],
+      deployment(ns, "web", "busybox:1", { revisionHistoryLimit: 2 }),
+    );
+    await observed(k, ns, "web");
+    o["created: ReplicaSets"] = await replicaSets(k, ns, "web");
+    o["rollout status"] = outcome(
+      await k(["-n", ns, "rollout", "status", "deployment/web", "--timeout=20s"]),
+    );
+    const first = await json<List>(k, ["-n", ns, "get", "replicasets", "-l", "app=web"]);
+    o["pod-template-hash of the same template (raw)"] = first.items
+      .map(rs => rs.metadata.labels?.["pod-template-hash"] ?? "none")
+      .join(",");
+    await step("set image", ["set", "image", "deployment/web", "app=busybox:2"]);
+    o["rollout history"] = outcome(await k(["-n", ns, "rollout", "history", "deployment/web"]));
+    o["rollout history --revision=1"] = outcome(
+      await k(["-n", ns, "rollout", "history", "deployment/web", "--revision=1"]),
+    );
+    await step("undo", ["rollout", "undo", "deployment/web"]);
+    await step("undo --to-revision=2", ["rollout", "undo", "deployment/web", "--to-revision=2"]);
+    o["undo to a missing revision"] = outcome(
+      await k(["-n", ns, "rollout", "undo", "deployment/web", "--to-revision=9"]),
+    );
+    await step("pause", ["rollout", "pause", "deployment/web"]);
+    await step("set image while paused", ["set", "image", "deployment/web", "app=busybox:3"]);
+    const paused = await json<Obj>(k, ["-n", ns, "get", "deployment", "web"]);
+    o["paused: conditions"] = normalise(conditions(paused));
+    await step("resume", ["rollout", "resume", "deployment/web"]);
+    await step("restart", ["rollout", "restart", "deployment/web"]);
+    await step("set image again (history limit 2 prunes)", [
+      "set",
+      "image",
+      "deployment/web",
+      "app=busybox:4",
+    ]);
+    await step("scale", ["scale", "deployment/web", "--replicas=0"]);
+    const d = await json<Obj>(k, ["-n", ns, "get", "deployment", "web"]);
+    o["conditions after the roll-outs"] = normalise(conditions(d));
+    o["the pod template's restartedAt annotation"] = String(
+      Object.keys(
+        (d.spec?.["template"] as { metadata?: { annotations?: Record<string, string> } }).metadata
+          ?.annotations ?? {},
+      ),
+    );
+    const events = await json<
+      List<{
+        reason: string;
+        message: string;
+        type: string;
+        source?: { component?: string };
+        reportingComponent?: string;
+        involvedObject: { kind: string };
+      }>
+    >(k, ["-n", ns, "get", "events"]);
+    o["the Deployment controller's events"] = normalise(
+      events.items
+        .filter(e => e.involvedObject.kind === "Deployment")
+        .map(
+          e =>
+            `${e.type} ${e.reason} ${e.source?.component ?? e.reportingComponent ?? ""}: ${e.message}`,
+        )
+        .sort()
+        .join("\n"),
+    );
+    o["get deployment (server-side Table)"] = outcome(await k(["-n", ns, "get", "deployment"]));
+    o["get deployment -o wide"] = outcome(await k(["-n", ns, "get", "deployment", "-o", "wide"]));
+    o["get replicasets -o wide"] = sortedRows(
+      outcome(await k(["-n", ns, "get", "replicasets", "-o", "wide"])),
+    );
+    o["wait --for=condition=Available"] = outcome(
+      await k(["-n", ns, "wait", "--for=condition=Available", "deployment/web", "--timeout=20s"]),
+    );
+    o["describe deployment"] = outcome(await k(["-n", ns, "describe", "deployment", "web"]));
+  },
+};
+
+const lifecycle: Script = {
+  name: "lifecycle",
+  namespace: "fidelity-life",
+  async run(k, ns, o) {
+    // Garbage collection: orphaned ReplicaSets lose their owner; background deletion removes them.
+    await must(k, ["create", "-f", "-"], deployment(ns, "orphaned", "busybox:1"));
+    await observed(k, ns, "orphaned");
+    o["delete --cascade=orphan"] = outcome(
+      await k(["-n", ns, "delete", "deployment", "orphaned", "--cascade=orphan"]),
+    );
+    await eventually("orphaned ReplicaSets released", 30_000, async () =>
+      (await json<List>(k, ["-n", ns, "get", "replicasets", "-l", "app=orphaned"])).items.every(
+        rs => (rs.metadata.ownerReferences ?? []).length === 0,
+      ),
+    );
+    o["orphaned ReplicaSets"] = await replicaSets(k, ns, "orphaned");
+    await must(k, ["create", "-f", "-"], deployment(ns, "cascaded", "busybox:1"));
+    await observed(k, ns, "cascaded");
+    o["delete (background)"] = outcome(await k(["-n", ns, "delete", "deployment", "cascaded"]));
+    await eventually(
+      "cascaded ReplicaSets deleted",
+      30_000,
+      async () =>
+        (await json<List>(k, ["-n", ns, "get", "replicasets", "-l", "app=cascaded"])).items
+          .length === 0,
+    );
+    o["cascaded ReplicaSets"] = await replicaSets(k, ns, "cascaded");
+
+    // RBAC: a ServiceAccount with no role, then with one.
+    await must(k, ["-n", ns, "create", "serviceaccount", "nobody"]);
+    const as = `--as=system:serviceaccount:${ns}:nobody`;
+    o["a request without rights"] = outcome(await k(["-n", ns, "get", "deployments", as]));
+    o["auth can-i without rights"] = outcome(
+      await k(["-n", ns, "auth", "can-i", "create", "deployments", as]),
+    );
+    // kubectl's own generators send protobuf here; the Role and binding are also made from JSON,
+    // so the rest of the script runs whatever the outcome.
+    o["kubectl create role"] = outcome(
+      await k(["-n", ns, "create", "role", "reader", "--verb=get,list", "--resource=deployments"]),
+    );
+    if (!o["kubectl create role"].startsWith("exit 0"))
+      await must(
+        k,
+        ["create", "-f", "-"],
+        JSON.stringify({
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "Role",
+          metadata: { name: "reader", namespace: ns },
+          rules: [{ apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list"] }],
+        }),
+      );
+    await must(
+      k,
+      ["create", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: "reader", namespace: ns },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "reader" },
+        subjects: [{ kind: "ServiceAccount", name: "nobody", namespace: ns }],
+      }),
+    );
+    await eventually(
+      "the binding granted",
+      15_000,
+      async () => (await k(["-n", ns, "auth", "can-i", "list", "deployments", as])).code === 0,
+    );
+    o["auth can-i with a Role"] = outcome(
+      await k(["-n", ns, "auth", "can-i", "list", "deployments.apps", as]),
+    );
+    o["a write the Role does not grant"] = outcome(
+      await k(["-n", ns, "delete", "deployment", "orphaned", as]),
+    );
+
+    // A namespace held in Terminating by a finalizer on an object inside it.
+    const held = `${ns}-held`;
+    await must(k, ["create", "namespace", held]);
+    await must(
+      k,
+      ["create", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "hold", namespace: held, finalizers: ["fidelity.rollbackdrill.io/hold"] },
+      }),
+    );
+    o["delete a namespace (not waiting)"] = outcome(
+      await k(["delete", "namespace", held, "--wait=false"]),
+    );
+    await eventually("the namespace reports what holds it", 30_000, async () => {
+      const n = await json<Obj>(k, ["get", "namespace", held]);
+      return (n.status?.conditions ?? []).some(
+        c => c.type === "NamespaceFinalizersRemaining" && c.status === "True",
+      );
+    });
+    const terminating = await json<Obj>(k, ["get", "namespace", held]);
+    o["a terminating namespace's status"] = normalise(
+      `phase ${String(terminating.status?.["phase"])}\n${conditions(terminating)}`,
+    );
+    o["create in a terminating namespace"] = outcome(
+      await k(["-n", held, "create", "configmap", "late", "--from-literal=a=b"]),
+    );
+    await must(k, [
+      "-n",
+      held,
+      "patch",
+      "configmap",
+      "hold",
+      "--type=merge",
+      "-p",
+      '{"metadata":{"finalizers":null}}',
+    ]);
+    await eventually("the namespace gone", 60_000, async () => {
+      return (await k(["get", "namespace", held])).code !== 0;
+    });
+    o["the namespace, once its last finalizer is removed"] = outcome(
+      await k(["get", "namespace", held]),
+    );
+  },
+};
+
+export const SCRIPTS: readonly Script[] = [apiErrors, defaults, rollout, lifecycle];
+
+/** What is not compared at all, and why (listed in the printout and in src/sim/FIDELITY.md). */
+export const NOT_COMPARED: readonly string[] = [
+  "watch bookmarks and the 410 Gone after compaction: the real API server compacts every 5 min (--etcd-compaction-interval); forcing one would take etcd's own client",
+  "pods and the kubelet: the simulator's kubelets run no containers; the e2e scenarios compare their verdicts on both backends instead",
+];
