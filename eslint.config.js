@@ -1,21 +1,102 @@
 // ESLint flat config: type-aware rules, complexity limits as errors, and the import fences that keep
-// the architecture's boundaries (src/core pure, src/sim independent of the operator).
+// the architecture's layers (docs/ARCHITECTURE.md): one rule per layer of src/, below.
+import { builtinModules } from "node:module";
+import path from "node:path";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-const nodeIo = [
-  "node:*",
-  "fs",
-  "fs/*",
-  "http",
-  "https",
-  "net",
-  "child_process",
-  "@kubernetes/client-node",
-  "kubernetes-fluent-client",
-  "pino",
-  "prom-client",
-];
+// The layers of src/ and the direction imports may take between them (docs/ARCHITECTURE.md):
+//   api        -> (nothing)                     the drill's vocabulary and schema
+//   core       -> api                           every decision, pure
+//   kube       -> api                           the API client and its watch cache
+//   controller -> api, core, kube               the operator's I/O: watch, queue, gather, persist, execute
+//   scenarios  -> api                           the catalogue of apps the demo and e2e run
+//   sim        -> (nothing)                     the Kubernetes simulator stands for the cluster
+//   cli        -> every layer                   the commands wire the layers together
+// Each file belongs to one layer, and one rule per layer checks both its relative imports (resolved
+// against the file, so `../controller/x.ts` from src/core is caught however it is spelled) and the
+// packages it may load: src/core and src/api only the pure ones listed, no node: module, no client.
+const LAYERS = {
+  api: { imports: [], packages: ["@sinclair/typebox"] },
+  core: { imports: ["api"], packages: ["croner"] },
+  kube: { imports: ["api"] },
+  controller: { imports: ["api", "core", "kube"] },
+  scenarios: { imports: ["api"] },
+  sim: { imports: [] },
+  cli: { imports: ["api", "core", "kube", "controller", "scenarios", "sim"] },
+};
+
+const srcDir = path.join(import.meta.dirname, "src");
+
+/** The layer a path under src/ is in, or undefined for a path outside src/. */
+function layerOf(file) {
+  const rel = path.relative(srcDir, file);
+  if (rel.startsWith("..") || path.isAbsolute(rel)) return undefined;
+  return rel.split(path.sep)[0];
+}
+
+/** The package a bare specifier names: `@scope/name` or `name`, without a subpath. */
+function packageOf(specifier) {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+const layerRule = {
+  meta: {
+    type: "problem",
+    docs: { description: "Imports follow the direction the layers allow (docs/ARCHITECTURE.md)." },
+    schema: [
+      {
+        type: "object",
+        properties: {
+          layer: { type: "string" },
+          imports: { type: "array", items: { type: "string" } },
+          packages: { type: "array", items: { type: "string" } },
+        },
+        required: ["layer", "imports"],
+        additionalProperties: false,
+      },
+    ],
+    messages: {
+      layer:
+        "src/{{from}} may import only {{allowed}}: '{{specifier}}' is in src/{{to}} (docs/ARCHITECTURE.md).",
+      pkg: "src/{{from}} is pure and may load only {{allowed}}: '{{specifier}}' is not one (docs/ARCHITECTURE.md).",
+    },
+  },
+  create(context) {
+    const { layer, imports, packages } = context.options[0];
+    const allowedLayers = new Set([layer, ...imports]);
+    const check = node => {
+      if (node?.type !== "Literal" || typeof node.value !== "string") return;
+      const specifier = node.value;
+      if (specifier.startsWith(".") || specifier.startsWith("/")) {
+        const to = layerOf(path.resolve(path.dirname(context.filename), specifier));
+        if (to !== undefined && !allowedLayers.has(to)) {
+          const allowed = imports.length ? imports.map(l => `src/${l}`).join(", ") : "itself";
+          context.report({
+            node,
+            messageId: "layer",
+            data: { from: layer, to, specifier, allowed },
+          });
+        }
+        return;
+      }
+      if (packages === undefined) return;
+      const bare = specifier.startsWith("node:") || builtinModules.includes(packageOf(specifier));
+      if (bare || !packages.includes(packageOf(specifier))) {
+        const allowed = packages.length ? packages.join(", ") : "no package";
+        context.report({ node, messageId: "pkg", data: { from: layer, specifier, allowed } });
+      }
+    };
+    return {
+      ImportDeclaration: node => check(node.source),
+      ExportNamedDeclaration: node => check(node.source),
+      ExportAllDeclaration: node => check(node.source),
+      ImportExpression: node => check(node.source),
+      TSImportType: node => check(node.argument?.literal ?? node.argument),
+    };
+  },
+};
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "coverage/", ".tmp/"] },
@@ -48,65 +129,20 @@ export default tseslint.config(
       "max-lines-per-function": ["error", { max: 150, skipBlankLines: true, skipComments: true }],
     },
   },
+  { plugins: { layers: { rules: { "allowed-imports": layerRule } } } },
+  ...Object.entries(LAYERS).map(([layer, allowed]) => ({
+    files: [`src/${layer}/**/*.ts`],
+    rules: { "layers/allowed-imports": ["error", { layer, ...allowed }] },
+  })),
   {
     files: ["src/core/**/*.ts", "src/api/**/*.ts"],
     rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            { group: nodeIo, message: "src/core and src/api are pure: no I/O imports." },
-            {
-              group: ["**/controller/**", "**/kube/**", "**/sim/**", "**/cli/**"],
-              message: "src/core imports only src/api (dependencies point inward).",
-            },
-          ],
-        },
-      ],
       "no-restricted-globals": [
         "error",
         { name: "Date", message: "The core takes `now` as an argument." },
         { name: "process", message: "The core reads no environment." },
         { name: "setTimeout", message: "The core schedules nothing." },
         { name: "fetch", message: "The core makes no calls." },
-      ],
-    },
-  },
-  {
-    files: ["src/sim/**/*.ts"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            {
-              group: ["**/api/**", "**/core/**", "**/controller/**", "**/kube/**", "**/cli/**"],
-              message: "The simulator stands for Kubernetes: it imports nothing from the operator.",
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: [
-      "src/api/**/*.ts",
-      "src/core/**/*.ts",
-      "src/controller/**/*.ts",
-      "src/kube/**/*.ts",
-      "src/scenarios/**/*.ts",
-    ],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            {
-              group: ["**/sim/**", "**/sim"],
-              message: "Only the CLI and tests may import the simulator.",
-            },
-          ],
-        },
       ],
     },
   },
