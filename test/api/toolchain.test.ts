@@ -20,6 +20,8 @@ describe("the toolchain", () => {
 
   it("lets npm run the node package's install script, which fetches the runtime", () => {
     expect(pkg.allowScripts["node"]).toBe(true);
-    expect(pkg.engines.node).toBe(">=22");
+    // The lowest Node that runs `npm ci` (which then fetches Node 24) and the built CLI: the demo
+    // ran on Node 20.20. test/config/install.test.ts keeps the README saying the same.
+    expect(pkg.engines.node).toBe(">=20");
   });
 });
