@@ -57,6 +57,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
   return command(argv.slice(argv.indexOf(name) + 1), io);
 }
 
+/**
+ * How long the process may outlive its command's answer before it is ended: a CD gate that has
+ * printed its verdict must not hang the pipeline on a handle something forgot to close.
+ */
+export const EXIT_GRACE_MS = 2000;
+
+/** The message of an error that escaped a command, as one line (no stack trace). */
+export function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\n\s*/g, " ").trim();
+}
+
 const isEntryPoint =
   process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"));
 if (isEntryPoint) {
@@ -64,5 +76,21 @@ if (isEntryPoint) {
     out: line => process.stdout.write(`${line}\n`),
     err: line => process.stderr.write(`${line}\n`),
   };
-  process.exitCode = await main(process.argv.slice(2), io);
+  const argv = process.argv.slice(2);
+  let code: number;
+  try {
+    code = await main(argv, io);
+  } catch (error) {
+    // Commands answer their own errors; whatever escapes still gets one line and exit 2.
+    io.err(`rollback-drill${argv[0] === undefined ? "" : ` ${argv[0]}`}: ${oneLine(error)}`);
+    code = 2;
+  }
+  process.exitCode = code;
+  setTimeout(() => {
+    const handles = process.getActiveResourcesInfo().filter(r => r !== "Timeout");
+    io.err(
+      `rollback-drill: still running ${String(EXIT_GRACE_MS)} ms after the answer (${handles.join(", ") || "timers"}); exiting ${String(code)}`,
+    );
+    process.exit(code);
+  }, EXIT_GRACE_MS).unref();
 }

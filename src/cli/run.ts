@@ -46,6 +46,7 @@ import {
   UnauthorizedError,
   type KubeError,
 } from "../kube/errors.ts";
+import { createCliClock } from "./clock.ts";
 import { parseFlags, type Io } from "./io.ts";
 import { startOperator } from "./operator.ts";
 
@@ -383,6 +384,8 @@ async function waitForRun(
       fn();
     };
     const check = (): void => {
+      // Events keep coming until the informer has stopped: none of them is news once settled.
+      if (settled) return;
       if (deps.errors.error !== undefined) {
         const message = deps.errors.error;
         finish(() => {
@@ -498,13 +501,15 @@ export function formatResult(result: GateResult, output: Output): string {
 
 /** Runs the gate; returns the exit status. */
 export async function runGate(options: RunOptions, io: Io, deps: GateDeps = {}): Promise<number> {
-  const clock = deps.clock ?? createSystemClock();
+  const clock = deps.clock ?? createCliClock();
   const token = deps.token ?? `gate-${clock.now().toISOString()}-${randomUUID().slice(0, 8)}`;
   let stopEngine: (() => Promise<void>) | undefined;
   try {
     const kubeConfig = gateKubeConfig(options.kubeconfig);
     await applyDrill(kubeConfig, options, token);
-    if (options.standalone) stopEngine = await startEngine(options, clock);
+    // The engine's own timers (requeues) stay unref'd: the gate's wait holds the process.
+    if (options.standalone)
+      stopEngine = await startEngine(options, deps.clock ?? createSystemClock());
     const errors: WatchErrors = {};
     const kube = gateKubeClient(kubeConfig, clock, (what, error) => {
       // A watch the cluster refuses will not start working by itself: stop waiting.

@@ -173,6 +173,14 @@ export function createInformer<T extends KubernetesObject>(
   let stopped = true;
   let failures = 0;
   let cancelRestart: (() => void) | undefined;
+  // ListWatch.stop() aborts only a watch request already open: one called while the list is in
+  // flight, from a handler of the list's own "add" events, or while the watch is connecting, is
+  // followed by a watch opened anyway, which nobody would ever close (it kept a CLI's process
+  // alive after its answer). So every (re)start stops the ListWatch again if stop() came meanwhile.
+  const runListWatch = async (): Promise<void> => {
+    await listWatch.start();
+    if (stopped) void listWatch.stop();
+  };
 
   listWatch.on("error", (err: unknown) => {
     if (stopped) return;
@@ -181,7 +189,7 @@ export function createInformer<T extends KubernetesObject>(
     options.onError?.(toKubeError(err), delay);
     cancelRestart = options.schedule(() => {
       cancelRestart = undefined;
-      if (!stopped) void listWatch.start();
+      if (!stopped) void runListWatch();
     }, delay);
   });
   // A watch event means the stream works again.
@@ -193,7 +201,7 @@ export function createInformer<T extends KubernetesObject>(
     async start() {
       if (!stopped) return;
       stopped = false;
-      await listWatch.start();
+      await runListWatch();
       await firstSync;
     },
     stop() {
