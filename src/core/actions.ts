@@ -8,7 +8,7 @@
  * namespace this drill owns. The source namespace of a copy is only read.
  */
 import type { DrillStatus } from "../api/types.ts";
-import type { DeploymentView, PodTemplateSpec } from "./observed.ts";
+import type { DeploymentView, PodTemplateSpec } from "./objects.ts";
 
 /** Event reasons on the drill, a closed list. */
 export const EVENT_REASONS = [

@@ -7,7 +7,8 @@ import type { V1Deployment, V1Probe } from "@kubernetes/client-node";
 import type { DrillSpec } from "../api/types.ts";
 import type { DigestCheck, Reason, Verdict, WarningReason } from "../api/vocabulary.ts";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { Cluster, ImageBehaviour } from "./cluster.ts";
+import type { Cluster } from "./cluster.ts";
+import type { ImageBehaviour } from "./registry.ts";
 
 export const REGISTRY = "registry.example.com/shop";
 

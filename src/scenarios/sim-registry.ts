@@ -4,7 +4,7 @@
  * or one in another process. A real cluster uses a real registry instead (see RegistryOps).
  */
 import type { CustomObjectsApi } from "@kubernetes/client-node";
-import type { ImageBehaviour, RegistryOps } from "./cluster.ts";
+import type { ImageBehaviour, RegistryOps } from "./registry.ts";
 
 const SIM_GROUP = "sim.rollbackdrill.io";
 const SIM_VERSION = "v1";
