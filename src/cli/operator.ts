@@ -121,6 +121,8 @@ export interface StartOperatorOptions {
   /** Kubeconfig YAML or a path to one. */
   readonly kubeconfig: string;
   readonly namespaces?: readonly string[];
+  /** Reconcile only this drill (the standalone gate); default every drill watched. */
+  readonly onlyDrill?: { readonly namespace: string; readonly name: string };
   /** Default 4. */
   readonly maxConcurrentDrills?: number;
   /** Default: the system clock. A simulator's (scaled) clock fits. */
@@ -166,6 +168,7 @@ export async function startOperator(options: StartOperatorOptions): Promise<Runn
     log,
     metrics: createMetrics(registry),
     ...(options.namespaces === undefined ? {} : { namespaces: options.namespaces }),
+    ...(options.onlyDrill === undefined ? {} : { onlyDrill: options.onlyDrill }),
     maxConcurrentDrills: options.maxConcurrentDrills ?? 4,
     ...(options.leaderElection === undefined ? {} : { leaderElection: options.leaderElection }),
     operator: options.operator ?? {

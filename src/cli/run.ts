@@ -605,6 +605,7 @@ async function startEngine(options: RunOptions, clock: Clock): Promise<() => Pro
   const running = await startOperator({
     kubeconfig: options.kubeconfig ?? "",
     namespaces: [options.namespace],
+    onlyDrill: { namespace: options.namespace, name: options.name },
     maxConcurrentDrills: 1,
     clock,
     logger: pino({ level: "silent" }),

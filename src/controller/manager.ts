@@ -34,6 +34,11 @@ export interface ManagerOptions {
   readonly metrics: Metrics;
   /** Namespaces to watch drills (and targets) in; undefined: all. */
   readonly namespaces?: readonly string[];
+  /**
+   * Reconcile this one drill and no other (the standalone gate: another drill's run, even one
+   * orphaned by a stopped operator, is not its business). Default: every drill watched.
+   */
+  readonly onlyDrill?: ObjectKey;
   /** Workers, i.e. drills reconciled at once. Default 4. */
   readonly maxConcurrentDrills?: number;
   readonly leaderElection?: LeaderElectionConfig;
@@ -330,8 +335,14 @@ export function createManager(options: ManagerOptions): Manager {
   let ready = false;
   let elector: LeaderElector | undefined;
 
-  const allDrills = (): RollbackDrill[] => informers.drills.flatMap(i => [...i.list()]);
-  wireEvents(informers, indexDrills(informers.drills), key => queue?.add(key));
+  const only = options.onlyDrill === undefined ? undefined : keyOf({ metadata: options.onlyDrill });
+  const allDrills = (): RollbackDrill[] =>
+    informers.drills
+      .flatMap(i => [...i.list()])
+      .filter(d => only === undefined || keyOf(d) === only);
+  wireEvents(informers, indexDrills(informers.drills), key => {
+    if (only === undefined || key === only) queue?.add(key);
+  });
   metrics.observe({
     // Only the replica that works reports the drills' state, so a standby adds no duplicates.
     drills: () => (queue === undefined ? [] : allDrills().map(d => drills.get(keyOfDrill(d)) ?? d)),

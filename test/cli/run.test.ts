@@ -3,7 +3,9 @@
  * run; --standalone against the operator on the same scenario. The gate runs on the simulator's
  * scaled clock (timeouts and progress times are simulated time).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import type { RollbackDrill } from "../../src/api/types.ts";
 import { RUN_NOW_ANNOTATION } from "../../src/api/vocabulary.ts";
@@ -18,6 +20,7 @@ import {
 import { createClock } from "../../src/sim/clock.ts";
 import { startSim, type Sim } from "../../src/sim/index.ts";
 import { main } from "../../src/cli/main.ts";
+import { startOperator } from "../../src/cli/operator.ts";
 import { ADMIN, startSimWithCrd } from "../kube/sim-helpers.ts";
 import {
   createDrill,
@@ -244,6 +247,61 @@ describe("rollback-drill run --standalone", () => {
     // Gone, not merely marked for deletion with a finalizer nobody will remove.
     expect(getDrill(sim, NS, "gate-web")).toBeUndefined();
     expect(sandboxes(sim)).toEqual([]);
+  });
+});
+
+describe("rollback-drill run --standalone in a namespace with other drills", () => {
+  let sim: Sim | undefined;
+  afterEach(async () => {
+    await sim?.close();
+    sim = undefined;
+  });
+
+  it("touches only its own drill: another's orphaned run and a never-run drill stay as they were", async () => {
+    // At time scale 100, the other drill's longest stable window (3600 s) outlasts the test.
+    sim = await startSimWithCrd({ timeScale: 100 });
+    createNamespace(sim, NS);
+    await pinnedTwoRevisions(sim);
+    // An operator starts a long run of another drill, then goes away mid-run.
+    const operator = await startOperator({
+      kubeconfig: sim.kubeconfig,
+      clock: sim.clock,
+      logger: pino({ level: "silent" }),
+      registry: new Registry(),
+      instance: "gone",
+    });
+    createDrill(sim, NS, "other", {
+      targetRef: { kind: "Deployment", name: "web" },
+      checks: { stableSeconds: 3600 },
+    });
+    const live = sim;
+    await vi.waitFor(
+      () => {
+        expect(getDrill(live, NS, "other")?.status?.currentRun?.phase).toBe("Verifying");
+      },
+      { timeout: 20_000, interval: 10 },
+    );
+    await operator.stop();
+    createDrill(sim, NS, "idle", { targetRef: { kind: "Deployment", name: "web" } });
+    const before = {
+      other: getDrill(sim, NS, "other")?.metadata.resourceVersion,
+      idle: getDrill(sim, NS, "idle")?.metadata.resourceVersion,
+      sandboxes: sandboxes(sim),
+    };
+    expect(before.sandboxes).toHaveLength(1);
+    gateDrill(sim);
+    const c = capture();
+    const code = await runGate(options(sim.kubeconfig, { standalone: true }), c.io, {
+      clock: sim.clock,
+    });
+    expect(code, c.err.join("\n")).toBe(0);
+    // The gate's own drill ran and went; the others were not written to at all.
+    expect(getDrill(sim, NS, "gate-web")).toBeUndefined();
+    expect(getDrill(sim, NS, "other")?.metadata.resourceVersion).toBe(before.other);
+    expect(getDrill(sim, NS, "other")?.status?.currentRun?.phase).toBe("Verifying");
+    expect(getDrill(sim, NS, "idle")?.metadata.resourceVersion).toBe(before.idle);
+    expect(getDrill(sim, NS, "idle")?.status).toBeUndefined();
+    expect(sandboxes(sim)).toEqual(before.sandboxes);
   });
 });
 
