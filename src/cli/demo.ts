@@ -61,7 +61,9 @@ export function parseDemoFlags(argv: string[]): DemoFlags | "help" {
   if (values.help) return "help";
   const timeScale = Number(values["time-scale"]);
   if (!Number.isFinite(timeScale) || timeScale <= 0 || timeScale > 1000)
-    throw new Error(`--time-scale: "${values["time-scale"]}" must be a number from 0 to 1000`);
+    throw new Error(
+      `--time-scale: "${values["time-scale"]}" must be a number greater than 0 and at most 1000`,
+    );
   return { keep: values.keep, timeScale, color: !values["no-color"] };
 }
 

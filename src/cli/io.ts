@@ -18,9 +18,14 @@ export function untilSignal(): Promise<string> {
 
 /**
  * Parses a command's flags the same way for every command: `--help` prints the usage (exit 0);
- * a bad flag prints one line naming it, then the usage (exit 2). Returns the parsed flags, or the
- * exit code when there is nothing more to do.
+ * a bad flag prints one line naming it and a hint to --help (exit 2). Returns the parsed flags,
+ * or the exit code when there is nothing more to do.
  */
+/** An error message's first line: parsers (YAML, node:util) append excerpts and pointers. */
+export function firstLine(message: string): string {
+  return (message.split("\n").find(l => l.trim() !== "") ?? message).trim();
+}
+
 export function parseFlags<T>(
   command: string,
   usage: string,
@@ -32,7 +37,7 @@ export function parseFlags<T>(
     parsed = parse();
   } catch (error) {
     io.err(
-      `rollback-drill ${command}: ${error instanceof Error ? error.message : String(error)}\n\n${usage}`,
+      `rollback-drill ${command}: ${error instanceof Error ? firstLine(error.message) : String(error)} (see 'rollback-drill ${command} --help')`,
     );
     return { exitCode: 2 };
   }

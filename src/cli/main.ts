@@ -50,7 +50,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const load = commands[name];
   if (load === undefined) {
-    io.err(`rollback-drill: unknown command "${name}"\n\n${USAGE}`);
+    io.err(`rollback-drill: unknown command "${name}" (see 'rollback-drill --help')`);
     return 2;
   }
   const command = await load();

@@ -15,6 +15,11 @@ import { createMetrics } from "../controller/metrics.ts";
 import { createProbeServer, parseBindAddress } from "../controller/server.ts";
 import type { OperatorIdentity } from "../core/observed.ts";
 import { createKubeClient, loadKubeConfig } from "../kube/client.ts";
+import { CustomObjectsApi } from "@kubernetes/client-node";
+import { GROUP, PLURAL, VERSION } from "../api/vocabulary.ts";
+import { NetworkError, toKubeError } from "../kube/errors.ts";
+import { createCliClock } from "./clock.ts";
+import { explain, GateError, gateKubeConfig } from "./cluster.ts";
 import { parseFlags, untilSignal, type Io } from "./io.ts";
 
 export const OPERATOR_USAGE = `Usage: rollback-drill operator [flags]
@@ -32,6 +37,9 @@ Flags:
   --log-level LEVEL                 trace, debug, info, warn or error (default info)
 
 Environment: KUBECONFIG, POD_NAME (leader identity), POD_NAMESPACE, SERVICE_ACCOUNT_NAME.
+
+Exit status: 0 after SIGTERM or SIGINT; 2 on a bad flag, or at start on a missing or broken
+kubeconfig, an unreachable cluster or refused credentials (one line on stderr).
 `;
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -194,6 +202,51 @@ export async function operatorCommand(argv: string[], io: Io): Promise<number> {
     io,
   );
   if ("exitCode" in config) return config.exitCode;
+  // A missing or broken kubeconfig, an unreachable cluster or a refused credential: one line and
+  // exit 2 at start, as every command does. Once running, the informers ride out outages.
+  try {
+    await checkCluster(config);
+  } catch (err) {
+    if (!(err instanceof GateError)) throw err;
+    io.err(`rollback-drill operator: ${err.message}`);
+    return 2;
+  }
+  // The operator runs until a signal: its back-offs run on unref'd timers, so while every watch
+  // waits to reconnect nothing else would hold the process (Node ended it with 13).
+  const alive = setInterval(() => undefined, 1 << 30);
+  try {
+    return await serve(config);
+  } finally {
+    clearInterval(alive);
+  }
+}
+
+/** Reads the drills once (a few quick retries), so a cluster that cannot answer is named at start. */
+async function checkCluster(config: OperatorConfig): Promise<void> {
+  const kubeConfig = gateKubeConfig(config.kubeconfig);
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const clock = createCliClock();
+  const namespace = config.namespaces?.[0];
+  const what = `list rollbackdrills${namespace === undefined ? "" : ` in ${namespace}`}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const params = { group: GROUP, version: VERSION, plural: PLURAL, limit: 1 };
+      await (namespace === undefined
+        ? custom.listClusterCustomObject(params)
+        : custom.listNamespacedCustomObject({ ...params, namespace }));
+      return;
+    } catch (err) {
+      const e = toKubeError(err);
+      // A CRD or a binding applied together with the operator may lag it: the informers wait.
+      if (e.kind === "NotFound" || e.kind === "Forbidden") return;
+      if (!(e instanceof NetworkError) || attempt === 3)
+        throw new GateError(explain(err, what), { cause: err });
+      await sleep(clock, 500 * attempt);
+    }
+  }
+}
+
+async function serve(config: OperatorConfig): Promise<number> {
   const log = pino({ level: config.logLevel });
   const registry = new Registry();
   const running = await startOperator({

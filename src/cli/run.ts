@@ -27,26 +27,18 @@ import type {
 } from "../api/types.ts";
 import {
   API_VERSION,
-  CRD_NAME,
   GROUP,
   KIND,
   PLURAL,
   RUN_NOW_ANNOTATION,
   VERSION,
 } from "../api/vocabulary.ts";
-import { createSystemClock, sleep, type Clock } from "../controller/clock.ts";
+import { createSystemClock, type Clock } from "../controller/clock.ts";
 import { shortDigest } from "../core/digest.ts";
-import { createKubeClient, loadKubeConfig, type KubeClient } from "../kube/client.ts";
-import {
-  ForbiddenError,
-  InvalidError,
-  NetworkError,
-  NotFoundError,
-  toKubeError,
-  UnauthorizedError,
-  type KubeError,
-} from "../kube/errors.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { NotFoundError, toKubeError } from "../kube/errors.ts";
 import { createCliClock } from "./clock.ts";
+import { explain, GateError, gateKubeClient, gateKubeConfig } from "./cluster.ts";
 import { parseFlags, type Io } from "./io.ts";
 import { startOperator } from "./operator.ts";
 
@@ -72,6 +64,8 @@ Exit status: 0 Passed (or started, without --wait), 1 Failed, 2 could not run (n
 not installed, forbidden, the drill's Error verdicts such as TargetNotFound, or timed out).
 Progress goes to stderr (phase by phase with elapsed time on a terminal); the result to stdout.
 `;
+
+export { explain, GateError, gateKubeClient, gateKubeConfig } from "./cluster.ts";
 
 export const OUTPUTS = ["table", "json", "yaml"] as const;
 export type Output = (typeof OUTPUTS)[number];
@@ -193,59 +187,6 @@ export interface GateDeps {
   readonly noColor?: boolean;
   /** The run-now value; default a fresh unique one. */
   readonly token?: string;
-}
-
-/** A failure that means the gate could not run: exit 2 with one line. */
-export class GateError extends Error {}
-
-/** One line saying why the cluster refused or could not be reached, and what to do. */
-export function explain(err: unknown, what: string): string {
-  const e: KubeError = toKubeError(err);
-  if (e instanceof NetworkError) return `cannot reach the cluster (${what}): ${e.message}`;
-  if (e instanceof UnauthorizedError)
-    return `the cluster rejected the credentials (${what}): check --kubeconfig`;
-  if (e instanceof ForbiddenError) return `forbidden (${what}): ${e.message}`;
-  if (e instanceof NotFoundError && /rollbackdrill/i.test(what))
-    return `the RollbackDrill CRD (${CRD_NAME}) is not installed: kubectl apply -f crds/ first (--standalone needs it too)`;
-  if (e instanceof InvalidError) return `the cluster rejected the drill (${what}): ${e.message}`;
-  return `${what} failed: ${e.message}`;
-}
-
-export function gateKubeConfig(kubeconfig: string | undefined): KubeConfig {
-  try {
-    return loadKubeConfig(kubeconfig);
-  } catch (err) {
-    throw new GateError(
-      `cannot load the kubeconfig${kubeconfig === undefined ? "" : ` ${kubeconfig}`}: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
-  }
-}
-
-/** The adapter with few, quick retries: a gate should fail fast when the cluster is away. */
-export function gateKubeClient(
-  kubeConfig: KubeConfig,
-  clock: Clock,
-  onError?: (what: string, error: KubeError) => void,
-): KubeClient {
-  return createKubeClient({
-    kubeConfig,
-    sleep: ms => sleep(clock, ms),
-    schedule: (fn, ms) => {
-      const handle = clock.setTimeout(fn, ms);
-      return () => {
-        clock.clearTimeout(handle);
-      };
-    },
-    retryPolicy: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 2000 },
-    ...(onError === undefined
-      ? {}
-      : {
-          onTransientError: (what, error) => {
-            onError(what, error);
-          },
-        }),
-  });
 }
 
 /** The drill the gate applies: only the fields it owns (server-side apply keeps the rest). */
