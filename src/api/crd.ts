@@ -24,6 +24,7 @@ export interface PrinterColumn {
 
 /**
  * `kubectl get rollbackdrills`: the SRE's dashboard. Priority 1 columns show with `-o wide`.
+ * PHASE is a default column so `kubectl get drill -w` shows a run step by step.
  * FROM is the broken (current) revision, TO the one rolled back to, RTO the measured seconds from
  * undo to all pods Ready.
  */
@@ -33,6 +34,13 @@ export const PRINTER_COLUMNS: readonly PrinterColumn[] = [
     type: "string",
     jsonPath: ".spec.targetRef.name",
     description: "The Deployment rehearsed.",
+  },
+  {
+    name: "Phase",
+    type: "string",
+    jsonPath: ".status.phase",
+    description:
+      "The step of the run in progress (Idle between runs), so kubectl get -w shows a run move.",
   },
   {
     name: "Verdict",
@@ -72,13 +80,6 @@ export const PRINTER_COLUMNS: readonly PrinterColumn[] = [
   },
   { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "" },
   {
-    name: "Phase",
-    type: "string",
-    jsonPath: ".status.phase",
-    description: "The step of the run in progress.",
-    priority: 1,
-  },
-  {
     name: "From Digest",
     type: "string",
     jsonPath: ".status.lastRun.evidence[0].fromDigest",
@@ -101,10 +102,12 @@ export const PRINTER_COLUMNS: readonly PrinterColumn[] = [
     priority: 1,
   },
   {
+    // A string, not a date: kubectl prints a date column as the age since then, and a time to
+    // come as <invalid>; the RFC 3339 time itself reads right.
     name: "Next Run",
-    type: "date",
+    type: "string",
     jsonPath: ".status.nextRunTime",
-    description: "When the schedule fires next.",
+    description: "When the schedule fires next (UTC).",
     priority: 1,
   },
 ];

@@ -121,9 +121,11 @@ describe("rollback-drill demo", () => {
             env: { ...process.env, KUBECONFIG: kubeconfig },
           },
         );
-        expect(stdout).toMatch(/^NAMESPACE\s+NAME\s+TARGET\s+VERDICT\s+REASON\s+FROM\s+TO\s+RTO/);
         expect(stdout).toMatch(
-          /production\s+latest-api\s+latest-api\s+Failed\s+SameDigest\s+2\s+1\s/,
+          /^NAMESPACE\s+NAME\s+TARGET\s+PHASE\s+VERDICT\s+REASON\s+FROM\s+TO\s+RTO/,
+        );
+        expect(stdout).toMatch(
+          /production\s+latest-api\s+latest-api\s+\w+\s+Failed\s+SameDigest\s+2\s+1\s/,
         );
       }
     } finally {

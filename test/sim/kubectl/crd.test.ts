@@ -116,6 +116,7 @@ describe.skipIf(!HAS_KUBECTL)(
       expect(columns(table[0] ?? "")).toEqual([
         "NAME",
         "TARGET",
+        "PHASE",
         "VERDICT",
         "REASON",
         "FROM",
@@ -127,8 +128,7 @@ describe.skipIf(!HAS_KUBECTL)(
       const { names } = await samples();
       expect(table.slice(1).map(l => columns(l)[0])).toEqual([...names].sort());
       const wide = lines(await k.kubectl("get", "rollbackdrills", "-n", "shop", "-o", "wide"));
-      expect(columns(wide[0] ?? "").slice(9)).toEqual([
-        "PHASE",
+      expect(columns(wide[0] ?? "").slice(10)).toEqual([
         "FROM DIGEST",
         "TO DIGEST",
         "DIGEST CHECK",
@@ -138,12 +138,13 @@ describe.skipIf(!HAS_KUBECTL)(
       // A status written through the status subresource shows up in the columns and in -w.
       // Done once the whole row has arrived: kubectl may write it in more than one chunk.
       const watch = k.watch(["get", "rollbackdrill", "web", "-n", "shop", "-w"], out =>
-        /\nweb\s+web\s+Passed\s[^\n]*\n/.test(out),
+        /\nweb\s+web\s+Idle\s+Passed\s[^\n]*\n/.test(out),
       );
       await watch.started;
       const status = {
         status: {
           phase: "Idle",
+          nextRunTime: "2099-01-02T02:30:00Z",
           verdict: "Passed",
           reason: "Passed",
           lastRun: {
@@ -175,8 +176,13 @@ describe.skipIf(!HAS_KUBECTL)(
       expect(columns(watched[0] ?? "")[0]).toBe("NAME");
       const row = columns(watched.at(-1) ?? "");
       // integer and number columns print as the JSON numbers; the date column as an age.
-      expect(row.slice(0, 7)).toEqual(["web", "web", "Passed", "Passed", "3", "2", "12.5"]);
-      expect(row[7]).toMatch(/^\d+[smhdy]/);
+      expect(row.slice(0, 8)).toEqual(["web", "web", "Idle", "Passed", "Passed", "3", "2", "12.5"]);
+      expect(row[8]).toMatch(/^\d+[smhdy]/);
+      // NEXT RUN, a time to come, prints as itself (a date column would print <invalid>).
+      const wideRow = lines(
+        await k.kubectl("get", "rollbackdrill", "web", "-n", "shop", "-o", "wide"),
+      );
+      expect(columns(wideRow[1] ?? "").at(-1)).toBe("2099-01-02T02:30:00Z");
       // The main resource ignores status, so the generation did not move (status subresource).
       expect(
         await k.kubectl(
