@@ -24,6 +24,7 @@ import type {
 import type { WatchHub } from "../watch.ts";
 import type { AuditLog } from "../audit.ts";
 import type { FaultDecision } from "../faults.ts";
+import { checkWriteFields } from "../admission/field-validation.ts";
 import { readBody, sendJson, sendText } from "./respond.ts";
 import { methodNotSupported } from "./route.ts";
 import type { ResourceRoute } from "./route.ts";
@@ -359,6 +360,14 @@ function review(ctx: RequestContext, body: KubeObject): void {
   });
 }
 
+/** fieldValidation (admission/field-validation.ts): Strict throws; Warn sets Warning headers. */
+function fieldValidation(ctx: RequestContext, body: unknown, decoded: boolean): void {
+  const { info, gvr } = ctx.route;
+  const handledAs = decoded ? { kind: info.kind, version: gvr.version } : undefined;
+  const warnings = checkWriteFields(info.crd, gvr.version, ctx.url, body, handledAs);
+  if (warnings.length > 0) ctx.res.setHeader("Warning", warnings);
+}
+
 async function create(ctx: RequestContext, deps: ResourceDeps): Promise<void> {
   const { route } = ctx;
   if (route.info.group === "authorization.k8s.io") {
@@ -372,6 +381,7 @@ async function create(ctx: RequestContext, deps: ResourceDeps): Promise<void> {
     return;
   }
   const object = await decodeObject(ctx.req);
+  fieldValidation(ctx, object, true);
   if (route.info.namespaced) {
     const ns = object.metadata.namespace;
     if (ns !== undefined && ns !== "" && ns !== route.namespace) {
@@ -388,6 +398,7 @@ async function create(ctx: RequestContext, deps: ResourceDeps): Promise<void> {
 async function update(ctx: RequestContext, deps: ResourceDeps): Promise<void> {
   const { route } = ctx;
   const object = await decodeObject(ctx.req);
+  fieldValidation(ctx, object, true);
   const name = route.name ?? "";
   if (object.metadata.name !== undefined && object.metadata.name !== name) {
     throw badRequest(
@@ -445,6 +456,15 @@ async function patch(ctx: RequestContext, deps: ResourceDeps): Promise<void> {
     } catch (err) {
       throw badRequest(`error decoding patch: ${(err as Error).message}`);
     }
+  }
+  if (type === "apply" || type === "merge") {
+    let fields: unknown = body;
+    try {
+      if (type === "apply") fields = parseYaml(raw);
+    } catch {
+      fields = undefined; // the store answers an undecodable apply body
+    }
+    fieldValidation(ctx, fields, false);
   }
   const name = route.name ?? "";
   const existed = deps.store.get(route.gvr, route.namespace, name) !== undefined;
