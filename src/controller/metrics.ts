@@ -18,7 +18,7 @@
  * clock drives it in the demo and tests. `rollbackdrill_last_success_timestamp_seconds` is kept
  * beside it for dashboards.
  */
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { findCondition } from "../api/conditions.ts";
 import type { RollbackDrill } from "../api/types.ts";
 import type { Reason, Verdict } from "../api/vocabulary.ts";
@@ -223,8 +223,16 @@ function stateGauges(registers: Registry[], observation: Observation) {
   };
 }
 
+/** One of the default collectors' series: present once they are registered on a registry. */
+const DEFAULT_COLLECTOR_PROBE = "process_cpu_user_seconds_total";
+
 export function createMetrics(registry: Registry) {
   const registers = [registry];
+  // prom-client's default collectors (process CPU, memory, file descriptors, event-loop lag, GC,
+  // heap): on this registry only, so several operators in one process (tests, the demo) each
+  // serve their own; a registry that has them already (metrics built twice on it) is left alone.
+  if (registry.getSingleMetric(DEFAULT_COLLECTOR_PROBE) === undefined)
+    collectDefaultMetrics({ register: registry });
   const observation: Observation = {};
   return {
     recorded: createRecorded(),

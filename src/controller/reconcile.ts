@@ -85,16 +85,19 @@ async function reconcileDrill(
   refused?: ActionFailure,
 ): Promise<Result> {
   const { metadata } = drill;
-  const log = deps.log.child({
+  // The transition lines name their run themselves (a run that starts now is not the one bound
+  // here): from a logger without it, or pino writes the key twice ("run":"1" ... "run":"1").
+  const drillLog = deps.log.child({
     drill: `${metadata.namespace}/${metadata.name}`,
-    run: drill.status?.currentRun?.id,
     generation: metadata.generation,
   });
+  const boundRun = drill.status?.currentRun?.id;
+  const log = boundRun === undefined ? drillLog : drillLog.child({ run: boundRun });
   const observed = await gather(drill, deps);
   const seen = refused === undefined ? observed : { ...observed, actionFailure: refused };
   const decision = decide(drill, seen, deps.clock.now());
   const ctx = { drill: await persistStatus(drill, decision.status, deps) };
-  reportTransition(drill, decision.status, log, deps.metrics);
+  reportTransition(drill, decision.status, drillLog, deps.metrics);
   const runId = decision.status.currentRun?.id;
   try {
     for (const action of decision.actions)

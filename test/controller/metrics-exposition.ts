@@ -17,7 +17,8 @@ export interface Exposition {
 function parseValue(text: string): number {
   if (text === "+Inf") return Infinity;
   if (text === "-Inf") return -Infinity;
-  if (text === "NaN") return NaN;
+  // Prometheus parses floats as Go's ParseFloat: NaN in any case (prom-client writes "Nan").
+  if (text.toLowerCase() === "nan") return NaN;
   const value = Number(text);
   if (text === "" || !Number.isFinite(value)) throw new Error(`bad sample value "${text}"`);
   return value;
