@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
-    reporters: ["default"],
+    // The default summary says only "N skipped": the second names each with its reason.
+    reporters: ["default", "./test/reporters/skipped.ts"],
   },
 });
