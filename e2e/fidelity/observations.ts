@@ -389,6 +389,17 @@ const defaults: Script = {
       }),
     );
     const drill = await json<Obj>(k, ["-n", ns, "get", "rollbackdrill", "web"]);
+    o["a RollbackDrill with a typo, kubectl's default Strict validation"] = outcome(
+      await k(
+        ["create", "-f", "-"],
+        JSON.stringify({
+          apiVersion: "rollbackdrill.io/v1alpha1",
+          kind: "RollbackDrill",
+          metadata: { name: "typo", namespace: ns },
+          spec: { targetRef: { kind: "Deployment", name: "web" }, checks: { stableSecond: 10 } },
+        }),
+      ),
+    );
     o["a RollbackDrill's defaulted spec (CRD schema defaults)"] = canonical(drill.spec);
     await must(
       k,
