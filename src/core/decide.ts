@@ -45,6 +45,7 @@ import {
   deleteSandbox,
   finishRun,
   failure,
+  pointer,
   RESYNC_MS,
   requeue,
   startRun,
@@ -234,7 +235,10 @@ function conditions(step: Step): NewCondition[] {
           type: "Ready",
           status: last.verdict === "Passed" ? "True" : "False",
           reason: last.reason ?? "Passed",
-          message: last.message ?? "",
+          message: pointer(last.id, {
+            verdict: last.verdict ?? "Error",
+            reason: last.reason ?? "Passed",
+          }),
         };
   return [ready, running, rollbackReady(step)];
 }
@@ -270,7 +274,7 @@ function rollbackReady(step: Step): NewCondition {
       type: "RollbackReady",
       status: "False",
       reason: "LastRunFailed",
-      message: `The rollback from revision ${revision} failed in run ${failed.id} (${failed.reason ?? "?"}): see status.message.`,
+      message: `The rollback from revision ${revision} failed in run ${failed.id} (${failed.reason ?? "?"}): see status.lastRun.message.`,
     };
   return {
     type: "RollbackReady",

@@ -15,7 +15,7 @@ import type { Reason, RunPhase, Trigger, Verdict } from "../api/vocabulary.ts";
 import { normalEvent, warningEvent, type Action } from "./actions.ts";
 import type { Observed } from "./observed.ts";
 import { ownershipLabels, sandboxLabels } from "./sandbox.ts";
-import { formatTime, parseTime } from "./time.ts";
+import { formatSeconds, formatTime, parseTime } from "./time.ts";
 
 /** The ConfigMap in a stopped sandbox that keeps its containers' last log lines. */
 export const SAVED_LOGS_CONFIGMAP = "rollback-drill-logs";
@@ -217,6 +217,31 @@ export function deleteSandbox(step: Step, namespace: string): void {
   });
 }
 
+/** Where a finished run's message is. */
+export const RUN_MESSAGE_FIELD = "status.lastRun.message";
+
+/**
+ * A run's verdict in one line that points to its message: for the headline status.message, the
+ * Ready condition and the DrillPassed / DrillFailed Event (with the revisions, when given the run).
+ */
+export function pointer(
+  id: string,
+  outcome: Pick<Outcome, "verdict" | "reason" | "rollbackSeconds">,
+  run?: Pick<CurrentRun, "fromRevision" | "toRevision">,
+): string {
+  const revisions =
+    run?.fromRevision === undefined
+      ? ""
+      : `, revision ${String(run.fromRevision)} -> ${String(run.toRevision ?? "?")}`;
+  const rto =
+    run === undefined || outcome.rollbackSeconds === undefined
+      ? ""
+      : `, rolled back in ${formatSeconds(outcome.rollbackSeconds)}`;
+  const what =
+    outcome.verdict === "Passed" ? "passed" : `ended ${outcome.verdict} (${outcome.reason})`;
+  return `Run ${id} ${what}${revisions}${rto}: see ${RUN_MESSAGE_FIELD}.`;
+}
+
 /**
  * Ends the run with a verdict: lastRun, history (bounded by historyLimit), the headline fields,
  * an Event; then CleaningUp when a sandbox may exist, else straight back to rest.
@@ -232,12 +257,14 @@ export function finishRun(step: Step, outcome: Outcome): void {
   );
   status.verdict = outcome.verdict;
   status.reason = outcome.reason;
-  status.message = outcome.message;
+  // The message is said once, in lastRun (kubectl describe showed it four times): the headline,
+  // the Ready condition and the Event name the verdict and point there.
+  status.message = pointer(run.id, outcome);
   if (outcome.verdict === "Passed") status.lastSuccessTime = step.nowIso;
   step.actions.push(
     outcome.verdict === "Passed"
-      ? normalEvent("DrillPassed", `Run ${run.id} passed: ${outcome.message}`)
-      : warningEvent("DrillFailed", `Run ${run.id} ${outcome.reason}: ${outcome.message}`),
+      ? normalEvent("DrillPassed", pointer(run.id, outcome, run))
+      : warningEvent("DrillFailed", pointer(run.id, outcome, run)),
   );
   if (run.sandboxNamespace === undefined) {
     delete status.currentRun;
@@ -251,7 +278,6 @@ export function finishRun(step: Step, outcome: Outcome): void {
     completionTime: step.nowIso,
     verdict: outcome.verdict,
     reason: outcome.reason,
-    message: outcome.message,
     ...(outcome.evidence === undefined ? {} : { evidence: outcome.evidence }),
     ...(outcome.rollbackSeconds === undefined ? {} : { rollbackSeconds: outcome.rollbackSeconds }),
   };

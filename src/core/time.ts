@@ -74,3 +74,12 @@ export function formatTime(ms: number): string {
 export function secondsBetween(fromMs: number, toMs: number): number {
   return Math.round((toMs - fromMs) / 100) / 10;
 }
+
+/**
+ * Seconds for people: a tenth of a second (two decimals under one second), so a sub-second
+ * rollback never reads "0s"; the status keeps the number as measured.
+ */
+export function formatSeconds(seconds: number): string {
+  if (seconds > 0 && seconds < 1) return `${seconds.toFixed(2).replace(/0$/, "")}s`;
+  return `${seconds.toFixed(1)}s`;
+}

@@ -101,8 +101,12 @@ describe("a sandbox write refused for good", () => {
       at(11),
     );
     expect(d.status.lastRun).toMatchObject({ verdict: "Error", reason: "SandboxError" });
-    expect(d.status.message).toContain(says);
-    expect(d.status.message).toContain("config/rbac and config/policy");
+    // The message is in lastRun only; the headline points to it.
+    expect(d.status.message).toMatch(
+      /^Run \d+ ended Error \(SandboxError\).*: see status\.lastRun\.message\.$/,
+    );
+    expect(d.status.lastRun?.message).toContain(says);
+    expect(d.status.lastRun?.message).toContain("config/rbac and config/policy");
     expect(d.status.currentRun?.phase).toBe("SandboxKept");
     // Not the set-up again: the write would only be refused again.
     expect(d.actions.map(a => a.type)).not.toContain("CreateObject");
@@ -111,16 +115,18 @@ describe("a sandbox write refused for good", () => {
   it("says what the Forbidden means: rights in config/rbac (bind included) or a policy", () => {
     const drill = inPhaseAt10("CreatingSandbox");
     const d = decide(drill, anObserved({ target, actionFailure: forbidden(roleBinding) }), at(11));
-    expect(d.status.message).toMatch(/bind on the rollback-drill-sandbox ClusterRole/);
-    expect(d.status.message).toMatch(/admission policy denies the write \(config\/policy\)/);
+    expect(d.status.lastRun?.message).toMatch(/bind on the rollback-drill-sandbox ClusterRole/);
+    expect(d.status.lastRun?.message).toMatch(
+      /admission policy denies the write \(config\/policy\)/,
+    );
   });
 
   it("quotes a long apiserver message only in part, so the status stays within its limits", () => {
     const drill = inPhaseAt10("CreatingSandbox");
     const long = { ...forbidden(roleBinding), message: "x".repeat(REFUSAL_MAX_CHARS * 3) };
     const d = decide(drill, anObserved({ target, actionFailure: long }), at(11));
-    expect(d.status.message).toContain(`${"x".repeat(REFUSAL_MAX_CHARS)}...)`);
-    expect(d.status.message?.length).toBeLessThan(4096);
+    expect(d.status.lastRun?.message).toContain(`${"x".repeat(REFUSAL_MAX_CHARS)}...)`);
+    expect(d.status.lastRun?.message?.length).toBeLessThan(4096);
   });
 
   const ignored: { name: string; drill: RollbackDrill; failure: ActionFailure }[] = [
