@@ -41,6 +41,7 @@ import { createCliClock } from "./clock.ts";
 import { explain, GateError, gateKubeClient, gateKubeConfig } from "./cluster.ts";
 import { parseFlags, type Io } from "./io.ts";
 import { startOperator } from "./operator.ts";
+import { formatSeconds } from "../core/time.ts";
 
 export const RUN_USAGE = `Usage: rollback-drill run --namespace NS --target deployment/NAME [flags]
 
@@ -397,7 +398,9 @@ export function formatTable(result: GateResult): string {
   if (run.fromRevision !== undefined)
     lines.push(
       `Rollback:  revision ${String(run.fromRevision)} -> ${String(run.toRevision ?? "?")}` +
-        (run.rollbackSeconds === undefined ? "" : `, ${run.rollbackSeconds.toFixed(1)}s to Ready`),
+        (run.rollbackSeconds === undefined
+          ? ""
+          : `, ${formatSeconds(run.rollbackSeconds)} to Ready`),
     );
   const message = "message" in run ? run.message : undefined;
   if (message !== undefined) lines.push(`Message:   ${message}`);

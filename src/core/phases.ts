@@ -45,7 +45,7 @@ import {
   sandboxTemplate,
   undoPatch,
 } from "./sandbox.ts";
-import { formatTime, parseTime, secondsBetween } from "./time.ts";
+import { formatSeconds, formatTime, parseTime, secondsBetween } from "./time.ts";
 import { invalidSpecMessage, validate } from "./validate.ts";
 import {
   DEFAULT_PROGRESS_DEADLINE_SECONDS,
@@ -617,7 +617,7 @@ export function verifying(step: Step): void {
     updateRun(step, { readyTime: formatTime(readyAt), rollbackSeconds });
     if (limit !== undefined && rollbackSeconds > limit) {
       finishRun(step, {
-        ...failure("RollbackTooSlow", tooSlowMessage(`${rollbackSeconds}s`, limit, true)),
+        ...failure("RollbackTooSlow", tooSlowMessage(formatSeconds(rollbackSeconds), limit, true)),
         rollbackSeconds,
       });
       return;
@@ -675,7 +675,8 @@ export function sandboxWaitingFor(step: Step): string {
  * stamps have second precision, so the observation time `nowMs` is used instead when it falls
  * within the stamp's second (it is then as exact and never early); and when the stamp is before
  * the undo's second (a pod of that revision that stayed Ready through the drill), the pods' own
- * stamps say nothing about the rollback, and the observation time is the honest bound.
+ * stamps say nothing about the rollback, and the observation time is the honest bound. A stamp
+ * within the undo's second but before it: halfway from the undo to that second's end.
  */
 export function podsReadyAt(pods: readonly PodView[], undoMs: number, nowMs: number): number {
   let latest: number | undefined;
@@ -686,7 +687,11 @@ export function podsReadyAt(pods: readonly PodView[], undoMs: number, nowMs: num
     latest = Math.max(latest ?? stamp, stamp);
   }
   if (latest === undefined || latest + 1000 <= undoMs || nowMs - latest < 1000) return nowMs;
-  return Math.min(nowMs, Math.max(latest, undoMs));
+  // A stamp in the undo's own second, before the undo: Ready came after the undo and within that
+  // second (the stamp is truncated), and not after the look. Clamping to the undo read "0s" for a
+  // rollback of half a second; halfway through what is known is off by at most half of it.
+  if (latest < undoMs) return Math.round((undoMs + Math.min(nowMs, latest + 1000)) / 2);
+  return Math.min(nowMs, latest);
 }
 
 function tooSlowMessage(seconds: string, limit: number, ready: boolean): string {
@@ -733,7 +738,7 @@ function conclude(
     reason: "Passed",
     message:
       `Rolled back Deployment ${step.drill.spec.targetRef.name} from revision ${revs.from.revision} to ${revs.to.revision} ` +
-      `in ${rollbackSeconds}s (undo to all pods Ready); pods stayed Ready ${step.drill.spec.checks.stableSeconds}s and run ${list}.` +
+      `in ${formatSeconds(rollbackSeconds)} (undo to all pods Ready); pods stayed Ready ${step.drill.spec.checks.stableSeconds}s and run ${list}.` +
       digestNote(evidence, verify),
     evidence,
     rollbackSeconds,

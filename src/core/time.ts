@@ -70,16 +70,18 @@ export function formatTime(ms: number): string {
   return `${pad(year, 4)}-${pad(month)}-${pad(day)}T${clock}${frac}Z`;
 }
 
-/** Whole seconds between two instants, rounded to one decimal (for messages and rollbackSeconds). */
+/**
+ * Seconds between two instants, to the millisecond (rollbackSeconds keeps what was measured; a
+ * sub-second rollback is not 0): formatSeconds rounds it for people.
+ */
 export function secondsBetween(fromMs: number, toMs: number): number {
-  return Math.round((toMs - fromMs) / 100) / 10;
+  return Math.round(toMs - fromMs) / 1000;
 }
 
 /**
- * Seconds for people: a tenth of a second (two decimals under one second), so a sub-second
- * rollback never reads "0s"; the status keeps the number as measured.
+ * Seconds for people: to a tenth (a hundredth under one second, so half a second never reads
+ * "0s"), without trailing zeros ("12s", "3.2s", "0.48s"); the status keeps the number as measured.
  */
 export function formatSeconds(seconds: number): string {
-  if (seconds > 0 && seconds < 1) return `${seconds.toFixed(2).replace(/0$/, "")}s`;
-  return `${seconds.toFixed(1)}s`;
+  return `${String(Number(seconds.toFixed(seconds < 1 ? 2 : 1)))}s`;
 }

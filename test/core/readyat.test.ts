@@ -53,10 +53,17 @@ describe("podsReadyAt", () => {
       expected: 120,
     },
     {
-      name: "a stamp within the undo's second, before it: the undo",
+      // Ready came after the undo and before 100.5 (the stamp's second ends there): not 0 s.
+      name: "a stamp within the undo's second, before it: halfway to that second's end",
       stamps: [99.5],
       now: 120,
-      expected: UNDO,
+      expected: 100.25,
+    },
+    {
+      name: "the same, looked at within the stamp's second: the look",
+      stamps: [99.5],
+      now: 100.2,
+      expected: 100.2,
     },
     {
       name: "one pod without a stamp: the look",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatTime, parseTime, secondsBetween } from "../../src/core/time.ts";
+import { formatSeconds, formatTime, parseTime, secondsBetween } from "../../src/core/time.ts";
 
 describe("time", () => {
   it.each([
@@ -26,7 +26,15 @@ describe("time", () => {
     expect(parseTime("2025-01-01")).toBeUndefined();
   });
 
-  it("rounds seconds to a tenth", () => {
-    expect(secondsBetween(0, 12_345)).toBe(12.3);
+  it("keeps seconds to the millisecond, and rounds them only for display", () => {
+    expect(secondsBetween(0, 12_345)).toBe(12.345);
+    expect(secondsBetween(1_000, 1_483)).toBe(0.483);
+    expect(formatSeconds(12.345)).toBe("12.3s");
+    expect(formatSeconds(3)).toBe("3s");
+    // Under a second: two decimals, so half a second never reads 0s.
+    expect(formatSeconds(0.483)).toBe("0.48s");
+    expect(formatSeconds(0.5)).toBe("0.5s");
+    expect(formatSeconds(0.004)).toBe("0s");
+    expect(formatSeconds(0)).toBe("0s");
   });
 });

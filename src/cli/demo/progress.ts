@@ -16,6 +16,7 @@ import { isSettled } from "../../scenarios/outcome.ts";
 import type { Io } from "../io.ts";
 import { paintVerdict, visibleLength, type Style } from "./style.ts";
 import { renderTable } from "./table.ts";
+import { formatSeconds } from "../../core/time.ts";
 
 export interface ProgressOptions {
   readonly kubeConfig: KubeConfig;
@@ -44,7 +45,8 @@ function plainState(drill: RollbackDrill, style: Style): string {
     run.fromRevision === undefined
       ? ""
       : `  revision ${String(run.fromRevision)} -> ${String(run.toRevision ?? "?")}`;
-  const rto = run.rollbackSeconds === undefined ? "" : `, RTO ${run.rollbackSeconds.toFixed(1)}s`;
+  const rto =
+    run.rollbackSeconds === undefined ? "" : `, RTO ${formatSeconds(run.rollbackSeconds)}`;
   return `${paintVerdict(style, run.verdict, `${run.verdict} ${run.reason ?? ""}`)}${revisions}${rto}`;
 }
 

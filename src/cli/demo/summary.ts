@@ -5,6 +5,7 @@
 import type { RollbackDrill } from "../../api/types.ts";
 import type { Scenario } from "../../scenarios/catalog.ts";
 import { paintVerdict, type Style } from "./style.ts";
+import { formatSeconds } from "../../core/time.ts";
 
 export interface Result {
   readonly scenario: Scenario;
@@ -47,7 +48,7 @@ function evidenceLines(drill: RollbackDrill): string[] {
     run?.fromRevision === undefined
       ? ""
       : ` (revision ${String(run.fromRevision)} -> ${String(run.toRevision ?? "?")}${
-          run.rollbackSeconds === undefined ? "" : `, RTO ${run.rollbackSeconds.toFixed(1)}s`
+          run.rollbackSeconds === undefined ? "" : `, RTO ${formatSeconds(run.rollbackSeconds)}`
         })`;
   for (const e of run?.evidence ?? [])
     lines.push(

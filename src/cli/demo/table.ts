@@ -5,10 +5,11 @@
  */
 import type { RollbackDrill } from "../../api/types.ts";
 import { paintVerdict, visibleLength, type Style } from "./style.ts";
+import { formatSeconds } from "../../core/time.ts";
 
 export const COLUMNS = ["NAME", "TARGET", "PHASE", "VERDICT", "REASON", "FROM", "TO", "RTO"];
 
-/** The row's cells, unstyled. RTO in seconds with one decimal, as the status records it. */
+/** The row's cells, unstyled. RTO rounded for display (formatSeconds); the status keeps milliseconds. */
 export function cells(drill: RollbackDrill): string[] {
   const status = drill.status;
   const run = status?.lastRun;
@@ -21,7 +22,7 @@ export function cells(drill: RollbackDrill): string[] {
     status?.reason ?? "",
     run?.fromRevision === undefined ? "" : String(run.fromRevision),
     run?.toRevision === undefined ? "" : String(run.toRevision),
-    rto === undefined ? "" : `${rto.toFixed(1)}s`,
+    rto === undefined ? "" : formatSeconds(rto),
   ];
 }
 
