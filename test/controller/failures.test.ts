@@ -296,6 +296,7 @@ describe("the six scenarios side by side", () => {
           "NAMESPACE",
           "NAME",
           "TARGET",
+          "PHASE",
           "VERDICT",
           "REASON",
           "FROM",

@@ -6,7 +6,7 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { startOperator, type RunningOperator } from "../../src/cli/operator.ts";
 import type { Sim } from "../../src/sim/index.ts";
 import { startSimWithCrd } from "../kube/sim-helpers.ts";
@@ -72,8 +72,11 @@ describe("the operator's runtime metrics and log lines", () => {
       checks: { stableSeconds: 5 },
     });
     await waitForVerdict(sim, "shop", "web");
+    // The line follows the status write the verdict is read from.
+    await vi.waitFor(() => {
+      expect(lines.some(l => l.includes("Finished drill run: Passed"))).toBe(true);
+    });
     const runLines = lines.filter(l => l.includes('"run":'));
-    expect(runLines.some(l => l.includes("Finished drill run: Passed"))).toBe(true);
     expect(runLines.some(l => l.includes("Drill run entered phase Verifying"))).toBe(true);
     for (const line of lines) {
       const keys = [...line.matchAll(/[{,]"([^"]+)":/g)].map(m => m[1]);

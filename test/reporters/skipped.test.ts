@@ -20,6 +20,13 @@ describe("the skipped-tests summary", () => {
       "  test/a.test.ts > x > y: no Docker engine answers",
     ]);
     expect(formatSkipped([])).toEqual([]);
+    expect(
+      reasonOf({
+        file: "e2e/scenarios.e2e.test.ts",
+        name: "k3s backend skipped: no Docker engine at /var/run/docker.sock (and DOCKER_HOST is not set) > pinned-web: healthy app -> Passed Passed",
+        note: undefined,
+      }),
+    ).toBe("no Docker engine at /var/run/docker.sock (and DOCKER_HOST is not set)");
     expect(reasonOf({ file: "f", name: "plain > test", note: undefined })).toBe(
       "no reason given (skipped in the test file)",
     );

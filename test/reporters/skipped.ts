@@ -17,10 +17,16 @@ export interface Skipped {
 /** The reason a skipped test shows. */
 export function reasonOf(skipped: Skipped): string {
   if (skipped.note !== undefined && skipped.note !== "") return skipped.note;
-  const said = /\((?:skipped: )?([^()]*(?:needs|skipped|no |not |without)[^()]*)\)/i.exec(
-    skipped.name,
-  );
-  return said?.[1]?.trim() ?? "no reason given (skipped in the test file)";
+  // The innermost suite or test name that says "skipped: why" ("k3s backend skipped: no Docker
+  // engine at ...", "kubectl and the CRD (skipped: needs the real kubectl ...)").
+  for (const part of skipped.name.split(" > ").reverse()) {
+    const at = part.indexOf("skipped: ");
+    if (at < 0) continue;
+    const why = part.slice(at + "skipped: ".length).trim();
+    const opened = part.lastIndexOf("(", at) > part.lastIndexOf(")", at);
+    return opened && why.endsWith(")") ? why.slice(0, -1) : why;
+  }
+  return "no reason given (skipped in the test file)";
 }
 
 /** The lines printed after the run: nothing when nothing was skipped. */
