@@ -82,53 +82,56 @@ async function runAll(k: Kubectl): Promise<Results> {
   return out;
 }
 
-describe.skipIf(!availability.ok)("simulator fidelity against the real cluster", () => {
-  let sim: Sim | undefined;
-  let simResults: Results = {};
-  let realResults: Results = {};
+describe.skipIf(!availability.ok)(
+  `simulator fidelity against the real cluster${availability.ok ? "" : ` (skipped: ${availability.reason})`}`,
+  () => {
+    let sim: Sim | undefined;
+    let simResults: Results = {};
+    let realResults: Results = {};
 
-  beforeAll(async () => {
-    const info = readInfo();
-    if (info === undefined) throw new Error("no cluster is up: run `npm run cluster:up`");
-    const dir = mkdtempSync(join(tmpdir(), "rbd-fidelity-"));
-    sim = await startSim({ timeScale: 1 });
-    await sim.writeKubeconfig(join(dir, "sim-config"));
-    simResults = await runAll(kubectlFor(info.kubectl, join(dir, "sim-config"), join(dir, "c1")));
-    realResults = await runAll(kubectlFor(info.kubectl, info.kubeconfig, join(dir, "c2")));
-  }, 900_000);
+    beforeAll(async () => {
+      const info = readInfo();
+      if (info === undefined) throw new Error("no cluster is up: run `npm run cluster:up`");
+      const dir = mkdtempSync(join(tmpdir(), "rbd-fidelity-"));
+      sim = await startSim({ timeScale: 1 });
+      await sim.writeKubeconfig(join(dir, "sim-config"));
+      simResults = await runAll(kubectlFor(info.kubectl, join(dir, "sim-config"), join(dir, "c1")));
+      realResults = await runAll(kubectlFor(info.kubectl, info.kubeconfig, join(dir, "c2")));
+    }, 900_000);
 
-  afterAll(async () => {
-    await sim?.close();
-  });
+    afterAll(async () => {
+      await sim?.close();
+    });
 
-  it("every observation agrees, or is named in src/sim/FIDELITY.md with its reason", () => {
-    const keys = [...new Set([...Object.keys(simResults), ...Object.keys(realResults)])].sort();
-    const differing = keys.filter(k => simResults[k] !== realResults[k]);
-    const report = differing
-      .map(
-        k =>
-          `--- ${k}\n  simulator:\n${indent(simResults[k] ?? "(none)")}\n  real cluster:\n${indent(realResults[k] ?? "(none)")}`,
-      )
-      .join("\n");
-    mkdirSync(join(ROOT, ".tmp"), { recursive: true });
-    writeFileSync(
-      join(ROOT, ".tmp/fidelity.json"),
-      JSON.stringify({ simulator: simResults, real: realResults, differing }, null, 1),
-    );
-    console.log(
-      `fidelity: ${String(keys.length - differing.length)} of ${String(keys.length)} observations agree` +
-        ` (not compared: ${String(NOT_COMPARED.length)}, see src/sim/FIDELITY.md)\n${report}`,
-    );
-    expect(keys.length, "observations made").toBeGreaterThan(40);
-    expect(differing, "disagreements not named in src/sim/FIDELITY.md").toEqual(
-      differing.filter(k => namedInTable(readFileSync(TABLE, "utf8")).includes(k)),
-    );
-    expect(
-      namedInTable(readFileSync(TABLE, "utf8")).filter(k => !differing.includes(k)),
-      "named in the table but agreeing now: remove them",
-    ).toEqual([]);
-  });
-});
+    it("every observation agrees, or is named in src/sim/FIDELITY.md with its reason", () => {
+      const keys = [...new Set([...Object.keys(simResults), ...Object.keys(realResults)])].sort();
+      const differing = keys.filter(k => simResults[k] !== realResults[k]);
+      const report = differing
+        .map(
+          k =>
+            `--- ${k}\n  simulator:\n${indent(simResults[k] ?? "(none)")}\n  real cluster:\n${indent(realResults[k] ?? "(none)")}`,
+        )
+        .join("\n");
+      mkdirSync(join(ROOT, ".tmp"), { recursive: true });
+      writeFileSync(
+        join(ROOT, ".tmp/fidelity.json"),
+        JSON.stringify({ simulator: simResults, real: realResults, differing }, null, 1),
+      );
+      console.log(
+        `fidelity: ${String(keys.length - differing.length)} of ${String(keys.length)} observations agree` +
+          ` (not compared: ${String(NOT_COMPARED.length)}, see src/sim/FIDELITY.md)\n${report}`,
+      );
+      expect(keys.length, "observations made").toBeGreaterThan(40);
+      expect(differing, "disagreements not named in src/sim/FIDELITY.md").toEqual(
+        differing.filter(k => namedInTable(readFileSync(TABLE, "utf8")).includes(k)),
+      );
+      expect(
+        namedInTable(readFileSync(TABLE, "utf8")).filter(k => !differing.includes(k)),
+        "named in the table but agreeing now: remove them",
+      ).toEqual([]);
+    });
+  },
+);
 
 const indent = (text: string): string =>
   text
