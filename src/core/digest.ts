@@ -1,6 +1,6 @@
 /**
  * Image identity: references parsed the way Docker's reference library normalises them, the
- * digest part of a runtime's imageID, and the digest rules of ARCHITECTURE.md, per container
+ * digest part of a runtime's imageID, and the digest rules of docs/ARCHITECTURE.md, per container
  * (init containers included):
  * - both revisions pin the same digest: a configuration-only rollback, the check does not apply;
  * - known target digest (the ref is pinned, or the ledger saw revision M's pods run it): the

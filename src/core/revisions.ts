@@ -1,5 +1,5 @@
 /**
- * Revision history exactly as `kubectl rollout undo` reads it (k8s-semantics.md §1.2): the
+ * Revision history exactly as `kubectl rollout undo` reads it (k8s.io/kubectl pkg/polymorphichelpers/rollback.go, DeploymentRollbacker): the
  * ReplicaSets controlled by the Deployment (controller ownerReference with its uid), their
  * revision from the `deployment.kubernetes.io/revision` annotation (missing: 0; unparsable:
  * skipped), `--to-revision=0` meaning the highest revision below the current one.

@@ -1,6 +1,6 @@
 /**
  * Captures what the real kubectl sends: a bare node:http server answers version and discovery
- * (plain APIResourceList, see kubectl-wire-notes.md) and records every POST body, so tests can
+ * (plain APIResourceList, see docs/KUBE-SIM.md "kubectl on the wire") and records every POST body, so tests can
  * decode the protobuf kubectl's imperative generators send.
  */
 import { execFile } from "node:child_process";

@@ -1,4 +1,4 @@
-/** The real kubectl v1.32 against a started simulator (kubectl-wire-notes.md). */
+/** The real kubectl v1.32 against a started simulator (docs/KUBE-SIM.md "kubectl on the wire"). */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -44,7 +44,7 @@ describe.skipIf(!existsSync(KUBECTL))(
       expect(out).toMatch(/kube-system\s+Active\s+\d+s/);
     });
 
-    // create namespace sends protobuf (kubectl-wire-notes.md); decoded by protobuf.ts.
+    // create namespace sends protobuf (docs/KUBE-SIM.md "kubectl on the wire"); decoded by protobuf.ts.
     it("creates a namespace with the imperative generator", async () => {
       expect(await kubectl("create", "namespace", "x")).toBe("namespace/x created\n");
       expect(

@@ -91,7 +91,7 @@ describe("patches", () => {
     });
   });
 
-  // kubectl rollout undo's JSON patch (k8s-semantics.md §1.2); handlers/patch.go: applyJSPatch -> 422
+  // kubectl rollout undo's JSON patch (k8s.io/kubectl pkg/polymorphichelpers/rollback.go); handlers/patch.go: applyJSPatch -> 422
   it("applies rollout undo's JSON patch and answers a failed test with 422", () => {
     const store = newStore();
     store.create(

@@ -3,7 +3,7 @@
  * PatchStatus on our CRD kind (rollbackdrills). The library finds the cluster through
  * @kubernetes/client-node's KubeConfig.loadFromDefault(), i.e. the KUBECONFIG variable
  * (dist/fluent/utils.js k8sCfg), so this file points KUBECONFIG at the sim's kubeconfig before it
- * imports the package. What the library sends is described in k8s-semantics.md §6.1.
+ * imports the package. The tests below assert what the library sends and reads back.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -1,7 +1,7 @@
 /**
  * The real kubectl (v1.32, /usr/bin/kubectl) against one started simulator per test file: the
  * sim's kubeconfig in a temp file and a KUBECACHEDIR of the file's own, so discovery caches never
- * leak between files (kubectl-wire-notes.md, "Discovery and OpenAPI").
+ * leak between files (docs/KUBE-SIM.md, "kubectl on the wire").
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";

@@ -235,8 +235,9 @@ describe.skipIf(!HAS_KUBECTL)(
       await k.kubectl("set", "image", "deployment/web", `web=${REPO}:v2`, "-n", "c");
       expectRolledOut(await k.kubectl("rollout", "status", "deployment/web", "-n", "c"), "web");
       await k.kubectl("set", "image", "deployment/web", `web=${REPO}:v3`, "-n", "c");
-      // The docs (deployment.md, "Checking Rollout History") record a change cause this way; the
-      // controller copies it to the new ReplicaSet (deployment_util.go SetNewReplicaSetAnnotations).
+      // The Kubernetes docs (concepts/workloads/controllers/deployment.md, "Checking Rollout
+      // History") record a change cause this way; the controller copies it to the new ReplicaSet
+      // (deployment_util.go SetNewReplicaSetAnnotations).
       expect(
         await k.kubectl(
           "annotate",

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createClock } from "../../../src/sim/clock.ts";
 import type { SimClock } from "../../../src/sim/types.ts";
 
-// The simulator's clock (KUBE-SIM.md "Time"): simulated time is real time times a scale, and every
+// The simulator's clock (docs/KUBE-SIM.md "Time"): simulated time is real time times a scale, and every
 // delay the world waits is scheduled on it.
 describe("createClock", () => {
   let clock: SimClock | undefined;

@@ -67,7 +67,7 @@ describe("kubelet", () => {
   });
 
   // pkg/kubelet/kubelet_pods.go generateAPIPodStatus / convertToAPIContainerStatuses, containerd's
-  // image and imageID forms (k8s-semantics.md §3.2), pkg/kubelet/status/generate.go conditions.
+  // image and imageID forms (docs/KUBE-SIM.md "Images and digests"), pkg/kubelet/status/generate.go conditions.
   it("runs a pod: Running, Ready, containerd image/imageID/containerID and the kubelet's events", async () => {
     sim = startTestWorld();
     const digest = sim.world.images.push("nginx", "1.27", { logLines: ["listening on :80"] });
@@ -343,7 +343,7 @@ describe("kubelet", () => {
     expect(s.containerStatuses?.[0]?.state.waiting?.reason).toBe("PodInitializing");
   });
 
-  // The database model (KUBE-SIM.md): a new build migrates the schema forward; the old build then
+  // The database model (docs/KUBE-SIM.md): a new build migrates the schema forward; the old build then
   // exits 1 with a FATAL line and crash-loops.
   it("schema model: new image migrates, old image then crashes with the log line", async () => {
     sim = startTestWorld();

@@ -170,7 +170,7 @@ describe("registry API objects", () => {
     sim.close();
   });
 
-  // KUBE-SIM.md "The simulated world": the registry is driven through sim.rollbackdrill.io kinds.
+  // docs/KUBE-SIM.md "The simulated world": the registry is driven through sim.rollbackdrill.io kinds.
   it("mirrors pushes and database migrations as ContainerImage and SimDatabase objects", async () => {
     sim = startTestWorld();
     const digest = sim.world.images.push(REPO, "v1", { readyAfterMs: 5 });
