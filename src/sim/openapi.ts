@@ -126,7 +126,7 @@ export function openapiV3Root(catalogue: ResourceCatalogue): object {
 
 /**
  * The /openapi/v2 answer for `Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf`:
- * an empty body, which decodes to an empty Document (kubectl-wire-notes.md).
+ * an empty body, which decodes to an empty Document (docs/KUBE-SIM.md, "kubectl on the wire").
  */
 export function openapiV2(): Uint8Array {
   return new Uint8Array();
