@@ -18,7 +18,6 @@ import { createKubeClient, loadKubeConfig } from "../kube/client.ts";
 import { CustomObjectsApi } from "@kubernetes/client-node";
 import { GROUP, PLURAL, VERSION } from "../api/vocabulary.ts";
 import { NetworkError, toKubeError } from "../kube/errors.ts";
-import { createCliClock } from "./clock.ts";
 import { explain, GateError, gateKubeConfig } from "./cluster.ts";
 import { parseFlags, untilSignal, type Io } from "./io.ts";
 
@@ -225,7 +224,7 @@ export async function operatorCommand(argv: string[], io: Io): Promise<number> {
 async function checkCluster(config: OperatorConfig): Promise<void> {
   const kubeConfig = gateKubeConfig(config.kubeconfig);
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
-  const clock = createCliClock();
+  const clock = createSystemClock({ keepAlive: true });
   const namespace = config.namespaces?.[0];
   const what = `list rollbackdrills${namespace === undefined ? "" : ` in ${namespace}`}`;
   for (let attempt = 1; ; attempt++) {

@@ -14,6 +14,7 @@ import { stringify } from "yaml";
 import { SpecSchema } from "../api/schema.ts";
 import type { DrillSpec, DrillWarning, LedgerEntry, RollbackDrill } from "../api/types.ts";
 import { API_VERSION, KIND } from "../api/vocabulary.ts";
+import { createSystemClock } from "../controller/clock.ts";
 import { gatherTarget, type ClusterCache } from "../controller/gather.ts";
 import { digestOf, isPinned, templateContainers } from "../core/digest.ts";
 import { digestsOfPods, ledgerEntryFor, podsWithHash } from "../core/ledger.ts";
@@ -31,7 +32,6 @@ import { ownedRevisions, resolveRevisions, type Revision } from "../core/revisio
 import { sandboxNameFor, sandboxSetupActions } from "../core/sandbox.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { NotFoundError, toKubeError } from "../kube/errors.ts";
-import { createCliClock } from "./clock.ts";
 import { parseFlags, type Io } from "./io.ts";
 import {
   explain,
@@ -441,7 +441,7 @@ async function readDrill(
 
 /** Plans; returns the exit status. */
 export async function runPlan(options: PlanOptions, io: Io): Promise<number> {
-  const clock = createCliClock();
+  const clock = createSystemClock({ keepAlive: true });
   try {
     const kubeConfig = gateKubeConfig(options.kubeconfig);
     let watchError: string | undefined;

@@ -37,7 +37,6 @@ import { createSystemClock, type Clock } from "../controller/clock.ts";
 import { shortDigest } from "../core/digest.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { NotFoundError, toKubeError } from "../kube/errors.ts";
-import { createCliClock } from "./clock.ts";
 import { explain, GateError, gateKubeClient, gateKubeConfig } from "./cluster.ts";
 import { parseFlags, type Io } from "./io.ts";
 import { startOperator } from "./operator.ts";
@@ -445,7 +444,7 @@ export function formatResult(result: GateResult, output: Output): string {
 
 /** Runs the gate; returns the exit status. */
 export async function runGate(options: RunOptions, io: Io, deps: GateDeps = {}): Promise<number> {
-  const clock = deps.clock ?? createCliClock();
+  const clock = deps.clock ?? createSystemClock({ keepAlive: true });
   const token = deps.token ?? `gate-${clock.now().toISOString()}-${randomUUID().slice(0, 8)}`;
   let stopEngine: (() => Promise<void>) | undefined;
   try {

@@ -35,8 +35,14 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
-/** The real clock: Date and the host's timers. Timers do not keep the process alive. */
-export function createSystemClock(): Clock {
+/**
+ * The real clock: Date and the host's timers. By default its timers do not keep the process alive
+ * (an operator's requeues must not hold its shutdown). `keepAlive`: they do, until they fire or
+ * are cleared, for a command that awaits one (a retry's back-off, the gate's --timeout): with
+ * every timer unref'd and the request still to come, Node found nothing to wait for and ended the
+ * process with 13 ("unsettled top-level await") instead of the command's own answer.
+ */
+export function createSystemClock(options: { keepAlive?: boolean } = {}): Clock {
   const timers = new Map<number, NodeJS.Timeout>();
   let nextId = 1;
   return {
@@ -50,7 +56,7 @@ export function createSystemClock(): Clock {
         },
         Math.max(0, ms),
       );
-      timer.unref();
+      if (options.keepAlive !== true) timer.unref();
       timers.set(id, timer);
       return { id };
     },
