@@ -17,7 +17,8 @@ import type { OperatorIdentity } from "../core/observed.ts";
 import { createKubeClient, loadKubeConfig } from "../kube/client.ts";
 import { CustomObjectsApi } from "@kubernetes/client-node";
 import { GROUP, PLURAL, VERSION } from "../api/vocabulary.ts";
-import { NetworkError, toKubeError } from "../kube/errors.ts";
+import { toKubeError } from "../kube/errors.ts";
+import { withRetry } from "../kube/retry.ts";
 import { explain, GateError, gateKubeConfig } from "./cluster.ts";
 import { parseFlags, untilSignal, type Io } from "./io.ts";
 
@@ -227,21 +228,24 @@ async function checkCluster(config: OperatorConfig): Promise<void> {
   const clock = createSystemClock({ keepAlive: true });
   const namespace = config.namespaces?.[0];
   const what = `list rollbackdrills${namespace === undefined ? "" : ` in ${namespace}`}`;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const params = { group: GROUP, version: VERSION, plural: PLURAL, limit: 1 };
-      await (namespace === undefined
-        ? custom.listClusterCustomObject(params)
-        : custom.listNamespacedCustomObject({ ...params, namespace }));
-      return;
-    } catch (err) {
-      const e = toKubeError(err);
-      // A CRD or a binding applied together with the operator may lag it: the informers wait.
-      if (e.kind === "NotFound" || e.kind === "Forbidden") return;
-      if (!(e instanceof NetworkError) || attempt === 3)
-        throw new GateError(explain(err, what), { cause: err });
-      await sleep(clock, 500 * attempt);
-    }
+  const params = { group: GROUP, version: VERSION, plural: PLURAL, limit: 1 };
+  try {
+    await withRetry(
+      () =>
+        namespace === undefined
+          ? custom.listClusterCustomObject(params)
+          : custom.listNamespacedCustomObject({ ...params, namespace }),
+      {
+        sleep: ms => sleep(clock, ms),
+        random: Math.random,
+        policy: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 2000 },
+      },
+    );
+  } catch (err) {
+    const e = toKubeError(err);
+    // A CRD or a binding applied together with the operator may lag it: the informers wait.
+    if (e.kind === "NotFound" || e.kind === "Forbidden") return;
+    throw new GateError(explain(err, what), { cause: err });
   }
 }
 
