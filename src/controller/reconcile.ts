@@ -6,7 +6,6 @@
  * again once; a second conflict is an error and backs off. A run's sandbox write refused for good
  * (Forbidden, Invalid) is decided on at once (reconcileDrill). Any other error backs off too.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { DrillStatus, RollbackDrill } from "../api/types.ts";
 import { decide } from "../core/decide.ts";
@@ -21,7 +20,7 @@ import {
   toKubeError,
   type KubeError,
 } from "../kube/errors.ts";
-import type { Clock } from "./clock.ts";
+import { sleep, type Clock } from "./clock.ts";
 import type { EventRecorder } from "./events.ts";
 import { execute, type ExecuteContext, type ExecuteDeps } from "./execute.ts";
 import { gather, type ClusterCache, type LogCache } from "./gather.ts";
@@ -101,7 +100,13 @@ async function reconcileDrill(
   const runId = decision.status.currentRun?.id;
   try {
     for (const action of decision.actions)
-      await executeRecording(action, ctx, { kube: deps.kube, events: deps.events, log }, runId);
+      await executeRecording(
+        action,
+        ctx,
+        { kube: deps.kube, events: deps.events, log },
+        deps.clock,
+        runId,
+      );
   } catch (err) {
     if (ctx.drill !== drill) deps.drills.remember(ctx.drill);
     if (!(err instanceof WriteRefused)) throw err;
@@ -117,10 +122,11 @@ async function executeRecording(
   action: Action,
   ctx: ExecuteContext,
   deps: ExecuteDeps,
+  clock: Clock,
   runId: string | undefined,
 ): Promise<void> {
   try {
-    await executeThroughRbacLag(action, ctx, deps);
+    await executeThroughRbacLag(action, ctx, deps, clock);
   } catch (err) {
     const e = toKubeError(err);
     const kind =
@@ -155,6 +161,7 @@ async function executeThroughRbacLag(
   action: Action,
   ctx: ExecuteContext,
   deps: ExecuteDeps,
+  clock: Clock,
 ): Promise<void> {
   for (const waitMs of [...RBAC_LAG_RETRIES_MS, undefined]) {
     try {
@@ -165,7 +172,7 @@ async function executeThroughRbacLag(
       if (waitMs === undefined || !(e instanceof ForbiddenError)) throw e;
       if (!grantedByTheSandboxBinding(action)) throw e;
       deps.log.debug({ action: action.type, waitMs }, "Sandbox write refused; retrying");
-      await sleep(waitMs);
+      await sleep(clock, waitMs);
     }
   }
 }
