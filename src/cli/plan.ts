@@ -33,17 +33,8 @@ import { sandboxNameFor, sandboxSetupActions } from "../core/sandbox.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { NotFoundError, toKubeError } from "../kube/errors.ts";
 import { parseFlags, type Io } from "./io.ts";
-import {
-  explain,
-  GateError,
-  gateKubeClient,
-  gateKubeConfig,
-  parseNamespace,
-  parseOutput,
-  parseTarget,
-  parseToRevision,
-  type Output,
-} from "./run.ts";
+import { explain, GateError, gateKubeClient, gateKubeConfig } from "./cluster.ts";
+import { parseNamespace, parseOutput, parseTarget, parseToRevision, type Output } from "./run.ts";
 
 export const PLAN_USAGE = `Usage: rollback-drill plan --namespace NS --target deployment/NAME [flags]
 

@@ -65,8 +65,6 @@ not installed, forbidden, the drill's Error verdicts such as TargetNotFound, or 
 Progress goes to stderr (phase by phase with elapsed time on a terminal); the result to stdout.
 `;
 
-export { explain, GateError, gateKubeClient, gateKubeConfig } from "./cluster.ts";
-
 export const OUTPUTS = ["table", "json", "yaml"] as const;
 export type Output = (typeof OUTPUTS)[number];
 
