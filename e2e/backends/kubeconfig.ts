@@ -9,11 +9,10 @@
  * and the cluster's timestamps would disagree.
  */
 import { ApisApi, KubeConfig } from "@kubernetes/client-node";
+import { SIM_GROUP } from "../../src/sim/contract.ts";
 import { SimRegistry } from "../../src/scenarios/sim-registry.ts";
 import { errorMessage, type Availability, type Backend, type OperatorMode } from "./backend.ts";
 import { OciRegistry } from "./oci-registry.ts";
-
-const SIM_API_GROUP = "sim.rollbackdrill.io";
 
 export interface KubeconfigBackendOptions {
   /** Kubeconfig path (or YAML); undefined: the backend is not available. */
@@ -51,7 +50,7 @@ function loadConfig(kubeconfig: string): KubeConfig {
 /** Whether the cluster serves the simulator's registry API group. */
 async function servesSimRegistry(kubeconfig: string): Promise<boolean> {
   const groups = await loadConfig(kubeconfig).makeApiClient(ApisApi).getAPIVersions();
-  return groups.groups.some(g => g.name === SIM_API_GROUP);
+  return groups.groups.some(g => g.name === SIM_GROUP);
 }
 
 export function kubeconfigBackend(options: KubeconfigBackendOptions): Backend {

@@ -4,21 +4,10 @@
  * backends that implement it (the simulator's sim-registry.ts, a real cluster's e2e backend).
  */
 import type { V1Probe } from "@kubernetes/client-node";
+import type { ImageBehaviour } from "../sim/contract.ts";
 
-/** What a simulated program does; mirrors the simulator's ContainerImage entries. */
-export interface ImageBehaviour {
-  pullMs?: number;
-  startMs?: number;
-  readyAfterMs?: number;
-  neverReady?: boolean;
-  crashAfterMs?: number;
-  exitCode?: number;
-  logLines?: string[];
-  requiredEnv?: string[];
-  databaseEnv?: string;
-  migratesTo?: number;
-  supportsUpTo?: number;
-}
+/** What a simulated program does: the simulator's contract defines it (ContainerImage entries). */
+export type { ImageBehaviour } from "../sim/contract.ts";
 
 /**
  * The registry and databases a scenario drives. The simulator's (SimRegistry) is the default; a

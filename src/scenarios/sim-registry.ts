@@ -4,28 +4,21 @@
  * or one in another process. A real cluster uses a real registry instead (see RegistryOps).
  */
 import type { CustomObjectsApi } from "@kubernetes/client-node";
+import {
+  containerImageName,
+  SIM_API_VERSION,
+  SIM_GROUP,
+  SIM_RESOURCES,
+  SIM_VERSION,
+  simDatabaseUrl,
+  type ContainerImage,
+  type ContainerImageSpec,
+  type SimDatabase,
+} from "../sim/contract.ts";
 import type { ImageBehaviour, RegistryOps } from "./registry.ts";
 
-const SIM_GROUP = "sim.rollbackdrill.io";
-const SIM_VERSION = "v1";
-
-interface ContainerImageSpec {
-  repository: string;
-  private?: boolean;
-  tags?: Record<string, string>;
-  images?: (ImageBehaviour & { digest?: string; tag?: string })[];
-  deletedDigests?: string[];
-}
-
-interface ContainerImage {
-  metadata: { name: string; resourceVersion?: string };
-  spec: ContainerImageSpec;
-}
-
-/** The object name the simulator gives a repository (its sync does the same). */
-function objectNameFor(repository: string): string {
-  return repository.replace(/[/:_]/g, ".").replace(/\.+/g, ".");
-}
+const IMAGES = SIM_RESOURCES.containerImages;
+const DATABASES = SIM_RESOURCES.simDatabases;
 
 export function statusCode(error: unknown): number | undefined {
   if (typeof error === "object" && error !== null && "code" in error) {
@@ -63,8 +56,8 @@ export class SimRegistry implements RegistryOps {
       return (await this.custom.getClusterCustomObject({
         group: SIM_GROUP,
         version: SIM_VERSION,
-        plural: "containerimages",
-        name: objectNameFor(repository),
+        plural: IMAGES.resource,
+        name: containerImageName(repository),
       })) as ContainerImage;
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
@@ -80,15 +73,15 @@ export class SimRegistry implements RegistryOps {
       const existing = await this.readImage(repository);
       const spec = change(existing?.spec ?? { repository });
       const body = {
-        apiVersion: `${SIM_GROUP}/${SIM_VERSION}`,
-        kind: "ContainerImage",
+        apiVersion: SIM_API_VERSION,
+        kind: IMAGES.kind,
         metadata: {
-          name: objectNameFor(repository),
+          name: containerImageName(repository),
           ...(existing ? { resourceVersion: existing.metadata.resourceVersion } : {}),
         },
         spec,
       };
-      const params = { group: SIM_GROUP, version: SIM_VERSION, plural: "containerimages", body };
+      const params = { group: SIM_GROUP, version: SIM_VERSION, plural: IMAGES.resource, body };
       if (existing)
         await this.custom.replaceClusterCustomObject({ ...params, name: body.metadata.name });
       else await this.custom.createClusterCustomObject(params);
@@ -125,14 +118,19 @@ export class SimRegistry implements RegistryOps {
     await this.custom.createClusterCustomObject({
       group: SIM_GROUP,
       version: SIM_VERSION,
-      plural: "simdatabases",
+      plural: DATABASES.resource,
       body: {
-        apiVersion: `${SIM_GROUP}/${SIM_VERSION}`,
-        kind: "SimDatabase",
+        apiVersion: SIM_API_VERSION,
+        kind: DATABASES.kind,
         metadata: { name },
         spec: { schemaVersion },
       },
     });
+  }
+
+  /** The URL the simulator's programs read their database's name from. */
+  databaseUrl(name: string, host: string): string {
+    return simDatabaseUrl(name, host);
   }
 
   async databaseVersion(name: string): Promise<number | undefined> {
@@ -140,9 +138,9 @@ export class SimRegistry implements RegistryOps {
       const db = (await this.custom.getClusterCustomObject({
         group: SIM_GROUP,
         version: SIM_VERSION,
-        plural: "simdatabases",
+        plural: DATABASES.resource,
         name,
-      })) as { spec?: { schemaVersion?: number } };
+      })) as Partial<SimDatabase>;
       return db.spec?.schemaVersion;
     } catch (error) {
       if (statusCode(error) === 404) return undefined;

@@ -3,6 +3,7 @@
  * v1.32 apiserver (names, short names, categories, verbs, subresources), plus the simulator's own
  * groups, and each resource's write strategy (generation, status subresource isolation).
  */
+import { SIM_GROUP, SIM_RESOURCES } from "./contract.ts";
 import type { Actor, GVR, KubeObject, ResourceCatalogue, ResourceInfo, Store } from "./types.ts";
 
 export const ALL_VERBS = [
@@ -17,8 +18,8 @@ export const ALL_VERBS = [
 ];
 const NO_COLLECTION_DELETE = ["create", "delete", "get", "list", "patch", "update", "watch"];
 
-/** The simulator's own API group (FaultRule and the world's kinds). */
-export const SIM_GROUP = "sim.rollbackdrill.io";
+/** The simulator's own API group (FaultRule and the world's kinds), as its contract names it. */
+export { SIM_GROUP } from "./contract.ts";
 /** The read-only audit log group. */
 export const AUDIT_GROUP = "audit.sim.rollbackdrill.io";
 
@@ -218,7 +219,7 @@ function groupBuiltins(ns: boolean, cluster: boolean): ResourceInfo[] {
       kind: "ClusterRoleBinding",
       namespaced: cluster,
     }),
-    info({ group: SIM_GROUP, resource: "faultrules", kind: "FaultRule", namespaced: cluster }),
+    info({ group: SIM_GROUP, ...SIM_RESOURCES.faultRules, namespaced: cluster }),
     info({
       group: AUDIT_GROUP,
       resource: "auditevents",

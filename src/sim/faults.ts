@@ -4,33 +4,12 @@
  * next watch resume, and apiserver restarts. Rules come in-process or from cluster-scoped FaultRule
  * objects (sim.rollbackdrill.io/v1) in the store.
  */
-import { SIM_GROUP } from "./catalogue.ts";
+import { SIM_GROUP, SIM_RESOURCES, SIM_VERSION, type FaultRule } from "./contract.ts";
 import { ApiError, conflict, qualifiedResource } from "./errors.ts";
 import type { SimStore } from "./store.ts";
 import type { KubeObject } from "./types.ts";
 
-export interface FaultRule {
-  /** get, list, watch, create, update, patch, delete, deletecollection; undefined = any. */
-  verb?: string;
-  /** Resource, optionally qualified by group ("deployments.apps"); undefined = any. */
-  resource?: string;
-  namespace?: string;
-  name?: string;
-  /** Matches when the User-Agent contains this. */
-  userAgent?: string;
-  /** Status code to answer with: 409, 429, 500 or 503. */
-  code?: number;
-  /** Chance (0..1) the rule fires on a match; default 1. */
-  probability?: number;
-  /** Fire at most this many times. */
-  count?: number;
-  /** Added latency in real milliseconds. */
-  latencyMs?: number;
-  /** End matching watches after this many events. */
-  dropWatchAfterEvents?: number;
-  /** Answer the next matching watch resume (resourceVersion set) with 410 Expired. */
-  expireNextWatch?: boolean;
-}
+export type { FaultRule } from "./contract.ts";
 
 export interface FaultRequest {
   verb: string;
@@ -180,10 +159,11 @@ export class FaultInjector {
   /** Keeps the rules in step with the FaultRule objects in the store (rule id = object name). */
   attach(store: SimStore): void {
     this.#unsubscribe?.();
-    const gvr = { group: SIM_GROUP, version: "v1", resource: "faultrules" };
+    const { resource } = SIM_RESOURCES.faultRules;
+    const gvr = { group: SIM_GROUP, version: SIM_VERSION, resource };
     for (const item of store.list(gvr).items) this.#fromObject(item);
     this.#unsubscribe = store.subscribe(event => {
-      if (event.gvr.group !== SIM_GROUP || event.gvr.resource !== "faultrules") return;
+      if (event.gvr.group !== SIM_GROUP || event.gvr.resource !== resource) return;
       const id = `faultrule/${event.object.metadata.name ?? ""}`;
       if (event.type === "DELETED") this.#rules.delete(id);
       else this.#fromObject(event.object);

@@ -7,6 +7,7 @@
  * reports them in ErrImagePull).
  */
 import { createHash } from "node:crypto";
+import type { ImageBehaviour } from "./contract.ts";
 import { canonicalJson } from "./controllers/names.ts";
 import {
   formatReference,
@@ -17,31 +18,7 @@ import {
 
 export { formatReference, parseImageReference, type ImageReference } from "./images/reference.ts";
 
-/** What a program does when a container runs it. Durations are simulated milliseconds. */
-export interface ImageBehaviour {
-  /** Time to pull the image onto a node; default 500. */
-  pullMs?: number;
-  /** Time from "Created" until the process runs; default 100. */
-  startMs?: number;
-  /** Time after start until the container answers its readiness check; default 0. */
-  readyAfterMs?: number;
-  /** The container runs but never becomes ready. */
-  neverReady?: boolean;
-  /** The process exits this long after it starts (crash, or completion for exitCode 0). */
-  crashAfterMs?: number;
-  /** Exit code when it exits; default 1 for a crash. */
-  exitCode?: number;
-  /** Lines the process writes to stdout on start. */
-  logLines?: string[];
-  /** Environment variables the program needs: it exits 1 at start when one is missing or empty. */
-  requiredEnv?: string[];
-  /** The environment variable whose value names the SimDatabase it uses; default "DATABASE_URL". */
-  databaseEnv?: string;
-  /** On start, migrates the database's schema to this version if it is lower. */
-  migratesTo?: number;
-  /** Exits 1 at start when the database's schema version is newer than this. */
-  supportsUpTo?: number;
-}
+export type { ImageBehaviour } from "./contract.ts";
 
 export interface ImageRecord {
   repository: string;

@@ -4,18 +4,16 @@
  * each digest does) and SimDatabase (a simulated database's schema version). kubectl, YAML and
  * watches drive the world through them; startWorld registers them into the store's catalogue.
  */
+import { SIM_GROUP, SIM_RESOURCES, SIM_VERSION } from "./contract.ts";
 import type { GVR, ResourceInfo } from "./types.ts";
-
-export const SIM_WORLD_GROUP = "sim.rollbackdrill.io";
 
 const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
 export const CONTAINER_IMAGE_RESOURCE: ResourceInfo = {
-  group: SIM_WORLD_GROUP,
-  version: "v1",
-  resource: "containerimages",
+  group: SIM_GROUP,
+  version: SIM_VERSION,
+  ...SIM_RESOURCES.containerImages,
   singular: "containerimage",
-  kind: "ContainerImage",
   listKind: "ContainerImageList",
   namespaced: false,
   shortNames: ["cimg"],
@@ -24,11 +22,10 @@ export const CONTAINER_IMAGE_RESOURCE: ResourceInfo = {
 };
 
 export const SIM_DATABASE_RESOURCE: ResourceInfo = {
-  group: SIM_WORLD_GROUP,
-  version: "v1",
-  resource: "simdatabases",
+  group: SIM_GROUP,
+  version: SIM_VERSION,
+  ...SIM_RESOURCES.simDatabases,
   singular: "simdatabase",
-  kind: "SimDatabase",
   listKind: "SimDatabaseList",
   namespaced: false,
   shortNames: ["simdb"],
@@ -42,12 +39,12 @@ export const WORLD_RESOURCES: readonly ResourceInfo[] = [
 ];
 
 export const CONTAINER_IMAGES: GVR = {
-  group: SIM_WORLD_GROUP,
-  version: "v1",
-  resource: "containerimages",
+  group: SIM_GROUP,
+  version: SIM_VERSION,
+  resource: SIM_RESOURCES.containerImages.resource,
 };
 export const SIM_DATABASES: GVR = {
-  group: SIM_WORLD_GROUP,
-  version: "v1",
-  resource: "simdatabases",
+  group: SIM_GROUP,
+  version: SIM_VERSION,
+  resource: SIM_RESOURCES.simDatabases.resource,
 };

@@ -4,16 +4,17 @@
  * created, applied or deleted through the API changes the registry. Writes back only when the
  * object differs, so the two sides settle.
  */
+import {
+  containerImageName,
+  SIM_API_VERSION,
+  SIM_GROUP,
+  type ContainerImageSpec,
+} from "../contract.ts";
 import { canonicalJson } from "../controllers/names.ts";
 import { isConflict, isNotFound } from "../controllers/kube.ts";
-import {
-  digestFor,
-  type ImageBehaviour,
-  type ImageRegistry,
-  type RepositoryState,
-} from "../images.ts";
+import { digestFor, type ImageRegistry, type RepositoryState } from "../images.ts";
 import type { Actor, SimClock, SimComponent, Store, StoreEvent, TimerHandle } from "../types.ts";
-import { CONTAINER_IMAGES, SIM_DATABASES, SIM_WORLD_GROUP } from "../world-resources.ts";
+import { CONTAINER_IMAGES, SIM_DATABASES } from "../world-resources.ts";
 import { normalizeRepository } from "./reference.ts";
 
 const ACTOR: Actor = {
@@ -21,24 +22,6 @@ const ACTOR: Actor = {
   manager: "sim-image-registry",
   userAgent: "sim-image-registry",
 };
-
-interface ImageEntry extends ImageBehaviour {
-  digest?: string;
-  tag?: string;
-}
-
-interface ContainerImageSpec {
-  repository?: string;
-  private?: boolean;
-  tags?: Record<string, string>;
-  images?: ImageEntry[];
-  deletedDigests?: string[];
-}
-
-/** A DNS-subdomain object name for a repository: "registry.example.com/shop/web" -> "registry.example.com.shop.web". */
-export function objectNameFor(repository: string): string {
-  return repository.replace(/[/:_]/g, ".").replace(/\.+/g, ".");
-}
 
 export function specFromState(state: RepositoryState): ContainerImageSpec {
   return {
@@ -94,7 +77,7 @@ export function startRegistrySync(
         store.create(
           gvr,
           {
-            apiVersion: `${SIM_WORLD_GROUP}/v1`,
+            apiVersion: SIM_API_VERSION,
             kind,
             metadata: { name },
             spec: spec,
@@ -113,7 +96,7 @@ export function startRegistrySync(
     for (const repo of [...pendingRepos]) {
       pendingRepos.delete(repo);
       const state = registry.repository(repo);
-      const name = repoObjects.get(repo) ?? objectNameFor(repo);
+      const name = repoObjects.get(repo) ?? containerImageName(repo);
       if (state === undefined) {
         try {
           store.delete(CONTAINER_IMAGES, undefined, name, ACTOR);
@@ -157,7 +140,7 @@ export function startRegistrySync(
       registry.putRepository(undefined, repo, true);
       return;
     }
-    repoObjects.set(repo, e.object.metadata.name ?? objectNameFor(repo));
+    repoObjects.set(repo, e.object.metadata.name ?? containerImageName(repo));
     const state = stateFromSpec(spec, repo);
     registry.putRepository(state, repo, true);
     // Digests computed for tag-only entries are written back to the object.
@@ -181,7 +164,7 @@ export function startRegistrySync(
     name: "image-registry-sync",
     start() {
       offStore = store.subscribe(e => {
-        if (e.gvr.group !== SIM_WORLD_GROUP) return;
+        if (e.gvr.group !== SIM_GROUP) return;
         if (e.gvr.resource === CONTAINER_IMAGES.resource) onImageObject(e);
         else if (e.gvr.resource === SIM_DATABASES.resource) onDatabaseObject(e);
       });
