@@ -4,7 +4,9 @@
  */
 import { AuditLog } from "./audit.ts";
 import { admit as admitObject, crdResourceInfos } from "./admission/index.ts";
+import { withServiceAccountPullSecrets } from "./admission/service-account.ts";
 import { createBootstrapPolicy, RequestAuth } from "./auth/index.ts";
+import { SERVICE_ACCOUNTS } from "./auth/tokens.ts";
 import { SIM_TLS_CERT, SIM_TLS_KEY } from "./auth/tls.ts";
 import type { UnauthenticatedMode } from "./auth/index.ts";
 import { createCatalogue, serveCrds } from "./catalogue.ts";
@@ -89,7 +91,11 @@ export async function startSim(options: StartSimOptions = {}): Promise<Sim> {
     clock,
     catalogue,
     audit,
-    admit: options.admit ?? admitObject,
+    admit:
+      options.admit ??
+      withServiceAccountPullSecrets(admitObject, (namespace, name) =>
+        store.get(SERVICE_ACCOUNTS, namespace, name),
+      ),
     ...(options.retainEvents === undefined ? {} : { retainEvents: options.retainEvents }),
   });
   const system = {

@@ -7,6 +7,7 @@ import { startDeploymentController } from "./controllers/deployment.ts";
 import { startGarbageCollector } from "./controllers/gc.ts";
 import { startNamespaceController } from "./controllers/namespace.ts";
 import { startReplicaSetController } from "./controllers/replicaset.ts";
+import { startServiceAccountController } from "./controllers/serviceaccount.ts";
 import { createImageRegistry, type ImageRegistry } from "./images.ts";
 import { startRegistrySync } from "./images/sync.ts";
 import { startKubelets, type LogOptions } from "./kubelet.ts";
@@ -42,6 +43,7 @@ export function startWorld(store: Store, clock: SimClock, options: WorldOptions)
     startRegistrySync(store, clock, images),
     startGarbageCollector(store, clock),
     startNamespaceController(store, clock),
+    startServiceAccountController(store, clock),
     startDeploymentController(store, clock),
     startReplicaSetController(store, clock),
     kubelets,

@@ -5,7 +5,7 @@
  * its service account's (pkg/kubelet/kubelet_pods.go, getPullSecretsForPod; credentialprovider).
  */
 import type { KubeObject, Store } from "../types.ts";
-import { CONFIGMAPS, SECRETS, SERVICEACCOUNTS } from "../controllers/kube.ts";
+import { CONFIGMAPS, SECRETS } from "../controllers/kube.ts";
 
 interface KeyRef {
   name?: string;
@@ -179,13 +179,9 @@ export function pullCredentials(
   pod: KubeObject,
 ): { hosts: Set<string>; missing: string[] } {
   const ns = pod.metadata.namespace ?? "";
-  const spec = (pod["spec"] ?? {}) as {
-    imagePullSecrets?: { name?: string }[];
-    serviceAccountName?: string;
-  };
+  // The pod's own list: admission copied its ServiceAccount's into it (admission/service-account.ts).
+  const spec = (pod["spec"] ?? {}) as { imagePullSecrets?: { name?: string }[] };
   const names = (spec.imagePullSecrets ?? []).map(s => s.name ?? "");
-  const sa = store.get(SERVICEACCOUNTS, ns, spec.serviceAccountName ?? "default");
-  for (const s of (sa?.["imagePullSecrets"] ?? []) as { name?: string }[]) names.push(s.name ?? "");
   const hosts = new Set<string>();
   const missing: string[] = [];
   for (const name of new Set(names)) {

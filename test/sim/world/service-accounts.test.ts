@@ -1,0 +1,126 @@
+/**
+ * ServiceAccounts as a pull depends on them: every namespace gets a "default" one (the
+ * ServiceAccount controller), and a new Pod without image pull secrets takes its account's
+ * (the ServiceAccount admission plugin), so they show in the Pod's spec and a private image pulls.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { startSim, type Sim } from "../../../src/sim/index.ts";
+import type { Actor, GVR, KubeObject } from "../../../src/sim/types.ts";
+
+const ADMIN: Actor = { user: "kubernetes-admin", manager: "kubectl", userAgent: "kubectl/v1.36.3" };
+const NAMESPACES: GVR = { group: "", version: "v1", resource: "namespaces" };
+const ACCOUNTS: GVR = { group: "", version: "v1", resource: "serviceaccounts" };
+const SECRETS: GVR = { group: "", version: "v1", resource: "secrets" };
+const PODS: GVR = { group: "", version: "v1", resource: "pods" };
+const REPO = "registry.example.com/shop/private";
+
+let sim: Sim | undefined;
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+
+function namespace(s: Sim, name: string): void {
+  s.store.create(NAMESPACES, { apiVersion: "v1", kind: "Namespace", metadata: { name } }, ADMIN);
+}
+
+function pod(name: string, spec: Record<string, unknown> = {}): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "shop" },
+    spec: { containers: [{ name: "app", image: `${REPO}:v1` }], ...spec },
+  };
+}
+
+function pullSecret(s: Sim, name: string): void {
+  const auths = {
+    auths: { "registry.example.com": { auth: Buffer.from("u:p").toString("base64") } },
+  };
+  s.store.create(
+    SECRETS,
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name, namespace: "shop" },
+      type: "kubernetes.io/dockerconfigjson",
+      data: { ".dockerconfigjson": Buffer.from(JSON.stringify(auths)).toString("base64") },
+    },
+    ADMIN,
+  );
+}
+
+const phase = (s: Sim, name: string): unknown =>
+  (s.store.get(PODS, "shop", name)?.["status"] as { phase?: string } | undefined)?.phase;
+
+describe("ServiceAccounts", () => {
+  it("every namespace has a default ServiceAccount, made again when it is deleted", async () => {
+    sim = await startSim({ timeScale: 100 });
+    const s = sim;
+    await vi.waitFor(() => expect(s.store.get(ACCOUNTS, "kube-system", "default")).toBeDefined());
+    namespace(s, "shop");
+    await vi.waitFor(() => expect(s.store.get(ACCOUNTS, "shop", "default")).toBeDefined());
+    const first = s.store.get(ACCOUNTS, "shop", "default")?.metadata.uid;
+    s.store.delete(ACCOUNTS, "shop", "default", ADMIN);
+    await vi.waitFor(() => {
+      const again = s.store.get(ACCOUNTS, "shop", "default");
+      expect(again?.metadata.uid).toBeDefined();
+      expect(again?.metadata.uid).not.toBe(first);
+    });
+  });
+
+  it("a Pod without pull secrets takes its ServiceAccount's, and pulls a private image", async () => {
+    sim = await startSim({ timeScale: 100 });
+    const s = sim;
+    s.world.images.push(REPO, "v1");
+    s.world.images.setPrivate(REPO, true);
+    namespace(s, "shop");
+    pullSecret(s, "regcred");
+    pullSecret(s, "own");
+    s.store.create(
+      ACCOUNTS,
+      {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "web", namespace: "shop" },
+        imagePullSecrets: [{ name: "regcred" }],
+      },
+      ADMIN,
+    );
+    const created = s.store.create(PODS, pod("web-1", { serviceAccountName: "web" }), ADMIN);
+    expect((created["spec"] as { imagePullSecrets?: unknown }).imagePullSecrets).toEqual([
+      { name: "regcred" },
+    ]);
+    // A Pod's own list wins: the account's is not added to it.
+    const own = s.store.create(
+      PODS,
+      pod("web-2", { serviceAccountName: "web", imagePullSecrets: [{ name: "own" }] }),
+      ADMIN,
+    );
+    expect((own["spec"] as { imagePullSecrets?: unknown }).imagePullSecrets).toEqual([
+      { name: "own" },
+    ]);
+    await vi.waitFor(() => expect(phase(s, "web-1")).toBe("Running"), { timeout: 10_000 });
+  });
+
+  it("a Pod on an account without pull secrets cannot pull a private image", async () => {
+    sim = await startSim({ timeScale: 100 });
+    const s = sim;
+    s.world.images.push(REPO, "v1");
+    s.world.images.setPrivate(REPO, true);
+    namespace(s, "shop");
+    pullSecret(s, "regcred");
+    const created = s.store.create(PODS, pod("anon"), ADMIN);
+    expect((created["spec"] as { imagePullSecrets?: unknown }).imagePullSecrets).toBeUndefined();
+    await vi.waitFor(
+      () => {
+        const status = s.store.get(PODS, "shop", "anon")?.["status"] as
+          { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } | undefined;
+        expect(status?.containerStatuses?.[0]?.state?.waiting?.reason).toMatch(
+          /ErrImagePull|ImagePullBackOff/,
+        );
+      },
+      { timeout: 10_000 },
+    );
+  });
+});
