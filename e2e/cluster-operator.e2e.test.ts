@@ -618,8 +618,52 @@ describe.skipIf(!availability.ok)(
           const evidence = passed.status?.lastRun?.evidence?.[0];
           expect(evidence?.fromDigest).toBe(v2);
           expect(evidence?.toDigest).toBe(v1);
+          // The same secret attached to the Pods' ServiceAccount instead of their template: the
+          // admission plugin gives it to production's Pods, and the sandbox's must get it too.
+          await kubectl(info, ["-n", ns, "create", "serviceaccount", "puller"]);
+          await kubectl(info, [
+            "-n",
+            ns,
+            "patch",
+            "serviceaccount",
+            "puller",
+            "--type=merge",
+            "-p",
+            JSON.stringify({ imagePullSecrets: [{ name: "regcred" }] }),
+          ]);
+          await cluster.createDeployment({
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            metadata: { name: "via-account", namespace: ns },
+            spec: {
+              replicas: 1,
+              selector: { matchLabels: { app: "via-account" } },
+              template: {
+                metadata: { labels: { app: "via-account" } },
+                spec: {
+                  serviceAccountName: "puller",
+                  containers: [{ name: "app", image: `${repository}@${v1}` }],
+                },
+              },
+            },
+          });
+          await cluster.waitRolledOut(ns, "via-account");
+          await cluster.setImage(ns, "via-account", "app", `${repository}@${v2}`);
+          await cluster.waitRolledOut(ns, "via-account");
+          await cluster.applyDrill({
+            ...drill("via-account"),
+            spec: {
+              ...drill("via-account").spec,
+              targetRef: { kind: "Deployment", name: "via-account" },
+            },
+          } as Parameters<Cluster["applyDrill"]>[0]);
+          const viaAccount = await cluster.waitForDrill(ns, "via-account", d => isSettled(d));
+          expect(viaAccount.status?.lastRun?.verdict, viaAccount.status?.lastRun?.message).toBe(
+            "Passed",
+          );
+          expect(viaAccount.status?.lastRun?.evidence?.[0]?.toDigest).toBe(v1);
         } finally {
-          for (const name of ["without-grant", "with-grant"])
+          for (const name of ["without-grant", "with-grant", "via-account"])
             await cluster.custom
               .deleteNamespacedCustomObject({
                 group: "rollbackdrill.io",

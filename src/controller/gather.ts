@@ -8,19 +8,21 @@
 import type { RollbackDrill } from "../api/types.ts";
 import type { RunPhase } from "../api/vocabulary.ts";
 import type {
+  AccountSource,
   ContainerStatusView,
   DeploymentView,
   Observed,
   ObservedSandbox,
   ObservedTarget,
   OperatorIdentity,
+  PodTemplateSpec,
   PodView,
   ReplicaSetView,
   SourceState,
 } from "../core/observed.ts";
 import { sandboxNamespaceToObserve } from "../core/observed.ts";
 import { wantsReadinessLog } from "../core/verdict.ts";
-import { objectsToLookUp } from "../core/refs.ts";
+import { accountsToLookUp, objectsToLookUp } from "../core/refs.ts";
 import type { KubeClient, ObjectKey } from "../kube/client.ts";
 import { BadRequestError, ForbiddenError, NotFoundError, toKubeError } from "../kube/errors.ts";
 
@@ -174,15 +176,43 @@ async function unwatchedNamespace(
 }
 
 async function sourceState(read: () => Promise<unknown>): Promise<SourceState> {
+  return (await readSource(read)).state;
+}
+
+/** Reads one source object: Present with the object, or Missing / Forbidden without. */
+async function readSource<T>(
+  read: () => Promise<T>,
+): Promise<{ state: "Present"; object: T } | { state: "Missing" | "Forbidden" }> {
   try {
-    await read();
-    return "Present";
+    return { state: "Present", object: await read() };
   } catch (err) {
     const e = toKubeError(err);
-    if (e instanceof NotFoundError) return "Missing";
-    if (e instanceof ForbiddenError) return "Forbidden";
+    if (e instanceof NotFoundError) return { state: "Missing" };
+    if (e instanceof ForbiddenError) return { state: "Forbidden" };
     throw e;
   }
+}
+
+/** The templates' ServiceAccounts and the pull secrets each gives its Pods. */
+async function gatherAccounts(
+  namespace: string,
+  templates: readonly PodTemplateSpec[],
+  kube: KubeClient,
+): Promise<Record<string, AccountSource>> {
+  const accounts: Record<string, AccountSource> = {};
+  await Promise.all(
+    accountsToLookUp(templates).map(async name => {
+      const read = await readSource(() => kube.getServiceAccount({ namespace, name }));
+      accounts[name] = {
+        state: read.state,
+        imagePullSecrets:
+          read.state === "Present"
+            ? (read.object.imagePullSecrets ?? []).flatMap(s => (s.name ? [s.name] : []))
+            : [],
+      };
+    }),
+  );
+  return accounts;
 }
 
 async function gatherSources(
@@ -190,11 +220,10 @@ async function gatherSources(
   target: ObservedTarget,
   kube: KubeClient,
 ): Promise<Observed["sources"]> {
-  const wanted = objectsToLookUp(
-    drill,
-    target.replicaSets.map(rs => rs.spec.template),
-  );
   const namespace = drill.metadata.namespace;
+  const templates = target.replicaSets.map(rs => rs.spec.template);
+  const serviceAccounts = await gatherAccounts(namespace, templates, kube);
+  const wanted = objectsToLookUp(drill, templates, serviceAccounts);
   const configMaps: Record<string, SourceState> = {};
   const secrets: Record<string, SourceState> = {};
   await Promise.all([
@@ -205,7 +234,7 @@ async function gatherSources(
       secrets[name] = await sourceState(() => kube.getSecret({ namespace, name }));
     }),
   ]);
-  return { configMaps, secrets };
+  return { configMaps, secrets, serviceAccounts };
 }
 
 /** Last log lines by pod uid, container, restart count and instance: each crash is read once. */

@@ -57,6 +57,16 @@ export interface ObservedSandbox {
 /** Whether an object the sandbox needs could be read in the target's namespace. */
 export type SourceState = "Present" | "Missing" | "Forbidden";
 
+/**
+ * A ServiceAccount a template runs as, in the target's namespace: whether it could be read, and
+ * the image pull secrets the ServiceAccount admission plugin gives its Pods (those without a list
+ * of their own).
+ */
+export interface AccountSource {
+  state: SourceState;
+  imagePullSecrets: readonly string[];
+}
+
 /** Who the operator runs as: the subject of the sandbox RoleBinding. */
 export interface OperatorIdentity {
   serviceAccountName: string;
@@ -78,6 +88,8 @@ export interface Observed {
   sources: {
     configMaps: Readonly<Record<string, SourceState>>;
     secrets: Readonly<Record<string, SourceState>>;
+    /** The templates' ServiceAccounts (accountsToLookUp()); absent when none was looked up. */
+    serviceAccounts?: Readonly<Record<string, AccountSource>>;
   };
   operator: OperatorIdentity;
   /**

@@ -207,6 +207,9 @@ export function preflightPhase(step: Step): void {
     fromTemplate: revs.fromTemplate,
     toRevision: revs.to.revision,
     secrets: step.observed.sources.secrets,
+    ...(step.observed.sources.serviceAccounts === undefined
+      ? {}
+      : { accounts: step.observed.sources.serviceAccounts }),
     ...(run.revisionsAvailable === undefined ? {} : { revisionsAvailable: run.revisionsAvailable }),
   });
   step.status.warnings = result.warnings;
@@ -350,6 +353,9 @@ export function creatingSandbox(step: Step): void {
       {
         configMaps: present(step.observed.sources.configMaps),
         secrets: present(step.observed.sources.secrets),
+        ...(step.observed.sources.serviceAccounts === undefined
+          ? {}
+          : { accounts: step.observed.sources.serviceAccounts }),
       },
     ),
     {

@@ -6,7 +6,7 @@
 import type { DrillWarning, RollbackDrill } from "../api/types.ts";
 import type { Reason } from "../api/vocabulary.ts";
 import { isPinned, parseImageRef, templateContainers } from "./digest.ts";
-import type { DeploymentView, PodTemplateSpec, SourceState } from "./observed.ts";
+import type { AccountSource, DeploymentView, PodTemplateSpec, SourceState } from "./observed.ts";
 import { templateReferences } from "./refs.ts";
 
 export interface PreflightInput {
@@ -17,6 +17,8 @@ export interface PreflightInput {
   fromTemplate: PodTemplateSpec;
   toRevision: number;
   secrets: Readonly<Record<string, SourceState>>;
+  /** The templates' ServiceAccounts, whose image pull secrets the Pods get too. */
+  accounts?: Readonly<Record<string, AccountSource>>;
   /** Revisions a rollback could reach (revisionsAvailable()); undefined: not counted. */
   revisionsAvailable?: number;
 }
@@ -155,7 +157,7 @@ function secretFinding(input: PreflightInput): { reason: Reason; message: string
     [input.toTemplate, input.toRevision],
     [input.fromTemplate, undefined],
   ] as const) {
-    for (const r of templateReferences(template)) {
+    for (const r of templateReferences(template, input.accounts)) {
       if (r.kind !== "Secret" || r.optional) continue;
       const state = secrets[r.name];
       const which = revision === undefined ? "the current revision" : `revision ${revision}`;

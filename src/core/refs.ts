@@ -1,9 +1,10 @@
 /**
  * The ConfigMaps and Secrets a pod template references, so the sandbox can get copies: volumes
- * (plain and projected), env valueFrom, envFrom, image pull secrets; init containers included.
+ * (plain and projected), env valueFrom, envFrom, image pull secrets (the template's own, or its
+ * ServiceAccount's when it has none, as admission gives them); init containers included.
  */
 import type { RollbackDrill } from "../api/types.ts";
-import type { Container, PodTemplateSpec } from "./observed.ts";
+import type { AccountSource, Container, PodTemplateSpec } from "./observed.ts";
 
 /** One reference: which object, from where, and whether the pod starts without it. */
 export interface ObjectReference {
@@ -44,8 +45,36 @@ function ref(
   return { kind, name, from, optional: optional ?? false, pull };
 }
 
-/** Every reference of one template, in template order. */
-export function templateReferences(template: PodTemplateSpec): ObjectReference[] {
+/** The ServiceAccount a template's Pods run as. */
+export function serviceAccountOf(template: PodTemplateSpec): string {
+  return template.spec.serviceAccountName ?? template.spec.serviceAccount ?? "default";
+}
+
+/**
+ * The image pull secrets a template's Pods get from their ServiceAccount: the ServiceAccount
+ * admission plugin adds the account's list to a Pod that has none of its own.
+ */
+export function accountPullSecrets(
+  template: PodTemplateSpec,
+  accounts: Readonly<Record<string, AccountSource>> | undefined,
+): readonly string[] {
+  if ((template.spec.imagePullSecrets ?? []).length > 0) return [];
+  return accounts?.[serviceAccountOf(template)]?.imagePullSecrets ?? [];
+}
+
+/** The ServiceAccounts the shell must look up in the target's namespace, sorted. */
+export function accountsToLookUp(templates: readonly PodTemplateSpec[]): string[] {
+  return [...new Set(templates.map(serviceAccountOf))].sort();
+}
+
+/**
+ * Every reference of one template, in template order; with the ServiceAccounts known, the pull
+ * secrets its Pods get from theirs too.
+ */
+export function templateReferences(
+  template: PodTemplateSpec,
+  accounts?: Readonly<Record<string, AccountSource>>,
+): ObjectReference[] {
   const spec = template.spec;
   const refs: ObjectReference[] = [];
   for (const volume of spec.volumes ?? []) {
@@ -65,6 +94,8 @@ export function templateReferences(template: PodTemplateSpec): ObjectReference[]
     refs.push(...containerRefs(container));
   for (const pull of spec.imagePullSecrets ?? [])
     refs.push(ref("Secret", pull.name, "imagePullSecrets", false, true));
+  for (const name of accountPullSecrets(template, accounts))
+    refs.push(ref("Secret", name, `serviceAccount "${serviceAccountOf(template)}"`, false, true));
   return refs;
 }
 
@@ -76,11 +107,12 @@ export function templateReferences(template: PodTemplateSpec): ObjectReference[]
 export function objectsToLookUp(
   drill: RollbackDrill,
   templates: readonly PodTemplateSpec[],
+  accounts?: Readonly<Record<string, AccountSource>>,
 ): { configMaps: string[]; secrets: string[] } {
   const configMaps = new Set<string>();
   const secrets = new Set<string>(drill.spec.sandbox.copySecrets);
   for (const template of templates) {
-    for (const r of templateReferences(template)) {
+    for (const r of templateReferences(template, accounts)) {
       if (r.kind === "ConfigMap") configMaps.add(r.name);
       else secrets.add(r.name);
     }

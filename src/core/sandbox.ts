@@ -14,13 +14,14 @@ import {
 } from "../api/vocabulary.ts";
 import type { Action, DeploymentManifest, JsonPatchOperation, Manifest } from "./actions.ts";
 import type {
+  AccountSource,
   Container,
   DeploymentView,
   OperatorIdentity,
   PodTemplateSpec,
   ReplicaSetView,
 } from "./observed.ts";
-import { templateReferences } from "./refs.ts";
+import { accountPullSecrets, serviceAccountOf, templateReferences } from "./refs.ts";
 import { ANNOTATIONS_TO_SKIP, withoutHash } from "./revisions.ts";
 import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from "./verdict.ts";
 
@@ -29,6 +30,17 @@ export const SANDBOX_CLUSTER_ROLE = "rollback-drill-sandbox";
 export const SANDBOX_ROLE_BINDING = "rollback-drill-sandbox";
 export const NETWORK_POLICY_NAME = "rollback-drill-isolation";
 export const RESOURCE_QUOTA_NAME = "rollback-drill-quota";
+/**
+ * The sandbox's stand-in for a template's "default" ServiceAccount: the namespace's own "default"
+ * is made by the ServiceAccount controller, so the operator cannot create it with the image pull
+ * secrets the target's "default" gives its Pods; an account of its own it can.
+ */
+export const SANDBOX_DEFAULT_ACCOUNT = "rollback-drill-default";
+
+/** The ServiceAccount a template's Pods run as in the sandbox. */
+export function sandboxAccountName(account: string): string {
+  return account === "default" ? SANDBOX_DEFAULT_ACCOUNT : account;
+}
 
 const MAX_LABEL = 63;
 
@@ -100,14 +112,11 @@ function applyEnv(container: Container, overrides: readonly EnvOverride[]): Cont
   return { ...container, env };
 }
 
-function serviceAccountOf(template: PodTemplateSpec): string {
-  return template.spec.serviceAccountName ?? template.spec.serviceAccount ?? "default";
-}
-
 /**
  * A production template made fit for the sandbox: imagePullPolicy Always on every container (a
- * node's cache must not hide a deleted image), env overrides, no service account token, labels
- * naming the drill and run, and no pod-template-hash (the sandbox's controller sets its own).
+ * node's cache must not hide a deleted image), env overrides, no service account token, the
+ * sandbox's ServiceAccount (sandboxAccountName), labels naming the drill and run, and no
+ * pod-template-hash (the sandbox's controller sets its own).
  */
 export function sandboxTemplate(
   template: PodTemplateSpec,
@@ -122,6 +131,8 @@ export function sandboxTemplate(
   if (base.spec.initContainers !== undefined)
     spec.initContainers = base.spec.initContainers.map(prepare);
   spec.automountServiceAccountToken = false;
+  spec.serviceAccountName = sandboxAccountName(serviceAccountOf(base));
+  if (spec.serviceAccount !== undefined) spec.serviceAccount = spec.serviceAccountName;
   return {
     ...base,
     metadata: {
@@ -242,12 +253,17 @@ function networkPolicy(plan: SandboxPlan): Manifest | undefined {
 /**
  * Everything the sandbox needs before the clone, in order: the namespace, the RoleBinding that
  * gives the operator its rights inside it (first, the rest needs it), isolation, quota, service
- * accounts without token automount, then the copies of referenced ConfigMaps and of Secrets
- * (image pull secrets and those spec.sandbox.copySecrets lists) that exist.
+ * accounts without token automount (with the image pull secrets the target's accounts give their
+ * Pods), then the copies of referenced ConfigMaps and of Secrets (image pull secrets and those
+ * spec.sandbox.copySecrets lists) that exist.
  */
 export function sandboxSetupActions(
   plan: SandboxPlan,
-  present: { configMaps: ReadonlySet<string>; secrets: ReadonlySet<string> },
+  present: {
+    configMaps: ReadonlySet<string>;
+    secrets: ReadonlySet<string>;
+    accounts?: Readonly<Record<string, AccountSource>>;
+  },
 ): Action[] {
   const { drill, namespace } = plan;
   const labels = sandboxLabels(drill, plan.runId);
@@ -290,30 +306,53 @@ export function sandboxSetupActions(
       },
     },
   });
-  const accounts = [...new Set(plan.templates.map(serviceAccountOf))]
-    .filter(n => n !== "default")
-    .sort();
-  for (const name of accounts)
-    actions.push({
+  actions.push(...accountActions(plan, present));
+  actions.push(...copyActions(plan, present));
+  return actions;
+}
+
+/**
+ * One ServiceAccount per account the templates run as (sandboxAccountName), without token
+ * automount, listing the pull secrets admission gives the target's Pods that are copied.
+ */
+function accountActions(
+  plan: SandboxPlan,
+  present: { secrets: ReadonlySet<string>; accounts?: Readonly<Record<string, AccountSource>> },
+): Action[] {
+  const pulls = new Map<string, Set<string>>();
+  for (const template of plan.templates) {
+    const name = sandboxAccountName(serviceAccountOf(template));
+    const secrets = pulls.get(name) ?? new Set<string>();
+    for (const secret of accountPullSecrets(template, present.accounts))
+      if (present.secrets.has(secret)) secrets.add(secret);
+    pulls.set(name, secrets);
+  }
+  return [...pulls.keys()].sort().map((name): Action => {
+    const secrets = [...(pulls.get(name) ?? [])].sort();
+    return {
       type: "CreateObject",
       manifest: {
         apiVersion: "v1",
         kind: "ServiceAccount",
         metadata: meta(plan, name),
         automountServiceAccountToken: false,
+        ...(secrets.length === 0 ? {} : { imagePullSecrets: secrets.map(n => ({ name: n })) }),
       },
-    });
-  actions.push(...copyActions(plan, present));
-  return actions;
+    };
+  });
 }
 
 function copyActions(
   plan: SandboxPlan,
-  present: { configMaps: ReadonlySet<string>; secrets: ReadonlySet<string> },
+  present: {
+    configMaps: ReadonlySet<string>;
+    secrets: ReadonlySet<string>;
+    accounts?: Readonly<Record<string, AccountSource>>;
+  },
 ): Action[] {
   const source = plan.drill.metadata.namespace;
   const labels = sandboxLabels(plan.drill, plan.runId);
-  const refs = plan.templates.flatMap(templateReferences);
+  const refs = plan.templates.flatMap(t => templateReferences(t, present.accounts));
   const configMaps = plan.drill.spec.sandbox.copyReferencedConfigMaps
     ? [...new Set(refs.filter(r => r.kind === "ConfigMap").map(r => r.name))].filter(n =>
         present.configMaps.has(n),

@@ -93,6 +93,8 @@ export interface KubeClient {
   getConfigMap(key: ObjectKey): Promise<V1ConfigMap>;
   createConfigMap(body: V1ConfigMap & { metadata: { namespace: string } }): Promise<void>;
   getSecret(key: ObjectKey): Promise<V1Secret>;
+  /** A target's ServiceAccount, for the image pull secrets it gives its Pods. */
+  getServiceAccount(key: ObjectKey): Promise<V1ServiceAccount>;
   createSecret(body: V1Secret & { metadata: { namespace: string } }): Promise<void>;
   createDeployment(body: V1Deployment & { metadata: { namespace: string } }): Promise<void>;
   /** PATCH application/json-patch+json, as `kubectl rollout undo` sends it. */
@@ -306,6 +308,8 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       );
     },
     getSecret: key => call("get secret", () => core.readNamespacedSecret(key)),
+    getServiceAccount: key =>
+      call("get serviceaccount", () => core.readNamespacedServiceAccount(key)),
     async createSecret(body) {
       await call("create secret", () =>
         core.createNamespacedSecret({ namespace: body.metadata.namespace, body }),

@@ -82,6 +82,7 @@ describe("rollback-drill plan", () => {
       "RoleBinding rollback-drill-sandbox",
       "NetworkPolicy rollback-drill-isolation",
       "ResourceQuota rollback-drill-quota",
+      "ServiceAccount rollback-drill-default",
       "Deployment web (1 replica(s), imagePullPolicy Always)",
     ]);
     expect(plan.sandbox?.steps).toHaveLength(5);

@@ -42,7 +42,14 @@ export const ADMIN = {
 };
 
 /** KubeClient methods that only read, or campaign for the lease (both candidates do). */
-const NOT_ACTING = new Set(["getDrill", "getNamespace", "getConfigMap", "getSecret", "readPodLog"]);
+const NOT_ACTING = new Set([
+  "getDrill",
+  "getNamespace",
+  "getConfigMap",
+  "getSecret",
+  "getServiceAccount",
+  "readPodLog",
+]);
 const LEASE = new Set(["getLease", "createLease", "replaceLease"]);
 
 export class OperatorKilled extends Error {
