@@ -636,7 +636,55 @@ const lifecycle: Script = {
   },
 };
 
-export const SCRIPTS: readonly Script[] = [apiErrors, defaults, rollout, lifecycle];
+/** ServiceAccounts as pulls depend on them: the default account, and pull secrets at admission. */
+const accounts: Script = {
+  name: "accounts",
+  namespace: "fidelity-accounts",
+  async run(k, ns, o) {
+    await eventually(
+      "the namespace's default ServiceAccount",
+      30_000,
+      async () => (await k(["-n", ns, "get", "serviceaccount", "default"])).code === 0,
+    );
+    o["a new namespace's ServiceAccounts"] = normalise(
+      await must(k, ["-n", ns, "get", "serviceaccounts"]),
+    );
+    await must(
+      k,
+      ["create", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "puller", namespace: ns },
+        imagePullSecrets: [{ name: "regcred" }],
+      }),
+    );
+    const pod = (name: string, spec: Record<string, unknown>): string =>
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: ns },
+        spec: { containers: [{ name: "app", image: "busybox:1" }], ...spec },
+      });
+    await must(k, ["create", "-f", "-"], pod("via-account", { serviceAccountName: "puller" }));
+    await must(
+      k,
+      ["create", "-f", "-"],
+      pod("own-list", { serviceAccountName: "puller", imagePullSecrets: [{ name: "own" }] }),
+    );
+    for (const name of ["via-account", "own-list"]) {
+      const created = await json<Obj>(k, ["-n", ns, "get", "pod", name]);
+      o[`a Pod's image pull secrets (${name})`] = canonical(
+        created.spec?.["imagePullSecrets"] ?? null,
+      );
+    }
+    o["a Pod on a ServiceAccount that does not exist"] = outcome(
+      await k(["create", "-f", "-"], pod("ghost", { serviceAccountName: "ghost" })),
+    );
+  },
+};
+
+export const SCRIPTS: readonly Script[] = [apiErrors, defaults, rollout, lifecycle, accounts];
 
 /** What is not compared at all, and why (listed in the printout and in src/sim/FIDELITY.md). */
 export const NOT_COMPARED: readonly string[] = [

@@ -101,6 +101,12 @@ describe("ServiceAccounts", () => {
       { name: "own" },
     ]);
     await vi.waitFor(() => expect(phase(s, "web-1")).toBe("Running"), { timeout: 10_000 });
+    // An account that does not exist: refused, as the plugin refuses it.
+    expect(() =>
+      s.store.create(PODS, pod("ghost-1", { serviceAccountName: "ghost" }), ADMIN),
+    ).toThrow(
+      'pods "ghost-1" is forbidden: error looking up service account shop/ghost: serviceaccount "ghost" not found',
+    );
   });
 
   it("a Pod on an account without pull secrets cannot pull a private image", async () => {
