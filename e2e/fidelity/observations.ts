@@ -684,7 +684,52 @@ const accounts: Script = {
   },
 };
 
-export const SCRIPTS: readonly Script[] = [apiErrors, defaults, rollout, lifecycle, accounts];
+/** Times a client sends: metav1.Time fields come back in UTC at second precision, MicroTime not. */
+const times: Script = {
+  name: "times",
+  namespace: "fidelity-times",
+  async run(k, ns, o) {
+    const event = (name: string, extra: Record<string, unknown>): string =>
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name, namespace: ns },
+        involvedObject: { kind: "ConfigMap", name: "x", namespace: ns },
+        reason: "Probe",
+        message: "a time with milliseconds",
+        type: "Normal",
+        source: { component: "fidelity" },
+        ...extra,
+      });
+    await must(
+      k,
+      ["create", "-f", "-"],
+      event("ms", {
+        firstTimestamp: "2026-01-02T03:04:05.678Z",
+        lastTimestamp: "2026-01-02T05:04:05.999+02:00",
+        count: 1,
+      }),
+    );
+    const created = await json<Obj & Record<string, unknown>>(k, ["-n", ns, "get", "event", "ms"]);
+    // Compared raw: the normalising of times would hide exactly what is observed here.
+    o["an Event's metav1.Time fields sent with milliseconds and an offset"] = JSON.stringify({
+      firstTimestamp: created["firstTimestamp"],
+      lastTimestamp: created["lastTimestamp"],
+    });
+    o["a MicroTime with three fractional digits"] = outcome(
+      await k(["create", "-f", "-"], event("micro", { eventTime: "2026-01-02T03:04:05.678Z" })),
+    );
+  },
+};
+
+export const SCRIPTS: readonly Script[] = [
+  apiErrors,
+  defaults,
+  rollout,
+  lifecycle,
+  accounts,
+  times,
+];
 
 /** What is not compared at all, and why (listed in the printout and in src/sim/FIDELITY.md). */
 export const NOT_COMPARED: readonly string[] = [

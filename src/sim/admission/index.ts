@@ -15,7 +15,7 @@ import { required } from "./field.ts";
 import { isPlainObject, type Schema } from "./schema.ts";
 import { applyDefaults, hasBlockingError, prune, validateValue } from "./structural.ts";
 import { validateBuiltin } from "./validate.ts";
-import { dropOmittedZeros, microTimeError } from "./wire.ts";
+import { canonicalTimes, dropOmittedZeros, microTimeError } from "./wire.ts";
 
 export { crdResourceInfos, validateCrd } from "./crd.ts";
 
@@ -118,11 +118,13 @@ export function admit(ctx: AdmissionContext): KubeObject {
     causes = ctx.subresource === "status" ? [] : validateCrd(object);
   } else if (ctx.subresource !== undefined) {
     dropOmittedZeros(ctx.gvr, object);
+    canonicalTimes(object);
     causes = [];
   } else {
     const undecodable = microTimeError(ctx.gvr, object);
     if (undecodable !== undefined) throw badRequest(undecodable);
     dropOmittedZeros(ctx.gvr, object);
+    canonicalTimes(object);
     applyBuiltinDefaults(ctx.gvr.group, object, ctx.operation, ctx.oldObject);
     causes = validateBuiltin(ctx.gvr.group, ctx.info.namespaced, object, ctx.oldObject);
   }

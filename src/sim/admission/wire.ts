@@ -81,3 +81,52 @@ export function microTimeError(gvr: GVR, object: KubeObject): string | undefined
   }
   return undefined;
 }
+
+/**
+ * metav1.Time fields of built-in types: the apiserver decodes any RFC 3339 time (fractional
+ * seconds, an offset) and encodes it back in UTC at second precision, so a client that sends
+ * milliseconds reads back whole seconds. MicroTime fields (above) are not among them.
+ */
+const TIME_KEYS = new Set([
+  "creationTimestamp",
+  "deletionTimestamp",
+  "firstTimestamp",
+  "lastTimestamp",
+  "lastTransitionTime",
+  "lastUpdateTime",
+  "lastProbeTime",
+  "lastHeartbeatTime",
+  "startTime",
+  "startedAt",
+  "finishedAt",
+  "expirationTimestamp",
+]);
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function secondsUtc(value: string): string | undefined {
+  if (!RFC3339.test(value)) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return undefined;
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/** Rewrites a built-in object's metav1.Time values as the apiserver stores them. */
+export function canonicalTimes(value: unknown, key?: string, inManagedFields = false): unknown {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++)
+      value[i] = canonicalTimes(value[i], undefined, key === "managedFields");
+    return value;
+  }
+  if (typeof value === "string") {
+    const isTime = key !== undefined && (TIME_KEYS.has(key) || (inManagedFields && key === "time"));
+    return isTime ? (secondsUtc(value) ?? value) : value;
+  }
+  if (typeof value !== "object" || value === null) return value;
+  const record = value as Record<string, unknown>;
+  for (const [k, v] of Object.entries(record)) {
+    // Label and annotation values are the user's text, never times.
+    if (k === "labels" || k === "annotations") continue;
+    record[k] = canonicalTimes(v, k, inManagedFields);
+  }
+  return record;
+}
