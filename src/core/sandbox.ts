@@ -221,6 +221,13 @@ export interface SandboxPlan {
   operator: OperatorIdentity;
 }
 
+/** What the target's namespace holds for the sandbox: objects present to copy, and the accounts. */
+export interface SandboxSources {
+  configMaps: ReadonlySet<string>;
+  secrets: ReadonlySet<string>;
+  accounts?: Readonly<Record<string, AccountSource>>;
+}
+
 function meta(plan: SandboxPlan, name: string): Manifest["metadata"] {
   return { name, namespace: plan.namespace, labels: sandboxLabels(plan.drill, plan.runId) };
 }
@@ -257,14 +264,7 @@ function networkPolicy(plan: SandboxPlan): Manifest | undefined {
  * Pods), then the copies of referenced ConfigMaps and of Secrets (image pull secrets and those
  * spec.sandbox.copySecrets lists) that exist.
  */
-export function sandboxSetupActions(
-  plan: SandboxPlan,
-  present: {
-    configMaps: ReadonlySet<string>;
-    secrets: ReadonlySet<string>;
-    accounts?: Readonly<Record<string, AccountSource>>;
-  },
-): Action[] {
+export function sandboxSetupActions(plan: SandboxPlan, present: SandboxSources): Action[] {
   const { drill, namespace } = plan;
   const labels = sandboxLabels(drill, plan.runId);
   const actions: Action[] = [{ type: "CreateNamespace", name: namespace, labels }];
@@ -315,10 +315,7 @@ export function sandboxSetupActions(
  * One ServiceAccount per account the templates run as (sandboxAccountName), without token
  * automount, listing the pull secrets admission gives the target's Pods that are copied.
  */
-function accountActions(
-  plan: SandboxPlan,
-  present: { secrets: ReadonlySet<string>; accounts?: Readonly<Record<string, AccountSource>> },
-): Action[] {
+function accountActions(plan: SandboxPlan, present: SandboxSources): Action[] {
   const pulls = new Map<string, Set<string>>();
   for (const template of plan.templates) {
     const name = sandboxAccountName(serviceAccountOf(template));
@@ -342,14 +339,7 @@ function accountActions(
   });
 }
 
-function copyActions(
-  plan: SandboxPlan,
-  present: {
-    configMaps: ReadonlySet<string>;
-    secrets: ReadonlySet<string>;
-    accounts?: Readonly<Record<string, AccountSource>>;
-  },
-): Action[] {
+function copyActions(plan: SandboxPlan, present: SandboxSources): Action[] {
   const source = plan.drill.metadata.namespace;
   const labels = sandboxLabels(plan.drill, plan.runId);
   const refs = plan.templates.flatMap(t => templateReferences(t, present.accounts));
