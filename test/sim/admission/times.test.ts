@@ -26,7 +26,16 @@ describe("metav1.Time on the way in", () => {
         name: "e",
         namespace: "shop",
         annotations: { at: "2026-01-02T03:04:05.678Z" },
-        managedFields: [{ manager: "m", operation: "Update", time: "2026-01-02T03:04:05.5Z" }],
+        managedFields: [
+          {
+            manager: "m",
+            operation: "Update",
+            apiVersion: "v1",
+            fieldsType: "FieldsV1",
+            fieldsV1: {},
+            time: "2026-01-02T03:04:05.5Z",
+          },
+        ],
       },
       involvedObject: { kind: "ConfigMap", name: "x", namespace: "shop" },
       reason: "Probe",
