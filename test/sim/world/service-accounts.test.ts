@@ -50,6 +50,16 @@ function pullSecret(s: Sim, name: string): void {
   );
 }
 
+/** A simulator with a private repository, namespace shop and its pull secret "regcred". */
+async function privateRegistry(): Promise<Sim> {
+  sim = await startSim({ timeScale: 100 });
+  sim.world.images.push(REPO, "v1");
+  sim.world.images.setPrivate(REPO, true);
+  namespace(sim, "shop");
+  pullSecret(sim, "regcred");
+  return sim;
+}
+
 const phase = (s: Sim, name: string): unknown =>
   (s.store.get(PODS, "shop", name)?.["status"] as { phase?: string } | undefined)?.phase;
 
@@ -57,9 +67,13 @@ describe("ServiceAccounts", () => {
   it("every namespace has a default ServiceAccount, made again when it is deleted", async () => {
     sim = await startSim({ timeScale: 100 });
     const s = sim;
-    await vi.waitFor(() => expect(s.store.get(ACCOUNTS, "kube-system", "default")).toBeDefined());
+    await vi.waitFor(() => {
+      expect(s.store.get(ACCOUNTS, "kube-system", "default")).toBeDefined();
+    });
     namespace(s, "shop");
-    await vi.waitFor(() => expect(s.store.get(ACCOUNTS, "shop", "default")).toBeDefined());
+    await vi.waitFor(() => {
+      expect(s.store.get(ACCOUNTS, "shop", "default")).toBeDefined();
+    });
     const first = s.store.get(ACCOUNTS, "shop", "default")?.metadata.uid;
     s.store.delete(ACCOUNTS, "shop", "default", ADMIN);
     await vi.waitFor(() => {
@@ -70,12 +84,7 @@ describe("ServiceAccounts", () => {
   });
 
   it("a Pod without pull secrets takes its ServiceAccount's, and pulls a private image", async () => {
-    sim = await startSim({ timeScale: 100 });
-    const s = sim;
-    s.world.images.push(REPO, "v1");
-    s.world.images.setPrivate(REPO, true);
-    namespace(s, "shop");
-    pullSecret(s, "regcred");
+    const s = await privateRegistry();
     pullSecret(s, "own");
     s.store.create(
       ACCOUNTS,
@@ -100,7 +109,12 @@ describe("ServiceAccounts", () => {
     expect((own["spec"] as { imagePullSecrets?: unknown }).imagePullSecrets).toEqual([
       { name: "own" },
     ]);
-    await vi.waitFor(() => expect(phase(s, "web-1")).toBe("Running"), { timeout: 10_000 });
+    await vi.waitFor(
+      () => {
+        expect(phase(s, "web-1")).toBe("Running");
+      },
+      { timeout: 10_000 },
+    );
     // An account that does not exist: refused, as the plugin refuses it.
     expect(() =>
       s.store.create(PODS, pod("ghost-1", { serviceAccountName: "ghost" }), ADMIN),
@@ -110,12 +124,7 @@ describe("ServiceAccounts", () => {
   });
 
   it("a Pod on an account without pull secrets cannot pull a private image", async () => {
-    sim = await startSim({ timeScale: 100 });
-    const s = sim;
-    s.world.images.push(REPO, "v1");
-    s.world.images.setPrivate(REPO, true);
-    namespace(s, "shop");
-    pullSecret(s, "regcred");
+    const s = await privateRegistry();
     const created = s.store.create(PODS, pod("anon"), ADMIN);
     expect((created["spec"] as { imagePullSecrets?: unknown }).imagePullSecrets).toBeUndefined();
     await vi.waitFor(
