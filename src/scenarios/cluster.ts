@@ -20,8 +20,10 @@ import type { RollbackDrill } from "../api/types.ts";
 import { GROUP, PLURAL, VERSION } from "../api/vocabulary.ts";
 import type { ImageBehaviour, RegistryOps } from "./registry.ts";
 import { SimRegistry, statusCode } from "./sim-registry.ts";
+import { TimeoutError, waitUntil } from "./wait.ts";
 
 export type { ImageBehaviour, RegistryOps } from "./registry.ts";
+export { TimeoutError } from "./wait.ts";
 
 /** A readiness probe for the simulator's images: its kubelet times readiness from the behaviour. */
 export const SIM_READINESS_PROBE: V1Probe = {
@@ -29,10 +31,6 @@ export const SIM_READINESS_PROBE: V1Probe = {
   periodSeconds: 1,
   failureThreshold: 1,
 };
-
-export class TimeoutError extends Error {
-  override name = "TimeoutError";
-}
 
 export interface ClusterOptions {
   kubeconfig: string;
@@ -94,15 +92,24 @@ export class Cluster {
       },
       setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
     );
-    await this.until(`CRD ${name} established`, async () => {
-      const got = (await this.custom.getClusterCustomObject({
-        group: "apiextensions.k8s.io",
-        version: "v1",
-        plural: "customresourcedefinitions",
-        name,
-      })) as { status?: { conditions?: { type: string; status: string }[] } };
-      return got.status?.conditions?.some(c => c.type === "Established" && c.status === "True");
-    });
+    type Crd = {
+      metadata?: { resourceVersion?: string };
+      status?: { conditions?: { type: string; status: string }[] };
+    };
+    await this.watchUntil<Crd>(
+      `CRD ${name} established`,
+      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+      name,
+      async () =>
+        (await this.custom.getClusterCustomObject({
+          group: "apiextensions.k8s.io",
+          version: "v1",
+          plural: "customresourcedefinitions",
+          name,
+        })) as Crd,
+      got =>
+        got.status?.conditions?.some(c => c.type === "Established" && c.status === "True") ?? false,
+    );
   }
 
   // ---- the registry and databases (the simulator's through its API group, unless replaced) ----
@@ -306,66 +313,83 @@ export class Cluster {
 
   /**
    * Reads one object, and if `done` does not hold yet, watches it (by name, from the read's
-   * resourceVersion) until it does; re-reads when the stream ends or every 5 s, so a dropped
-   * watch is survived. Throws TimeoutError after the cluster's timeout.
+   * resourceVersion) until it does; reads again and watches anew whenever the stream ends, so a
+   * dropped watch is survived. The waiting is the one of wait.ts: it throws TimeoutError after the
+   * cluster's timeout, naming `what` and the object's last status seen.
    */
-  private async watchUntil<T extends { metadata?: { resourceVersion?: string } }>(
+  private watchUntil<T extends { metadata?: { resourceVersion?: string } }>(
     what: string,
     collectionPath: string,
     name: string,
     read: () => Promise<T | undefined>,
     done: (object: T) => boolean,
   ): Promise<T> {
-    const deadline = Date.now() + this.timeoutMs;
-    const watch = new Watch(this.kc);
-    for (;;) {
-      const current = await read();
-      if (current && done(current)) return current;
-      if (Date.now() > deadline) throw new TimeoutError(`${what}: timed out waiting`);
-      const rv = current?.metadata?.resourceVersion ?? "0";
-      const found = await new Promise<T | undefined>(resolve => {
-        let settled = false;
-        const finish = (value: T | undefined): void => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          void request.then(
-            r => {
-              r.abort();
-            },
-            () => undefined,
-          );
-          resolve(value);
+    let latest: T | undefined;
+    return waitUntil({
+      what,
+      timeoutMs: this.timeoutMs,
+      probe: () => (latest !== undefined && done(latest) ? latest : undefined),
+      lastSeen: () =>
+        latest === undefined ? "not found" : ((latest as { status?: unknown }).status ?? latest),
+      subscribe: (changed, failed) => {
+        const watch = new Watch(this.kc);
+        let stopped = false;
+        const isStopped = (): boolean => stopped;
+        let abort = (): void => undefined;
+        const streamOnce = (resourceVersion: string): Promise<void> =>
+          new Promise<void>(ended => {
+            const request = watch.watch(
+              collectionPath,
+              {
+                fieldSelector: `metadata.name=${name}`,
+                resourceVersion,
+                allowWatchBookmarks: true,
+              },
+              (type: string, object: T) => {
+                if (type !== "ADDED" && type !== "MODIFIED") return;
+                latest = object;
+                changed();
+              },
+              () => {
+                ended();
+              },
+            );
+            request.catch(() => {
+              ended();
+            });
+            abort = () => {
+              void request.then(
+                r => {
+                  r.abort();
+                },
+                () => undefined,
+              );
+            };
+          });
+        const follow = async (): Promise<void> => {
+          while (!isStopped()) {
+            latest = await read();
+            changed();
+            if (isStopped()) return;
+            await streamOnce(latest?.metadata?.resourceVersion ?? "0");
+          }
         };
-        const timer = setTimeout(
-          () => {
-            finish(undefined);
-          },
-          Math.max(0, Math.min(5_000, deadline - Date.now())),
-        );
-        const request = watch.watch(
-          collectionPath,
-          {
-            fieldSelector: `metadata.name=${name}`,
-            resourceVersion: rv,
-            allowWatchBookmarks: true,
-          },
-          (type: string, object: T) => {
-            if ((type === "ADDED" || type === "MODIFIED") && done(object)) finish(object);
-          },
-          () => {
-            finish(undefined);
-          },
-        );
-        request.catch(() => {
-          finish(undefined);
+        follow().catch((error: unknown) => {
+          failed(error instanceof Error ? error : new Error(String(error)));
         });
-      });
-      if (found) return found;
-    }
+        return () => {
+          stopped = true;
+          abort();
+        };
+      },
+    });
   }
 
-  /** Repeats `probe` (a read) until it returns a value, or throws TimeoutError. */
+  /**
+   * Repeats `probe` (a read) until it returns a value, or throws TimeoutError. Only for what no
+   * watch can follow (the simulator's registry through its API group, an arbitrary read of the
+   * e2e suite); anything a watch can follow waits with watchUntil.
+   */
   async until<T>(
     what: string,
     probe: () => Promise<T | undefined | false>,
