@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN } from "../../src/sim/kubeconfig.ts";
 import type { Sim } from "../../src/sim/index.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -59,11 +59,11 @@ describe("a command that cannot reach or use the cluster", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rbd-cli-errors-"));
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     const refused = sim.kubeconfig.replace(ADMIN_TOKEN, "not-a-token");
     expect(refused).not.toBe(sim.kubeconfig);
     // A port nothing listens on: the simulator's own, once closed.
-    const gone = await startSimWithCrd({ timeScale: 1000 });
+    const gone = await startSimWithDrills({ timeScale: 1000 });
     const unreachable = gone.kubeconfig;
     await gone.close();
     for (const [name, text] of Object.entries({

@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_GRACE_MS } from "../../src/cli/main.ts";
 import type { Sim } from "../../src/sim/index.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 import {
   createDrill,
   createNamespace,
@@ -86,7 +86,7 @@ describe("rollback-drill run as a separate process", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "rbd-gate-"));
     withOperator = await startScenario();
-    noOperator = await startSimWithCrd({ timeScale: 1000 });
+    noOperator = await startSimWithDrills({ timeScale: 1000 });
     const operatorKc = join(dir, "operator.kubeconfig");
     const aloneKc = join(dir, "alone.kubeconfig");
     writeFileSync(operatorKc, withOperator.sim.kubeconfig);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { runGate, type RunOptions } from "../../src/cli/run.ts";
 import type { GVR, KubeObject } from "../../src/sim/types.ts";
-import { ADMIN } from "../kube/sim-helpers.ts";
+import { ADMIN, SERVICEACCOUNTS } from "../kit/index.ts";
 import {
   createDrill,
   createNamespace,
@@ -29,7 +29,6 @@ const ROLEBINDINGS: GVR = {
   version: "v1",
   resource: "rolebindings",
 };
-const SERVICEACCOUNTS: GVR = { group: "", version: "v1", resource: "serviceaccounts" };
 
 function options(kubeconfig: string): RunOptions {
   return {

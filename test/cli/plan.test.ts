@@ -7,7 +7,7 @@ import { main } from "../../src/cli/main.ts";
 import { runPlan, type Plan, type PlanOptions } from "../../src/cli/plan.ts";
 import type { Sim } from "../../src/sim/index.ts";
 import { createNamespace, deploy, DRILLS } from "../controller/scenario-helpers.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 
 const REPO = "registry.example.com/shop/web";
 const NS = "shop";
@@ -26,7 +26,7 @@ describe("rollback-drill plan", () => {
   let sim: Sim;
   let options: PlanOptions;
   beforeEach(async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     createNamespace(sim, NS);
     options = {
       namespace: NS,

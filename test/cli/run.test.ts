@@ -5,7 +5,7 @@
  */
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { RollbackDrill } from "../../src/api/types.ts";
 import { RUN_NOW_ANNOTATION } from "../../src/api/vocabulary.ts";
@@ -21,7 +21,7 @@ import { createClock } from "../../src/sim/clock.ts";
 import { startSim, type Sim } from "../../src/sim/index.ts";
 import { main } from "../../src/cli/main.ts";
 import { startOperator } from "../../src/cli/operator.ts";
-import { ADMIN, startSimWithCrd } from "../kube/sim-helpers.ts";
+import { ADMIN, startSimWithDrills, waitForPass } from "../kit/index.ts";
 import {
   createDrill,
   createNamespace,
@@ -202,7 +202,7 @@ describe("rollback-drill run --standalone", () => {
       1,
     );
     // The same scenario on a cluster with the CRD and no operator.
-    const sim = await startSimWithCrd({ timeScale: 1000 });
+    const sim = await startSimWithDrills({ timeScale: 1000 });
     sims.push(sim);
     createNamespace(sim, NS);
     await latestWarStory(sim);
@@ -232,7 +232,7 @@ describe("rollback-drill run --standalone", () => {
   });
 
   it("removes its drill, finalizer released, so nothing is left for an operator that is not there", async () => {
-    const sim = await startSimWithCrd({ timeScale: 1000 });
+    const sim = await startSimWithDrills({ timeScale: 1000 });
     sims.push(sim);
     createNamespace(sim, NS);
     await pinnedTwoRevisions(sim);
@@ -259,7 +259,7 @@ describe("rollback-drill run --standalone in a namespace with other drills", () 
 
   it("touches only its own drill: another's orphaned run and a never-run drill stay as they were", async () => {
     // At time scale 100, the other drill's longest stable window (3600 s) outlasts the test.
-    sim = await startSimWithCrd({ timeScale: 100 });
+    sim = await startSimWithDrills({ timeScale: 100 });
     createNamespace(sim, NS);
     await pinnedTwoRevisions(sim);
     // An operator starts a long run of another drill, then goes away mid-run.
@@ -275,11 +275,13 @@ describe("rollback-drill run --standalone in a namespace with other drills", () 
       checks: { stableSeconds: 3600 },
     });
     const live = sim;
-    await vi.waitFor(
+    await waitForPass(
+      live,
+      "drill other to reach Verifying",
       () => {
         expect(getDrill(live, NS, "other")?.status?.currentRun?.phase).toBe("Verifying");
       },
-      { timeout: 20_000, interval: 10 },
+      20_000,
     );
     await operator.stop();
     createDrill(sim, NS, "idle", { targetRef: { kind: "Deployment", name: "web" } });
@@ -323,7 +325,7 @@ describe("rollback-drill run when it cannot run", () => {
   });
 
   it("exits 2 when the identity may not write drills (RBAC)", async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     createNamespace(sim, NS);
     sim.store.create(
       { group: "", version: "v1", resource: "serviceaccounts" },
@@ -340,7 +342,7 @@ describe("rollback-drill run when it cannot run", () => {
   });
 
   it("exits 2 when no operator answers within --timeout", async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     createNamespace(sim, NS);
     const c = capture();
     const code = await runGate(options(sim.kubeconfig, { timeoutMs: 120_000 }), c.io, {

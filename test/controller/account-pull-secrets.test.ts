@@ -3,10 +3,10 @@
  * the template): production pulls, so the drill must too. The sandbox's Pods run as an account of
  * the sandbox that lists the copied secret, and the rollback passes.
  */
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { Sim } from "../../src/sim/index.ts";
-import type { GVR, KubeObject } from "../../src/sim/types.ts";
-import { ADMIN } from "../kube/sim-helpers.ts";
+import type { KubeObject } from "../../src/sim/types.ts";
+import { ADMIN, SECRETS, SERVICEACCOUNTS as ACCOUNTS, waitForPass } from "../kit/index.ts";
 import {
   createDrill,
   createNamespace,
@@ -17,8 +17,6 @@ import {
 } from "./scenario-helpers.ts";
 
 const REPO = "registry.example.com/shop/private";
-const ACCOUNTS: GVR = { group: "", version: "v1", resource: "serviceaccounts" };
-const SECRETS: GVR = { group: "", version: "v1", resource: "secrets" };
 
 function deployment(image: string, serviceAccountName: string): KubeObject {
   return {
@@ -44,7 +42,9 @@ async function rollOut(sim: Sim, image: string, account: string): Promise<void> 
     current === undefined
       ? sim.store.create(DEPLOYMENTS, desired, ADMIN)
       : sim.store.update(DEPLOYMENTS, { ...current, spec: desired["spec"] }, ADMIN);
-  await vi.waitFor(
+  await waitForPass(
+    sim,
+    "deployment shop/web rolled out",
     () => {
       const status = (sim.store.get(DEPLOYMENTS, "shop", "web")?.["status"] ?? {}) as Record<
         string,
@@ -55,7 +55,7 @@ async function rollOut(sim: Sim, image: string, account: string): Promise<void> 
         1, 1, 1,
       ]);
     },
-    { timeout: 10_000, interval: 5 },
+    10_000,
   );
 }
 

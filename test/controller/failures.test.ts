@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RollbackDrill } from "../../src/api/types.ts";
 import { LABEL_DRILL_UID } from "../../src/api/vocabulary.ts";
 import type { Sim } from "../../src/sim/index.ts";
-import type { GVR, KubeObject } from "../../src/sim/types.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import type { KubeObject } from "../../src/sim/types.ts";
+import { DEPLOYMENTS, PODS, startSimWithDrills, waitRolledOut } from "../kit/index.ts";
 import {
   ADMIN,
   createDrill,
@@ -33,8 +33,6 @@ import {
   type PlannedDrill,
 } from "../reliability/harness.ts";
 
-const DEPLOYMENTS: GVR = { group: "apps", version: "v1", resource: "deployments" };
-const PODS: GVR = { group: "", version: "v1", resource: "pods" };
 const REPO = "registry.example.com/shop";
 const KUBECTL = "/usr/bin/kubectl";
 
@@ -61,18 +59,7 @@ async function rollOut(sim: Sim, namespace: string, name: string, spec: PodSpec)
       ? sim.store.create(DEPLOYMENTS, body, ADMIN)
       : sim.store.update(DEPLOYMENTS, { ...existing, spec: body["spec"] }, ADMIN);
   const generation = written.metadata.generation ?? 0;
-  await waitFor(sim, `${namespace}/${name} rolled out`, () => {
-    const status = (sim.store.get(DEPLOYMENTS, namespace, name)?.["status"] ?? {}) as Record<
-      string,
-      number | undefined
-    >;
-    return (status["observedGeneration"] ?? 0) >= generation &&
-      status["updatedReplicas"] === 1 &&
-      status["availableReplicas"] === 1 &&
-      status["replicas"] === 1
-      ? true
-      : undefined;
-  });
+  await waitRolledOut(sim, namespace, name, generation);
 }
 
 function drillFor(namespace: string, name: string, spec: Record<string, unknown> = {}) {
@@ -107,7 +94,7 @@ describe("verdicts on the simulator, each from its own failure", () => {
   const namespaces: string[] = [];
 
   beforeAll(async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     operator = await startOperatorOn(sim, { id: "operator" });
     startSeq = sim.audit.entries().at(-1)?.seq ?? 0;
   });
@@ -239,7 +226,7 @@ describe("the six scenarios side by side", () => {
   let startSeq: number;
 
   beforeAll(async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     planned = await setUpBatch(sim, { count: 6, prefix: "side", stableSeconds: 5 });
     const tracker = trackSandboxes(sim);
     startSeq = sim.audit.entries().at(-1)?.seq ?? 0;

@@ -5,8 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { Sim } from "../../src/sim/index.ts";
-import type { GVR } from "../../src/sim/types.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { LEASES, startSimWithDrills } from "../kit/index.ts";
 import {
   ADMIN,
   createDrill,
@@ -25,7 +24,6 @@ import {
 } from "../reliability/harness.ts";
 import { RUN_PHASES } from "../../src/api/vocabulary.ts";
 
-const LEASES: GVR = { group: "coordination.k8s.io", version: "v1", resource: "leases" };
 const LEASE = { namespace: "rollback-drill-system", name: "rollback-drill-leader" };
 /**
  * Twice client-go's defaults, in simulated milliseconds: at a time scale of 100 the lease is
@@ -74,7 +72,7 @@ describe("leader election with two operators", () => {
 
   // A time scale of 100: a 15 s lease is 150 real ms, long against a loaded host's stalls.
   const setUp = async (count: number): Promise<void> => {
-    sim = await startSimWithCrd({ timeScale: 100 });
+    sim = await startSimWithDrills({ timeScale: 100 });
     sim.store.create(
       NAMESPACES,
       { apiVersion: "v1", kind: "Namespace", metadata: { name: LEASE.namespace } },

@@ -3,8 +3,8 @@
  * headline status.message, the Ready condition and the DrillFailed Event name the run, verdict,
  * reason and revisions, and point there; the kept run in currentRun carries no copy.
  */
-import { afterEach, describe, expect, it, vi } from "vitest";
-import type { GVR } from "../../src/sim/types.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { EVENTS, waitForPass } from "../kit/index.ts";
 import {
   createDrill,
   createNamespace,
@@ -16,7 +16,6 @@ import {
 } from "./scenario-helpers.ts";
 
 const REPO = "registry.example.com/shop/web";
-const EVENTS: GVR = { group: "", version: "v1", resource: "events" };
 
 describe("a failed run's message", () => {
   let s: Scenario;
@@ -58,7 +57,7 @@ describe("a failed run's message", () => {
         .list(EVENTS, { namespace: "shop" })
         .items.filter(e => (e["involvedObject"] as { name?: string }).name === "web");
     // The Event follows the status write that holds the verdict.
-    await vi.waitFor(() => {
+    await waitForPass(s.sim, "one DrillFailed Event on drill web", () => {
       expect(eventsOfDrill().filter(e => e["reason"] === "DrillFailed")).toHaveLength(1);
     });
     const events = eventsOfDrill();

@@ -8,7 +8,7 @@ import { Registry } from "prom-client";
 import type { RollbackDrill } from "../../src/api/types.ts";
 import { startOperator } from "../../src/cli/operator.ts";
 import { createProbeServer, type ProbeServer } from "../../src/controller/server.ts";
-import { ADMIN } from "../kube/sim-helpers.ts";
+import { ADMIN } from "../kit/index.ts";
 import { parseExposition, samplesOf, valueOf, type Exposition } from "./metrics-exposition.ts";
 import {
   createDrill,

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { RunPhase } from "../../src/api/vocabulary.ts";
 import { RUN_PHASES } from "../../src/api/vocabulary.ts";
 import type { Sim } from "../../src/sim/index.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 import {
   createDrill,
   DRILLS,
@@ -47,7 +47,7 @@ describe("the operator killed at each phase of a run", () => {
   it.each(cases)(
     "killed on entering %s (scenario %i) -> one run, one sandbox",
     async (phase, n) => {
-      const s = await startSimWithCrd({ timeScale: 1000 });
+      const s = await startSimWithDrills({ timeScale: 1000 });
       sim = s;
       const [planned] = await setUpBatch(s, {
         count: 1,

@@ -9,7 +9,7 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startOperator, type RunningOperator } from "../../src/cli/operator.ts";
 import type { Sim } from "../../src/sim/index.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 import { createDrill, createNamespace, deploy, waitForVerdict } from "./scenario-helpers.ts";
 
 const REPO = "registry.example.com/shop/web";
@@ -24,7 +24,7 @@ describe("the operator's runtime metrics and log lines", () => {
   });
 
   it("serves the default collectors per registry and logs each key once", async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {

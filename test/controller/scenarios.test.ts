@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ADMIN } from "../kube/sim-helpers.ts";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ADMIN, waitForPass } from "../kit/index.ts";
 import {
   createDrill,
   createNamespace,
@@ -158,20 +158,24 @@ describe("drill verdicts on the simulator", () => {
       targetRef: { kind: "Deployment", name: "web" },
       checks: { stableSeconds: 3000, timeoutSeconds: 3600 },
     });
-    await vi.waitFor(
+    await waitForPass(
+      s.sim,
+      "drill shop/slow to reach Verifying",
       () => {
         expect(getDrill(s.sim, "shop", "slow")?.status?.currentRun?.phase).toBe("Verifying");
       },
-      { timeout: 10_000, interval: 10 },
+      10_000,
     );
     expect(sandboxNamespaces(s)).toHaveLength(1);
     s.sim.store.delete(DRILLS, "shop", "slow", ADMIN);
-    await vi.waitFor(
+    await waitForPass(
+      s.sim,
+      "drill shop/slow and its sandbox gone",
       () => {
         expect(getDrill(s.sim, "shop", "slow")).toBeUndefined();
         expect(sandboxNamespaces(s)).toEqual([]);
       },
-      { timeout: 10_000, interval: 10 },
+      10_000,
     );
   });
 
@@ -186,7 +190,7 @@ describe("drill verdicts on the simulator", () => {
       checks: { stableSeconds: 5 },
     });
     await waitForVerdict(s.sim, "shop", "budget");
-    await vi.waitFor(() => {
+    await waitForPass(s.sim, "no sandbox left", () => {
       expect(sandboxNamespaces(s)).toEqual([]);
     });
     const requests = s.sim.audit.entries({ source: "request" }).slice(before);

@@ -2,11 +2,11 @@
  * Continuous rehearsal on the simulator (issue 5): every trigger through the real adapter, the
  * operator on the simulator's scaled clock (1000x: a simulated minute is 60 ms).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { findCondition } from "../../src/api/conditions.ts";
 import type { RollbackDrill, RunSummary } from "../../src/api/types.ts";
 import { RUN_NOW_ANNOTATION } from "../../src/api/vocabulary.ts";
-import { ADMIN } from "../kube/sim-helpers.ts";
+import { ADMIN, waitFor, waitForPass } from "../kit/index.ts";
 import {
   createDrill,
   createNamespace,
@@ -36,7 +36,9 @@ function finished(s: Scenario, name: string): RunSummary[] {
 
 /** Waits until the drill has `count` finished runs and no run in flight; returns them, oldest first. */
 async function waitForRuns(s: Scenario, name: string, count: number): Promise<RunSummary[]> {
-  return vi.waitFor(
+  return waitFor(
+    s.sim,
+    `drill ${name} to have ${String(count)} finished runs and none in flight`,
     () => {
       const status = drillOf(s, name).status;
       const runs = finished(s, name);
@@ -46,7 +48,7 @@ async function waitForRuns(s: Scenario, name: string, count: number): Promise<Ru
         );
       return runs;
     },
-    { timeout: 15_000, interval: 10 },
+    15_000,
   );
 }
 
@@ -72,15 +74,12 @@ async function startDeploy(s: Scenario, image: string): Promise<void> {
   if (existing === undefined) throw new Error("no target");
   const desired = deploymentObject(NS, "web", image);
   const written = s.sim.store.update(DEPLOYMENTS, { ...existing, spec: desired["spec"] }, ADMIN);
-  await vi.waitFor(
-    () => {
-      const status = s.sim.store.get(DEPLOYMENTS, NS, "web")?.["status"] as
-        { observedGeneration?: number } | undefined;
-      if ((status?.observedGeneration ?? 0) < (written.metadata.generation ?? 0))
-        throw new Error("not observed yet");
-    },
-    { interval: 1 },
-  );
+  await waitForPass(s.sim, "the deployment controller to observe the new spec of web", () => {
+    const status = s.sim.store.get(DEPLOYMENTS, NS, "web")?.["status"] as
+      { observedGeneration?: number } | undefined;
+    if ((status?.observedGeneration ?? 0) < (written.metadata.generation ?? 0))
+      throw new Error("not observed yet");
+  });
 }
 
 /** The target's Progressing condition (lastUpdateTime: when the rollout last moved or completed). */
@@ -95,14 +94,11 @@ function revisionOf(s: Scenario): number {
   return Number(annotations?.["deployment.kubernetes.io/revision"]);
 }
 
-/** Waits until the simulated clock has passed `ms` (epoch milliseconds). */
+/** Waits until the simulated clock has passed `ms` (epoch milliseconds): a timer on that clock. */
 async function untilSimTime(s: Scenario, ms: number): Promise<void> {
-  await vi.waitFor(
-    () => {
-      if (s.sim.clock.nowMs() < ms) throw new Error("not yet");
-    },
-    { timeout: 10_000, interval: 5 },
-  );
+  await new Promise<void>(resolve => {
+    s.sim.clock.setTimeout(resolve, Math.max(0, ms - s.sim.clock.nowMs()));
+  });
 }
 
 /** Generous timeouts: a loaded host stalls the scaled clock, and a slow run must not fail. */
@@ -134,7 +130,9 @@ describe("triggers on the simulator", () => {
     // Read the next slot at a quiet moment: the creation run finished, nothing running or queued.
     // (Under a host stall at 1000x the creation run can outlast a slot; that slot then runs as a
     // queued run, which is right, and the slot published during it is the one after.)
-    const { due, seen } = await vi.waitFor(
+    const { due, seen } = await waitFor(
+      s.sim,
+      "drill cron at rest with its next run published",
       () => {
         const status = drillOf(s, "cron").status;
         const next = Date.parse(status?.nextRunTime ?? "");
@@ -143,19 +141,21 @@ describe("triggers on the simulator", () => {
         if (!Number.isFinite(next)) throw new Error("no nextRunTime yet");
         return { due: next, seen: finished(s, "cron").length };
       },
-      { timeout: 15_000, interval: 5 },
+      15_000,
     );
     expect(seen).toBeGreaterThanOrEqual(1);
     expect(finished(s, "cron")[0]?.trigger).toBe("Created");
     expect(due % 60_000).toBe(0);
     expect(due).toBeGreaterThan(s.sim.clock.nowMs() - 10_000);
-    const runs = await vi.waitFor(
+    const runs = await waitFor(
+      s.sim,
+      "drill cron to finish a scheduled run",
       () => {
         const all = finished(s, "cron");
         if (all.length <= seen) throw new Error("no scheduled run yet");
         return all;
       },
-      { timeout: 15_000, interval: 5 },
+      15_000,
     );
     const scheduled = runs[seen];
     expect(scheduled?.trigger).toBe("Schedule");
@@ -185,13 +185,15 @@ describe("triggers on the simulator", () => {
     expect(ready()).toBe("True");
     // The deploy: RollbackReady goes False at once, while revision 3 is still rolling out.
     await startDeploy(s, v3 ?? "");
-    const sawFalse = await vi.waitFor(
+    const sawFalse = await waitFor(
+      s.sim,
+      "drill every to turn RollbackReady False",
       () => {
         const condition = findCondition(drillOf(s, "every").status?.conditions, "RollbackReady");
         if (condition?.status !== "False") throw new Error(JSON.stringify(condition));
         return condition;
       },
-      { timeout: 10_000, interval: 1 },
+      10_000,
     );
     await deploy(s.sim, NS, "web", v3 ?? "");
     const rolledOut = Date.parse(progressingOf(s)?.lastUpdateTime ?? "");
@@ -223,7 +225,9 @@ describe("triggers on the simulator", () => {
     await deploy(s.sim, NS, "web", images[11] ?? "");
     expect(revisionOf(s)).toBe(12);
     // Revision 12 is out; whatever the re-drills did, the last one rehearses it.
-    const runs = await vi.waitFor(
+    const runs = await waitFor(
+      s.sim,
+      "drill burst at rest with revision 12 rehearsed",
       () => {
         const all = finished(s, "burst");
         const status = drillOf(s, "burst").status;
@@ -232,7 +236,7 @@ describe("triggers on the simulator", () => {
         if (all.at(-1)?.fromRevision !== 12) throw new Error(JSON.stringify(all.at(-1)));
         return all;
       },
-      { timeout: 15_000, interval: 10 },
+      15_000,
     );
     const redrills = runs.filter(r => r.trigger === "NewRevision");
     expect(redrills.length).toBeGreaterThanOrEqual(1);
@@ -279,7 +283,7 @@ describe("triggers on the simulator", () => {
     });
     await waitForRuns(s, "held", 1);
     patchSpec(s, "held", { suspend: true, schedule: "* * * * *" });
-    await vi.waitFor(() => {
+    await waitForPass(s.sim, "drill held to be Suspended", () => {
       expect(drillOf(s, "held").status?.phase).toBe("Suspended");
     });
     annotate(s, "held", { [RUN_NOW_ANNOTATION]: "now" });
@@ -308,11 +312,11 @@ describe("triggers on the simulator", () => {
     });
     const none = await waitForVerdict(s.sim, NS, "ledger");
     expect(none.status?.lastRun?.reason).toBe("NoRevisionHistory");
-    await vi.waitFor(() => {
+    await waitForPass(s.sim, "drill ledger to record the first digest", () => {
       expect(drillOf(s, "ledger").status?.digestLedger?.[0]?.containers[0]?.digest).toBe(first);
     });
     await deploy(s.sim, NS, "web", `${REPO}:2.0`);
-    await vi.waitFor(() => {
+    await waitForPass(s.sim, "drill ledger to record two digests", () => {
       expect(drillOf(s, "ledger").status?.digestLedger).toHaveLength(2);
     });
     // Someone pushes a rebuild to 1.0: the tag moved since revision 1 ran.

@@ -12,7 +12,7 @@ import {
 } from "../../src/kube/errors.ts";
 import type { Informer } from "../../src/kube/informer.ts";
 import type { Sim } from "../../src/sim/index.ts";
-import { startSimWithCrd } from "./sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 
 function deployment(name: string): V1Deployment {
   return {
@@ -34,7 +34,7 @@ describe("KubeClient on client-node against the simulator", () => {
   const transient: string[] = [];
 
   beforeEach(async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     kube = createKubeClient({
       kubeConfig: loadKubeConfig(sim.kubeconfig),
       sleep: () => Promise.resolve(),

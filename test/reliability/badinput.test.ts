@@ -20,7 +20,7 @@ import {
 } from "../../src/api/vocabulary.ts";
 import { ADMIN_TOKEN } from "../../src/sim/kubeconfig.ts";
 import type { Sim } from "../../src/sim/index.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 import {
   badNames,
   FOREIGN,
@@ -61,7 +61,7 @@ describe("malformed and hostile drills", () => {
   const tracker: { current?: ReturnType<typeof trackSandboxes> } = {};
 
   beforeAll(async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     [target] = (await setUpBatch(sim, { count: 1, prefix: "hostile" })) as [PlannedDrill];
     sim.store.create(
       NAMESPACES,

@@ -10,7 +10,15 @@ import type { RollbackDrill } from "../../src/api/types.ts";
 import { LABEL_DRILL_UID } from "../../src/api/vocabulary.ts";
 import type { Sim } from "../../src/sim/index.ts";
 import type { GVR, KubeObject } from "../../src/sim/types.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import {
+  CONFIGMAPS,
+  DEPLOYMENTS,
+  PODS,
+  SECRETS,
+  SERVICEACCOUNTS,
+  startSimWithDrills,
+  waitRolledOut,
+} from "../kit/index.ts";
 import {
   ADMIN,
   createDrill,
@@ -28,11 +36,6 @@ const gvr = (group: string, resource: string): GVR => ({
   version: "v1",
   resource,
 });
-const DEPLOYMENTS = { ...gvr("apps", "deployments") };
-const PODS = gvr("", "pods");
-const SECRETS = gvr("", "secrets");
-const CONFIGMAPS = gvr("", "configmaps");
-const SERVICEACCOUNTS = gvr("", "serviceaccounts");
 const POLICIES = gvr("networking.k8s.io", "networkpolicies");
 const QUOTAS = gvr("", "resourcequotas");
 const NS = "shop";
@@ -82,15 +85,7 @@ async function deploy(sim: Sim, image: string): Promise<void> {
         )
       : sim.store.update(DEPLOYMENTS, { ...existing, spec }, ADMIN);
   const generation = written.metadata.generation ?? 0;
-  await waitFor(sim, "web rolled out", () => {
-    const s = (sim.store.get(DEPLOYMENTS, NS, "web")?.["status"] ?? {}) as Record<string, number>;
-    return (s["observedGeneration"] ?? 0) >= generation &&
-      s["availableReplicas"] === 2 &&
-      s["updatedReplicas"] === 2 &&
-      s["replicas"] === 2
-      ? true
-      : undefined;
-  });
+  await waitRolledOut(sim, NS, "web", generation, { replicas: 2 });
 }
 
 function drill(name: string, sandbox: Record<string, unknown>) {
@@ -121,7 +116,7 @@ describe("a sandbox's containment", () => {
   let sandbox: string;
 
   beforeAll(async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     create(sim, NAMESPACES, { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     create(sim, SERVICEACCOUNTS, {
       apiVersion: "v1",

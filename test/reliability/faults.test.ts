@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { Sim } from "../../src/sim/index.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 import { runBatch, setUpBatch } from "./harness.ts";
 
 describe("drills under API faults and crashes", () => {
@@ -18,7 +18,7 @@ describe("drills under API faults and crashes", () => {
   });
 
   it("reach the right verdicts, once each, with no sandbox left, under API faults", async () => {
-    sim = await startSimWithCrd({ timeScale: 1000, faultSeed: 11 });
+    sim = await startSimWithDrills({ timeScale: 1000, faultSeed: 11 });
     const planned = await setUpBatch(sim, { count: 12, prefix: "faults" });
     const report = await runBatch(sim, planned, { faults: true, kills: 0 });
     expect(report.wrong).toEqual([]);
@@ -28,7 +28,7 @@ describe("drills under API faults and crashes", () => {
   }, 60_000);
 
   it("reach the right verdicts, once each, when the operator is killed again and again", async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     const planned = await setUpBatch(sim, { count: 12, prefix: "crash" });
     const report = await runBatch(sim, planned, {
       faults: false,
@@ -41,7 +41,7 @@ describe("drills under API faults and crashes", () => {
   }, 60_000);
 
   it("survive faults and crashes together", async () => {
-    sim = await startSimWithCrd({ timeScale: 1000, faultSeed: 5 });
+    sim = await startSimWithDrills({ timeScale: 1000, faultSeed: 5 });
     const planned = await setUpBatch(sim, { count: 6, prefix: "both", first: 3 });
     const report = await runBatch(sim, planned, {
       faults: true,

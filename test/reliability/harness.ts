@@ -3,26 +3,15 @@
  * `npm run soak`: an in-process operator that can be killed (no drain, no lease release, every
  * later API call fails, all its state dropped), the six catalogue scenarios set up side by side
  * on one simulator, and the checks: verdicts, runs per drill, sandboxes created and left over.
- * It uses no vitest API, so the soak runs it under plain node; waiting is driven by the store's
- * change events, never by sleeps.
+ * It uses no vitest API, so the soak runs it under plain node; waiting is the kit's (test/kit),
+ * driven by the store's change events, never by sleeps.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { pino, type Logger } from "pino";
-import { parse, parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "yaml";
 import { Registry } from "prom-client";
 import type { RollbackDrill } from "../../src/api/types.ts";
-import {
-  API_VERSION,
-  GROUP,
-  KIND,
-  LABEL_DRILL_UID,
-  LABEL_MANAGED_BY,
-  MANAGED_BY,
-  PLURAL,
-  RUN_PHASES,
-  VERSION,
-  type RunPhase,
-} from "../../src/api/vocabulary.ts";
+import { LABEL_DRILL_UID } from "../../src/api/vocabulary.ts";
 import { sleep } from "../../src/controller/clock.ts";
 import type { LeaderElectionConfig } from "../../src/controller/leader.ts";
 import { createManager } from "../../src/controller/manager.ts";
@@ -30,16 +19,35 @@ import { createMetrics } from "../../src/controller/metrics.ts";
 import { createKubeClient, loadKubeConfig, type KubeClient } from "../../src/kube/client.ts";
 import { SCENARIOS, type DrillManifest, type Scenario } from "../../src/scenarios/catalog.ts";
 import { Cluster } from "../../src/scenarios/cluster.ts";
-import { startSim, type Sim, type StartSimOptions } from "../../src/sim/index.ts";
+import type { Sim } from "../../src/sim/index.ts";
 import type { GVR, KubeObject } from "../../src/sim/types.ts";
+import {
+  ADMIN,
+  DEPLOYMENTS as deployments,
+  EVENTS,
+  NAMESPACES,
+  createDrill,
+  getDrill,
+  sandboxNamespaces,
+  waitFor,
+  waitRolledOut,
+} from "../kit/index.ts";
 
-export const DRILLS: GVR = { group: GROUP, version: VERSION, resource: PLURAL };
-export const NAMESPACES: GVR = { group: "", version: "v1", resource: "namespaces" };
-export const EVENTS: GVR = { group: "", version: "v1", resource: "events" };
-export const ADMIN = {
-  user: "kubernetes-admin",
-  userAgent: "kubectl/v1.32.4 (linux/amd64) kubernetes/test",
-};
+/** What the reliability tests and the soak take from the kit, re-exported for them. */
+export {
+  ADMIN,
+  DRILLS,
+  EVENTS,
+  NAMESPACES,
+  RUN_STEPS,
+  createDrill,
+  getDrill,
+  phaseIndex,
+  sandboxNamespaces,
+  startSimWithDrills,
+  waitFor,
+  waitSettled,
+} from "../kit/index.ts";
 
 /** KubeClient methods that only read, or campaign for the lease (both candidates do). */
 const NOT_ACTING = new Set([
@@ -186,122 +194,7 @@ async function startWithin(
   }
 }
 
-/** The simulator with the RollbackDrill CRD installed and served (for the soak: no vitest). */
-export async function startSimWithDrills(options: StartSimOptions = {}): Promise<Sim> {
-  const sim = await startSim(options);
-  const file = new URL(`../../crds/${PLURAL}.${GROUP}.yaml`, import.meta.url);
-  const crd = parse(await readFile(file, "utf8")) as KubeObject;
-  const crds = {
-    group: "apiextensions.k8s.io",
-    version: "v1",
-    resource: "customresourcedefinitions",
-  };
-  sim.store.create(crds, crd, ADMIN);
-  await waitFor(sim, "the CRD served", () =>
-    sim.catalogue.byGVR(DRILLS) === undefined ? undefined : true,
-  );
-  return sim;
-}
-
-// ---- waiting, by the store's change events ----
-
-/**
- * Resolves with `probe()`'s first defined value, checked now and after every change in the
- * store; rejects after `timeoutMs` real milliseconds with `what` and the last probe's detail.
- */
-export function waitFor<T>(
-  sim: Sim,
-  what: string,
-  probe: () => T | undefined,
-  timeoutMs = 30_000,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let done = false;
-    const check = (): void => {
-      if (done) return;
-      let value: T | undefined;
-      try {
-        value = probe();
-      } catch (err) {
-        finish(() => {
-          reject(err instanceof Error ? err : new Error(String(err)));
-        });
-        return;
-      }
-      if (value !== undefined)
-        finish(() => {
-          resolve(value);
-        });
-    };
-    const unsubscribe = sim.store.subscribe(check);
-    const timer = setTimeout(() => {
-      finish(() => {
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      });
-    }, timeoutMs);
-    const finish = (settle: () => void): void => {
-      done = true;
-      unsubscribe();
-      clearTimeout(timer);
-      settle();
-    };
-    check();
-  });
-}
-
-export function getDrill(sim: Sim, namespace: string, name: string): RollbackDrill | undefined {
-  return sim.store.get(DRILLS, namespace, name) as unknown as RollbackDrill | undefined;
-}
-
-export function createDrill(sim: Sim, manifest: DrillManifest): RollbackDrill {
-  return sim.store.create(
-    DRILLS,
-    { ...manifest, apiVersion: API_VERSION, kind: KIND },
-    ADMIN,
-  ) as unknown as RollbackDrill;
-}
-
-/** The drill once its first run has a verdict and it is at rest again (sandbox handled). */
-export function waitSettled(
-  sim: Sim,
-  namespace: string,
-  name: string,
-  timeoutMs = 30_000,
-): Promise<RollbackDrill> {
-  return waitFor(
-    sim,
-    `drill ${namespace}/${name} to finish its run`,
-    () => {
-      const d = getDrill(sim, namespace, name);
-      return d?.status?.lastRun?.verdict !== undefined && d.status.currentRun === undefined
-        ? d
-        : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-/** The index of a phase in RUN_PHASES; a finished run counts as past every run phase. */
-export function phaseIndex(drill: RollbackDrill | undefined): number {
-  const status = drill?.status;
-  if (status?.currentRun === undefined)
-    return status?.lastRun === undefined ? -1 : RUN_PHASES.indexOf("CleaningUp") + 1;
-  return RUN_PHASES.indexOf(status.currentRun.phase);
-}
-
-/** The run phases in order, without the resting ones. */
-export const RUN_STEPS: readonly RunPhase[] = RUN_PHASES.filter(
-  p => p !== "Idle" && p !== "Suspended",
-);
-
 // ---- what the operator left behind ----
-
-/** Sandbox namespaces that exist now (terminating ones included). */
-export function sandboxNamespaces(sim: Sim): string[] {
-  return sim.store
-    .list(NAMESPACES, { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}` })
-    .items.map(n => n.metadata.name ?? "");
-}
 
 /** Records, per drill uid, every sandbox namespace ever created for it. */
 export function trackSandboxes(sim: Sim): { byDrill: Map<string, Set<string>>; stop(): void } {
@@ -685,7 +578,6 @@ export async function setUpReferencingTarget(sim: Sim): Promise<PlannedDrill> {
   );
   const repo = "registry.example.com/shop/refs";
   const digests = [sim.world.images.push(repo, "1.0"), sim.world.images.push(repo, "2.0")];
-  const deployments: GVR = { group: "apps", version: "v1", resource: "deployments" };
   for (const digest of digests) {
     const spec = {
       replicas: 1,
@@ -719,18 +611,7 @@ export async function setUpReferencingTarget(sim: Sim): Promise<PlannedDrill> {
             ADMIN,
           )
         : sim.store.update(deployments, { ...existing, spec }, ADMIN);
-    await waitFor(sim, "refs rolled out", () => {
-      const st = (sim.store.get(deployments, ns, "refs")?.["status"] ?? {}) as Record<
-        string,
-        number
-      >;
-      return (st["observedGeneration"] ?? 0) >= (written.metadata.generation ?? 0) &&
-        st["updatedReplicas"] === 1 &&
-        st["availableReplicas"] === 1 &&
-        st["replicas"] === 1
-        ? true
-        : undefined;
-    });
+    await waitRolledOut(sim, ns, "refs", written.metadata.generation ?? 0);
   }
   const scenario = planned0();
   return {

@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { FINALIZER } from "../../src/api/vocabulary.ts";
 import type { Sim } from "../../src/sim/index.ts";
 import type { KubeObject } from "../../src/sim/types.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 import {
   ADMIN,
   applyObjects,
@@ -167,7 +167,7 @@ async function runCase(
   objects: readonly KubeObject[],
   removal: Removal | undefined,
 ): Promise<string[]> {
-  const sim = await startSimWithCrd({ timeScale: 1000 });
+  const sim = await startSimWithDrills({ timeScale: 1000 });
   let operator: OperatorHandle | undefined;
   try {
     sim.store.create(

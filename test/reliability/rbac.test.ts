@@ -7,10 +7,10 @@
  * namespaces it created, nor read Secrets cluster-wide or in a target's namespace.
  */
 import { AppsV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sim } from "../../src/sim/index.ts";
 import type { KubeObject } from "../../src/sim/types.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 import {
   ADMIN,
   applyObjects,
@@ -69,7 +69,7 @@ describe("the operator as its service account, under RBAC", () => {
   const sandboxes = new Set<string>();
 
   beforeAll(async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     sim.store.create(
       NAMESPACES,
       { apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NS } },
@@ -234,7 +234,7 @@ describe("config/rbac without `bind` on the sandbox role", () => {
   });
 
   it("cannot give itself rights in a sandbox, so it creates nothing there and the run ends SandboxError at once", async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     sim.store.create(
       NAMESPACES,
       { apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NS } },
@@ -253,7 +253,9 @@ describe("config/rbac without `bind` on the sandbox role", () => {
     createDrill(sim, one.manifest);
     // The RoleBinding is refused (escalation), so nothing else can be created in the sandbox.
     // Refused requests change nothing in the store, so this waits on the audit log itself.
-    const refused = await vi.waitFor(
+    const refused = await waitFor(
+      sim.audit,
+      "the operator refused a RoleBinding",
       () => {
         const entry = sim.audit.entries({
           source: "request",
@@ -264,7 +266,7 @@ describe("config/rbac without `bind` on the sandbox role", () => {
         if (entry === undefined) throw new Error("no refused RoleBinding yet");
         return entry;
       },
-      { timeout: 20_000, interval: 10 },
+      20_000,
     );
     expect(refused.verb).toBe("create");
     // The refusal ends the run, in the reconcile that met it: not retried until RolloutTimeout

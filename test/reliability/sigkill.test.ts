@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RUN_PHASES } from "../../src/api/vocabulary.ts";
 import type { Sim } from "../../src/sim/index.ts";
-import { startSimWithCrd } from "../kube/sim-helpers.ts";
+import { startSimWithDrills } from "../kit/index.ts";
 import {
   createDrill,
   getDrill,
@@ -60,7 +60,7 @@ describe("the operator process SIGKILLed mid-run", () => {
   });
 
   it("is restarted and finishes the run once, with one sandbox, none left", async () => {
-    sim = await startSimWithCrd({ timeScale: 1 });
+    sim = await startSimWithDrills({ timeScale: 1 });
     const s = sim;
     dir = await mkdtemp(join(tmpdir(), "rbd-sigkill-"));
     const kubeconfig = join(dir, "kubeconfig");

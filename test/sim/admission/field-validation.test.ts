@@ -11,7 +11,7 @@ import { unknownFields } from "../../../src/sim/admission/field-validation.ts";
 import { ADMIN_TOKEN } from "../../../src/sim/kubeconfig.ts";
 import type { Sim } from "../../../src/sim/index.ts";
 import type { KubeObject } from "../../../src/sim/types.ts";
-import { CRD_FILE, startSimWithCrd } from "../../kube/sim-helpers.ts";
+import { CRD_FILE, startSimWithDrills } from "../../kit/index.ts";
 import {
   HAS_KUBECTL,
   NEEDS_KUBECTL,
@@ -51,7 +51,7 @@ describe("fieldValidation on custom resources", () => {
   };
 
   beforeAll(async () => {
-    sim = await startSimWithCrd({ timeScale: 1000 });
+    sim = await startSimWithDrills({ timeScale: 1000 });
     sim.store.create(
       { group: "", version: "v1", resource: "namespaces" },
       { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } },
