@@ -27,7 +27,7 @@ import {
   pushBuilds,
   startBenchSim,
   tally,
-  until,
+  waitFor,
   waitForVerdicts,
   type Target,
 } from "./world.ts";
@@ -169,14 +169,14 @@ export async function oneDrill(pod: ImageBehaviour, scale = SCALE): Promise<OneD
     stopAudit();
     stopStore();
     // A drill costs its clean-up too: count until the sandbox is gone and the drill rests.
-    await until(
+    await waitFor(
       bed.sim,
+      "the drill's clean-up",
       () => {
         const status = getDrill(bed.sim, target.namespace, "drill")?.status;
-        return status?.phase === "Idle" && status.currentRun === undefined;
+        return status?.phase === "Idle" && status.currentRun === undefined ? true : undefined;
       },
       120_000,
-      "the drill's clean-up",
     );
     const requests = new Map<string, number>();
     for (const e of bed.sim.audit.entries({ source: "request" })) {

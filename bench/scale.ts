@@ -27,7 +27,7 @@ import {
   isRolledOut,
   pushBuilds,
   tally,
-  until,
+  waitFor,
   waitForVerdicts,
   type Target,
 } from "./world.ts";
@@ -231,16 +231,16 @@ async function rolloutReactions(
     const generation = written.metadata.generation ?? 0;
     const drillKey = `${t.namespace}/d-${index}`;
     let reaction: Promise<number> | undefined;
-    await until(
+    await waitFor(
       sim,
+      `rollout of ${t.namespace}/${t.name}`,
       () => {
         const d = sim.store.get(DEPLOYMENTS, t.namespace, t.name);
-        if (!isRolledOut(d, generation)) return false;
+        if (!isRolledOut(d, generation)) return undefined;
         reaction = expect(drillKey, performance.now());
         return true;
       },
       60_000,
-      `rollout of ${t.namespace}/${t.name}`,
     );
     if (reaction !== undefined) out.push(await reaction);
   }

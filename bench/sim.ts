@@ -7,10 +7,15 @@ import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 import { startSim, type Sim } from "../src/sim/index.ts";
 import { ADMIN_TOKEN } from "../src/sim/kubeconfig.ts";
+import {
+  CONFIGMAPS,
+  DEPLOYMENTS,
+  NAMESPACES,
+  deploymentObject,
+  namespaceObject,
+  waitFor,
+} from "../test/kit/index.ts";
 
-const CONFIGMAPS = { group: "", version: "v1", resource: "configmaps" };
-const NAMESPACES = { group: "", version: "v1", resource: "namespaces" };
-const DEPLOYMENTS = { group: "apps", version: "v1", resource: "deployments" };
 const ADMIN = { user: "bench", manager: "bench" };
 
 export interface Figure {
@@ -59,7 +64,7 @@ async function requestsPerSecond(url: string, ms: number, concurrency = 8): Prom
 }
 
 function seedNamespace(sim: Sim, name: string, configMaps: number): void {
-  sim.store.create(NAMESPACES, { apiVersion: "v1", kind: "Namespace", metadata: { name } }, ADMIN);
+  sim.store.create(NAMESPACES, namespaceObject(name), ADMIN);
   for (let i = 0; i < configMaps; i++) {
     sim.store.create(
       CONFIGMAPS,
@@ -126,11 +131,7 @@ async function watchFanOut(sim: Sim, watchers: number, events: number): Promise<
 /** Real milliseconds from creating a 3-replica Deployment to all 3 replicas available. */
 async function rolloutWallTime(sim: Sim, n: number): Promise<number> {
   const ns = `rollout-${n}`;
-  sim.store.create(
-    NAMESPACES,
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-    ADMIN,
-  );
+  sim.store.create(NAMESPACES, namespaceObject(ns), ADMIN);
   sim.world.images.push("registry.example.com/bench/app", "v1", {
     pullMs: 2000,
     startMs: 1000,
@@ -139,34 +140,14 @@ async function rolloutWallTime(sim: Sim, n: number): Promise<number> {
   const start = performance.now();
   sim.store.create(
     DEPLOYMENTS,
-    {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "app", namespace: ns },
-      spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: "app" } },
-        template: {
-          metadata: { labels: { app: "app" } },
-          spec: { containers: [{ name: "app", image: "registry.example.com/bench/app:v1" }] },
-        },
-      },
-    },
+    deploymentObject(ns, "app", "registry.example.com/bench/app:v1", { replicas: 3 }),
     ADMIN,
   );
-  await new Promise<void>(resolve => {
-    const check = (): boolean => {
-      const d = sim.store.get(DEPLOYMENTS, ns, "app") as {
-        status?: { availableReplicas?: number };
-      };
-      return (d.status?.availableReplicas ?? 0) === 3;
+  await waitFor(sim, `deployment ${ns}/app available`, () => {
+    const d = sim.store.get(DEPLOYMENTS, ns, "app") as {
+      status?: { availableReplicas?: number };
     };
-    const stop = sim.store.subscribe(() => {
-      if (check()) {
-        stop();
-        resolve();
-      }
-    });
+    return (d.status?.availableReplicas ?? 0) === 3 ? true : undefined;
   });
   return performance.now() - start;
 }

@@ -1,66 +1,61 @@
 /**
- * Setting up the benchmarks' cluster in-process, through the simulator's store: namespaces,
- * images, target Deployments with revision history, drills, and waits that watch the store (no
- * polling). The operator under test reaches the same simulator over HTTP.
+ * Setting up the benchmarks' cluster in-process, through the simulator's store: images, target
+ * Deployments with revision history, and waits for many rollouts and verdicts at once. The
+ * builders, the drill helpers and the one wait (on the store's events, no polling) are the test
+ * kit's (test/kit). The operator under test reaches the same simulator over HTTP.
  */
-import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import { parse } from "yaml";
 import type { RollbackDrill } from "../src/api/types.ts";
-import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, VERSION } from "../src/api/vocabulary.ts";
-import { startSim, type Sim, type StartSimOptions } from "../src/sim/index.ts";
+import { PLURAL } from "../src/api/vocabulary.ts";
+import type { Sim, StartSimOptions } from "../src/sim/index.ts";
 import type { ImageBehaviour } from "../src/sim/images.ts";
-import type { GVR, KubeObject, StoreEvent } from "../src/sim/types.ts";
+import type { KubeObject, StoreEvent } from "../src/sim/types.ts";
+import {
+  createDrill as create,
+  deploymentObject as kitDeployment,
+  DEPLOYMENTS,
+  DRILLS,
+  startSimWithDrills,
+  waitFor,
+} from "../test/kit/index.ts";
 
-export const NAMESPACES: GVR = { group: "", version: "v1", resource: "namespaces" };
-export const DEPLOYMENTS: GVR = { group: "apps", version: "v1", resource: "deployments" };
-export const REPLICASETS: GVR = { group: "apps", version: "v1", resource: "replicasets" };
-export const DRILLS: GVR = { group: GROUP, version: VERSION, resource: PLURAL };
+export {
+  createNamespace,
+  DEPLOYMENTS,
+  DRILLS,
+  getDrill,
+  NAMESPACES,
+  REPLICASETS,
+  waitFor,
+} from "../test/kit/index.ts";
 export const ADMIN = { user: "bench", userAgent: "bench/v1", manager: "bench" };
 export const REPO = "registry.example.com/bench/app";
 
-const CRD_FILE = new URL(`../crds/${CRD_NAME}.yaml`, import.meta.url);
-
 /** Starts a simulator with the RollbackDrill CRD installed and served. */
-export async function startBenchSim(options: StartSimOptions): Promise<Sim> {
-  const sim = await startSim(options);
-  const crd = parse(await readFile(CRD_FILE, "utf8")) as KubeObject;
-  sim.store.create(
-    { group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions" },
-    crd,
-    ADMIN,
-  );
-  await until(sim, () => sim.catalogue.byGVR(DRILLS) !== undefined, 10_000, "CRD served");
-  return sim;
+export function startBenchSim(options: StartSimOptions): Promise<Sim> {
+  return startSimWithDrills(options);
 }
 
 /**
- * Resolves once `done()` holds, checking it after every store change; rejects after `timeoutMs`
- * real milliseconds. `done` must be cheap: it runs on every write.
+ * Feeds every store change to `onEvent` (which keeps its own count, cheaply: it runs on every
+ * write) until `done()` holds, with the kit's one wait; rejects after `timeoutMs`.
  */
-export function until(
+async function following(
   sim: Sim,
-  done: (event?: StoreEvent) => boolean,
+  onEvent: (event: StoreEvent) => void,
+  done: () => boolean,
   timeoutMs: number,
-  what: string,
+  what: () => string,
 ): Promise<void> {
-  if (done()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`bench: timed out after ${timeoutMs} ms waiting for ${what}`));
-    }, timeoutMs);
-    const stop = sim.store.subscribe(event => {
-      if (!done(event)) return;
-      clearTimeout(timer);
-      stop();
-      resolve();
+  const stop = sim.store.subscribe(onEvent);
+  try {
+    await waitFor(sim, what(), () => (done() ? true : undefined), {
+      timeoutMs,
+      lastSeen: what,
     });
-  });
-}
-
-export function createNamespace(sim: Sim, name: string): void {
-  sim.store.create(NAMESPACES, { apiVersion: "v1", kind: "Namespace", metadata: { name } }, ADMIN);
+  } finally {
+    stop();
+  }
 }
 
 /** Pushes `count` builds of the bench image with one behaviour; returns their pinned refs. */
@@ -72,26 +67,14 @@ export function pushBuilds(sim: Sim, behaviour: ImageBehaviour, count: number): 
   );
 }
 
+/** The kit's Deployment, with the history a drill needs. */
 export function deploymentObject(
   namespace: string,
   name: string,
   image: string,
   replicas: number,
 ): KubeObject {
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      revisionHistoryLimit: 10,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: "app", image }] },
-      },
-    },
-  };
+  return kitDeployment(namespace, name, image, { replicas, revisionHistoryLimit: 10 });
 }
 
 interface DeploymentStatus {
@@ -148,15 +131,15 @@ export async function deployTargets(
         pending.delete(key);
     };
     for (const key of [...pending]) check(key);
-    await until(
+    await following(
       sim,
       event => {
-        if (event?.gvr.resource === "deployments")
+        if (event.gvr.resource === "deployments")
           check(`${event.object.metadata.namespace ?? ""}/${event.object.metadata.name ?? ""}`);
-        return pending.size === 0;
       },
+      () => pending.size === 0,
       timeoutMs,
-      `${pending.size} target rollouts`,
+      () => `${String(pending.size)} target rollouts`,
     );
   }
 }
@@ -167,15 +150,7 @@ export function createDrill(
   name: string,
   spec: Record<string, unknown>,
 ): void {
-  sim.store.create(
-    DRILLS,
-    { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec },
-    ADMIN,
-  );
-}
-
-export function getDrill(sim: Sim, namespace: string, name: string): RollbackDrill | undefined {
-  return sim.store.get(DRILLS, namespace, name) as unknown as RollbackDrill | undefined;
+  create(sim, { metadata: { name, namespace }, spec });
 }
 
 function runsFinished(drill: KubeObject): number {
@@ -207,14 +182,14 @@ export async function waitForVerdicts(
     const [ns = "", name = ""] = key.split("/");
     check(sim.store.get(DRILLS, ns, name));
   }
-  await until(
+  await following(
     sim,
     event => {
-      if (event?.gvr.resource === PLURAL) check(event.object);
-      return doneAt.size === wanted.size;
+      if (event.gvr.resource === PLURAL) check(event.object);
     },
+    () => doneAt.size === wanted.size,
     timeoutMs,
-    `verdicts of ${keys.length} drills`,
+    () => `verdicts of ${String(wanted.size - doneAt.size)} of ${String(keys.length)} drills`,
   );
   return { doneAt, verdicts };
 }
