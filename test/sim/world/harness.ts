@@ -7,19 +7,22 @@ import { createClock } from "../../../src/sim/clock.ts";
 import { createStore } from "../../../src/sim/store.ts";
 import type { Actor, GVR, KubeObject, SimClock, Store } from "../../../src/sim/types.ts";
 import { startWorld, type World } from "../../../src/sim/world.ts";
+import { DEPLOYMENTS, EVENTS, NAMESPACES, deploymentObject } from "../../kit/index.ts";
 
 export const ADMIN: Actor = {
   user: "kubernetes-admin",
   manager: "kubectl",
   userAgent: "kubectl/v1.32.4",
 };
-export const DEPLOYMENTS: GVR = { group: "apps", version: "v1", resource: "deployments" };
-export const REPLICASETS: GVR = { group: "apps", version: "v1", resource: "replicasets" };
-export const PODS: GVR = { group: "", version: "v1", resource: "pods" };
-export const NAMESPACES: GVR = { group: "", version: "v1", resource: "namespaces" };
-export const EVENTS: GVR = { group: "", version: "v1", resource: "events" };
-export const CONFIGMAPS: GVR = { group: "", version: "v1", resource: "configmaps" };
-export const SECRETS: GVR = { group: "", version: "v1", resource: "secrets" };
+export {
+  CONFIGMAPS,
+  DEPLOYMENTS,
+  EVENTS,
+  NAMESPACES,
+  PODS,
+  REPLICASETS,
+  SECRETS,
+} from "../../kit/index.ts";
 
 export interface Sim {
   store: Store;
@@ -61,26 +64,18 @@ export interface ContainerOptions {
   imagePullPolicy?: string;
 }
 
+/** The kit's Deployment in namespace default, three replicas unless `spec` says otherwise. */
 export function deployment(
   name: string,
   image: string,
   spec: Record<string, unknown> = {},
   container: ContainerOptions = {},
 ): KubeObject {
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace: "default" },
-    spec: {
-      replicas: 3,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: "app", image, ...container }] },
-      },
-      ...spec,
-    },
-  };
+  return deploymentObject("default", name, image, {
+    replicas: 3,
+    spec,
+    container: { ...container },
+  });
 }
 
 export function listOwned(store: Store, gvr: GVR, ownerUid: string | undefined): KubeObject[] {

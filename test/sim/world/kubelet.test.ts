@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { waitForPass } from "../../kit/index.ts";
 import type { KubeObject } from "../../../src/sim/types.ts";
 import {
   ADMIN,
@@ -72,7 +73,7 @@ describe("kubelet", () => {
     sim = startTestWorld();
     const digest = sim.world.images.push("nginx", "1.27", { logLines: ["listening on :80"] });
     sim.store.create(PODS, pod("web", [{ name: "app", image: "nginx:1.27" }]), ADMIN);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod web Running and Ready", () => {
       expect(pstatus(sim, "web").phase).toBe("Running");
       expect(app(sim, "web")?.ready).toBe(true);
     });
@@ -120,7 +121,7 @@ describe("kubelet", () => {
       ),
       ADMIN,
     );
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod a to run v1", () => {
       expect(app(sim, "a")?.imageID).toBe(`${REPO}@${v1}`);
     });
     const v2 = sim.world.images.push(REPO, "stable", { logLines: ["v2"] });
@@ -139,7 +140,7 @@ describe("kubelet", () => {
       pod("c", [{ name: "app", image: `${REPO}:stable`, imagePullPolicy: "Always" }], onNode1),
       ADMIN,
     );
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pods b and c to run v1 and v2", () => {
       expect(app(sim, "b")?.imageID).toBe(`${REPO}@${v1}`);
       expect(app(sim, "c")?.imageID).toBe(`${REPO}@${v2}`);
     });
@@ -155,7 +156,7 @@ describe("kubelet", () => {
       }),
       ADMIN,
     );
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod d waiting in ErrImageNeverPull", () => {
       expect(app(sim, "d")?.state.waiting).toEqual({
         reason: "ErrImageNeverPull",
         message: `Container image "${REPO}:stable" is not present with pull policy of Never`,
@@ -171,7 +172,7 @@ describe("kubelet", () => {
     const rec = recordWaiting(sim.store, "p");
     sim.store.create(PODS, pod("p", [{ name: "app", image: `${REPO}:nope` }]), ADMIN);
     const ref = `${REPO}:nope`;
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod p in ImagePullBackOff", () => {
       expect(app(sim, "p")?.state.waiting?.reason).toBe("ImagePullBackOff");
     });
     rec.stop();
@@ -190,7 +191,7 @@ describe("kubelet", () => {
     });
     // Pushing the tag lets the next attempt (after the 10 s back-off) succeed.
     sim.world.images.push(REPO, "nope");
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod p Running", () => {
       expect(pstatus(sim, "p").phase).toBe("Running");
     });
   });
@@ -203,7 +204,7 @@ describe("kubelet", () => {
     sim.world.images.setPrivate(REPO, true);
     const rec = recordWaiting(sim.store, "anon");
     sim.store.create(PODS, pod("anon", [{ name: "app", image: `${REPO}:v1` }]), ADMIN);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod anon in ImagePullBackOff", () => {
       expect(app(sim, "anon")?.state.waiting?.reason).toBe("ImagePullBackOff");
     });
     rec.stop();
@@ -233,7 +234,7 @@ describe("kubelet", () => {
       }),
       ADMIN,
     );
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod authed Running", () => {
       expect(pstatus(sim, "authed").phase).toBe("Running");
     });
   });
@@ -257,7 +258,7 @@ describe("kubelet", () => {
       if (now?.state.running !== undefined && before?.state.running === undefined)
         starts.push(sim.clock.nowMs());
     });
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod cl restarted three times", () => {
       expect(app(sim, "cl")?.restartCount).toBeGreaterThanOrEqual(3);
       expect(starts.length).toBeGreaterThanOrEqual(4);
     });
@@ -285,7 +286,7 @@ describe("kubelet", () => {
     sim.world.images.push(REPO, "v1");
     const env = [{ name: "MODE", valueFrom: { configMapKeyRef: { name: "cfg", key: "mode" } } }];
     sim.store.create(PODS, pod("cfg", [{ name: "app", image: `${REPO}:v1`, env }]), ADMIN);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod cfg waiting for its ConfigMap", () => {
       expect(app(sim, "cfg")?.state.waiting).toEqual({
         reason: "CreateContainerConfigError",
         message: 'configmap "cfg" not found',
@@ -301,7 +302,7 @@ describe("kubelet", () => {
       },
       ADMIN,
     );
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod cfg waiting for its ConfigMap key", () => {
       expect(app(sim, "cfg")?.state.waiting).toEqual({
         reason: "CreateContainerConfigError",
         message: "couldn't find key mode in ConfigMap default/cfg",
@@ -329,7 +330,7 @@ describe("kubelet", () => {
       }),
       ADMIN,
     );
-    await vi.waitFor(() => {
+    await waitForPass(sim, "init container of i1 restarted and i2 Failed", () => {
       expect(pstatus(sim, "i1").initContainerStatuses?.[0]?.restartCount).toBeGreaterThanOrEqual(1);
       expect(pstatus(sim, "i2").phase).toBe("Failed");
     });
@@ -356,7 +357,7 @@ describe("kubelet", () => {
       expect(sim.world.images.databaseVersion("shop")).toBe(4);
     });
     sim.store.create(PODS, pod("old", [{ name: "app", image: `${REPO}:v1`, env }]), ADMIN);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod old restarted", () => {
       expect(app(sim, "old")?.restartCount).toBeGreaterThanOrEqual(1);
     });
     expect(sim.world.logs("default", "old", "app", { previous: true })).toBe(
@@ -388,7 +389,7 @@ describe("readiness", () => {
       ]),
       ADMIN,
     );
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod slow Ready", () => {
       expect(app(sim, "slow")?.ready).toBe(true);
     });
     // Both timestamps have second precision, and both are floored, so the 20 s survive.
@@ -425,7 +426,7 @@ describe("pod logs", () => {
     expect(() => sim.world.logs("default", "two", "c")).toThrow(
       "container c is not valid for pod two",
     );
-    await vi.waitFor(() => {
+    await waitForPass(sim, "pod two: b in ImagePullBackOff, a in CrashLoopBackOff", () => {
       const b = pstatus(sim, "two").containerStatuses?.find(c => c.name === "b");
       expect(b?.state.waiting?.reason).toBe("ImagePullBackOff");
       const a = pstatus(sim, "two").containerStatuses?.find(c => c.name === "a");

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { waitForPass } from "../../kit/index.ts";
 import type { GVR } from "../../../src/sim/types.ts";
 import {
   ADMIN,
@@ -28,7 +29,7 @@ const SIM_DATABASES: GVR = {
 
 async function running(sim: Sim, replicas: number): Promise<string | undefined> {
   let uid: string | undefined;
-  await vi.waitFor(() => {
+  await waitForPass(sim, "deployment web available", () => {
     const d = sim.store.get(DEPLOYMENTS, "default", "web");
     expect((d?.["status"] as { availableReplicas?: number } | undefined)?.availableReplicas).toBe(
       replicas,
@@ -53,7 +54,7 @@ describe("garbage collection and deletion", () => {
     await running(sim, 2);
     sim.store.delete(DEPLOYMENTS, "default", "web", ADMIN, { propagationPolicy: "Background" });
     expect(sim.store.get(DEPLOYMENTS, "default", "web")).toBeUndefined();
-    await vi.waitFor(() => {
+    await waitForPass(sim, "the ReplicaSets and pods garbage-collected", () => {
       expect(sim.store.list(REPLICASETS, { namespace: "default" }).items).toHaveLength(0);
       expect(sim.store.list(PODS, { namespace: "default" }).items).toHaveLength(0);
     });
@@ -75,7 +76,7 @@ describe("garbage collection and deletion", () => {
       propagationPolicy: "Foreground",
     });
     expect(pending.metadata.finalizers).toContain("foregroundDeletion");
-    await vi.waitFor(() => {
+    await waitForPass(sim, "deployment web gone", () => {
       expect(sim.store.get(DEPLOYMENTS, "default", "web")).toBeUndefined();
     });
     off();
@@ -94,7 +95,7 @@ describe("garbage collection and deletion", () => {
     await running(sim, 1);
     const rsName = listOwned(sim.store, REPLICASETS, uid)[0]?.metadata.name ?? "";
     sim.store.delete(DEPLOYMENTS, "default", "web", ADMIN, { propagationPolicy: "Orphan" });
-    await vi.waitFor(() => {
+    await waitForPass(sim, "deployment web gone", () => {
       expect(sim.store.get(DEPLOYMENTS, "default", "web")).toBeUndefined();
     });
     const rs = sim.store.get(REPLICASETS, "default", rsName);
@@ -114,7 +115,7 @@ describe("garbage collection and deletion", () => {
     const name = victim?.metadata.name ?? "";
     const terminating = sim.store.delete(PODS, "default", name, ADMIN);
     expect(terminating.metadata.deletionTimestamp).toBeDefined();
-    await vi.waitFor(() => {
+    await waitForPass(sim, "the pod replaced", () => {
       expect(sim.store.get(PODS, "default", name)).toBeUndefined();
       expect(sim.store.list(PODS, { namespace: "default" }).items).toHaveLength(1);
     });
@@ -147,7 +148,7 @@ describe("garbage collection and deletion", () => {
       },
       ADMIN,
     );
-    await vi.waitFor(() => {
+    await waitForPass(sim, "the pods in shop terminating", () => {
       expect(
         sim.store
           .list(PODS, { namespace: "shop" })
@@ -156,7 +157,7 @@ describe("garbage collection and deletion", () => {
     });
     const ns = sim.store.delete(NAMESPACES, undefined, "shop", ADMIN);
     expect((ns["status"] as { phase?: string }).phase).toBe("Terminating");
-    await vi.waitFor(() => {
+    await waitForPass(sim, "namespace shop gone", () => {
       expect(sim.store.get(NAMESPACES, undefined, "shop")).toBeUndefined();
     });
     expect(sim.store.list(PODS, { namespace: "shop" }).items).toHaveLength(0);
@@ -175,7 +176,7 @@ describe("registry API objects", () => {
     sim = startTestWorld();
     const digest = sim.world.images.push(REPO, "v1", { readyAfterMs: 5 });
     sim.world.images.createDatabase("shop", 2);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "the ContainerImage of the pushed image", () => {
       const o = sim.store.get(CONTAINER_IMAGES, undefined, "registry.example.com.shop.web");
       expect(o?.["spec"]).toEqual({
         repository: REPO,
@@ -224,7 +225,7 @@ describe("registry API objects", () => {
     });
     expect(sim.world.images.databaseVersion("orders")).toBe(9);
     // The computed digest is written back to the object.
-    await vi.waitFor(() => {
+    await waitForPass(sim, "the ContainerImage api updated", () => {
       expect(
         (
           sim.store.get(CONTAINER_IMAGES, undefined, "api")?.["spec"] as {

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { waitForPass } from "../../kit/index.ts";
 import {
   ADMIN,
   DEPLOYMENTS,
@@ -37,7 +38,7 @@ describe("deployment rollout", () => {
     sim = startTestWorld();
     sim.world.images.push(REPO, "v1");
     const d = sim.store.create(DEPLOYMENTS, deployment("web", `${REPO}:v1`), ADMIN);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "deployment web rolled out", () => {
       const s = statusOf(sim.store.get(DEPLOYMENTS, "default", "web")) as DStatus;
       expect(s.availableReplicas).toBe(3);
       expect(s.conditions?.find(c => c.type === "Progressing")?.reason).toBe(
@@ -107,7 +108,7 @@ describe("deployment rollout", () => {
       ADMIN,
     );
     const complete = async (gen: number): Promise<void> => {
-      await vi.waitFor(() => {
+      await waitForPass(sim, "deployment web rolled out at its generation", () => {
         const cur = sim.store.get(DEPLOYMENTS, "default", "web");
         const s = statusOf(cur) as DStatus;
         expect(s.observedGeneration).toBe(gen);

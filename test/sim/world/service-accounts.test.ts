@@ -3,7 +3,8 @@
  * ServiceAccount controller), and a new Pod without image pull secrets takes its account's
  * (the ServiceAccount admission plugin), so they show in the Pod's spec and a private image pulls.
  */
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { waitForPass } from "../../kit/index.ts";
 import { startSim, type Sim } from "../../../src/sim/index.ts";
 import type { Actor, GVR, KubeObject } from "../../../src/sim/types.ts";
 
@@ -67,16 +68,16 @@ describe("ServiceAccounts", () => {
   it("every namespace has a default ServiceAccount, made again when it is deleted", async () => {
     sim = await startSim({ timeScale: 100 });
     const s = sim;
-    await vi.waitFor(() => {
+    await waitForPass(s, "the default ServiceAccount of kube-system", () => {
       expect(s.store.get(ACCOUNTS, "kube-system", "default")).toBeDefined();
     });
     namespace(s, "shop");
-    await vi.waitFor(() => {
+    await waitForPass(s, "the default ServiceAccount of shop", () => {
       expect(s.store.get(ACCOUNTS, "shop", "default")).toBeDefined();
     });
     const first = s.store.get(ACCOUNTS, "shop", "default")?.metadata.uid;
     s.store.delete(ACCOUNTS, "shop", "default", ADMIN);
-    await vi.waitFor(() => {
+    await waitForPass(s, "the default ServiceAccount of shop made again", () => {
       const again = s.store.get(ACCOUNTS, "shop", "default");
       expect(again?.metadata.uid).toBeDefined();
       expect(again?.metadata.uid).not.toBe(first);
@@ -109,11 +110,13 @@ describe("ServiceAccounts", () => {
     expect((own["spec"] as { imagePullSecrets?: unknown }).imagePullSecrets).toEqual([
       { name: "own" },
     ]);
-    await vi.waitFor(
+    await waitForPass(
+      s,
+      "pod web-1 Running",
       () => {
         expect(phase(s, "web-1")).toBe("Running");
       },
-      { timeout: 10_000 },
+      10_000,
     );
     // An account that does not exist: refused, as the plugin refuses it.
     expect(() =>
@@ -127,7 +130,9 @@ describe("ServiceAccounts", () => {
     const s = await privateRegistry();
     const created = s.store.create(PODS, pod("anon"), ADMIN);
     expect((created["spec"] as { imagePullSecrets?: unknown }).imagePullSecrets).toBeUndefined();
-    await vi.waitFor(
+    await waitForPass(
+      s,
+      "pod anon waiting",
       () => {
         const status = s.store.get(PODS, "shop", "anon")?.["status"] as
           { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } | undefined;
@@ -135,7 +140,7 @@ describe("ServiceAccounts", () => {
           /ErrImagePull|ImagePullBackOff/,
         );
       },
-      { timeout: 10_000 },
+      10_000,
     );
   });
 });

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { waitForPass } from "../../kit/index.ts";
 import { computeTemplateHash } from "../../../src/sim/controllers/names.ts";
 import type { KubeObject } from "../../../src/sim/types.ts";
 import {
@@ -34,7 +35,7 @@ const progressing = (
 const rsReplicas = (rs: KubeObject): number => (rs["spec"] as { replicas?: number }).replicas ?? 0;
 
 async function rolledOut(sim: Sim, generation: number, replicas: number): Promise<void> {
-  await vi.waitFor(() => {
+  await waitForPass(sim, "deployment web rolled out", () => {
     const s = dstatus(sim);
     expect(s.observedGeneration).toBe(generation);
     expect(s.updatedReplicas).toBe(replicas);
@@ -129,7 +130,7 @@ describe("rollout strategies", () => {
     );
     await rolledOut(sim, 1, 2);
     sim.store.patch(DEPLOYMENTS, "default", "web", "merge", { spec: { paused: true } }, ADMIN);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "deployment web Progressing Unknown (paused)", () => {
       expect(progressing(sim)).toMatchObject({
         status: "Unknown",
         reason: "DeploymentPaused",
@@ -138,7 +139,7 @@ describe("rollout strategies", () => {
     });
     setImage(sim.store, "web", `${REPO}:v2`);
     sim.store.patch(DEPLOYMENTS, "default", "web", "merge", { spec: { replicas: 3 } }, ADMIN);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "deployment web available at generation 4", () => {
       expect(dstatus(sim).availableReplicas).toBe(3);
       expect(dstatus(sim).observedGeneration).toBe(4);
     });
@@ -165,7 +166,7 @@ describe("rollout strategies", () => {
     );
     await rolledOut(sim, 1, 2);
     setImage(sim.store, "web", `${REPO}:broken`);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "deployment web ProgressDeadlineExceeded", () => {
       const c = progressing(sim);
       expect(c?.status).toBe("False");
       expect(c?.reason).toBe("ProgressDeadlineExceeded");
@@ -190,7 +191,7 @@ describe("rollout strategies", () => {
       setImage(sim.store, "web", `${REPO}:${t}`);
       await rolledOut(sim, i + 2, 1);
     }
-    await vi.waitFor(() => {
+    await waitForPass(sim, "the revisions of web's ReplicaSets", () => {
       const revs = listOwned(sim.store, REPLICASETS, d.metadata.uid)
         .map(rs => rs.metadata.annotations?.["deployment.kubernetes.io/revision"] ?? "")
         .sort();
