@@ -150,7 +150,11 @@ const deployment = (
   ns: string,
   name: string,
   image: string,
-  extra: { containers?: unknown[]; revisionHistoryLimit?: number } = {},
+  extra: {
+    containers?: unknown[];
+    revisionHistoryLimit?: number;
+    serviceAccountName?: string;
+  } = {},
 ): string =>
   JSON.stringify({
     apiVersion: "apps/v1",
@@ -164,7 +168,12 @@ const deployment = (
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { containers: extra.containers ?? [{ name: "app", image }] },
+        spec: {
+          containers: extra.containers ?? [{ name: "app", image }],
+          ...(extra.serviceAccountName === undefined
+            ? {}
+            : { serviceAccountName: extra.serviceAccountName }),
+        },
       },
     },
   });
@@ -678,6 +687,18 @@ const accounts: Script = {
         created.spec?.["imagePullSecrets"] ?? null,
       );
     }
+    // The deprecated alias serviceAccount is kept equal to serviceAccountName in templates too.
+    await must(
+      k,
+      ["create", "-f", "-"],
+      deployment(ns, "aliased", "busybox:1", { serviceAccountName: "puller" }),
+    );
+    const aliased = await json<Obj>(k, ["-n", ns, "get", "deployment", "aliased"]);
+    const template = (aliased.spec?.["template"] ?? {}) as { spec?: Record<string, unknown> };
+    o["a pod template's ServiceAccount fields"] = canonical({
+      serviceAccountName: template.spec?.["serviceAccountName"] ?? null,
+      serviceAccount: template.spec?.["serviceAccount"] ?? null,
+    });
     o["a Pod on a ServiceAccount that does not exist"] = outcome(
       await k(["create", "-f", "-"], pod("ghost", { serviceAccountName: "ghost" })),
     );

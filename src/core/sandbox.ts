@@ -131,8 +131,10 @@ export function sandboxTemplate(
   if (base.spec.initContainers !== undefined)
     spec.initContainers = base.spec.initContainers.map(prepare);
   spec.automountServiceAccountToken = false;
+  // Both fields, as the apiserver stores a template (serviceAccount is the deprecated alias it keeps
+  // equal): the clone as read back then equals what was sent, revision for revision.
   spec.serviceAccountName = sandboxAccountName(serviceAccountOf(base));
-  if (spec.serviceAccount !== undefined) spec.serviceAccount = spec.serviceAccountName;
+  spec.serviceAccount = spec.serviceAccountName;
   return {
     ...base,
     metadata: {

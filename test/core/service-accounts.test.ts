@@ -125,10 +125,15 @@ describe("pull secrets from a ServiceAccount", () => {
   });
 
   it("reach the sandbox's Pods through the account the clone's template names", () => {
-    expect(sandboxTemplate(onDefault, aDrill(), "1").spec.serviceAccountName).toBe(
-      SANDBOX_DEFAULT_ACCOUNT,
-    );
-    expect(sandboxTemplate(onWeb, aDrill(), "1").spec.serviceAccountName).toBe("web");
+    // Both fields, as the apiserver stores a template, so the clone read back equals what was sent.
+    expect(sandboxTemplate(onDefault, aDrill(), "1").spec).toMatchObject({
+      serviceAccountName: SANDBOX_DEFAULT_ACCOUNT,
+      serviceAccount: SANDBOX_DEFAULT_ACCOUNT,
+    });
+    expect(sandboxTemplate(onWeb, aDrill(), "1").spec).toMatchObject({
+      serviceAccountName: "web",
+      serviceAccount: "web",
+    });
     const alias = aTemplate([{ name: "app", image: IMAGE }], { serviceAccount: "default" });
     expect(sandboxTemplate(alias, aDrill(), "1").spec).toMatchObject({
       serviceAccountName: SANDBOX_DEFAULT_ACCOUNT,

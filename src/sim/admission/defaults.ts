@@ -116,6 +116,7 @@ function defaultVolume(volume: Obj): void {
 
 /** SetDefaults_PodSpec and everything nested in it. */
 export function defaultPodSpec(spec: Obj): void {
+  mirrorServiceAccount(spec);
   setIfEmpty(spec, "dnsPolicy", "ClusterFirst");
   setIfEmpty(spec, "restartPolicy", "Always");
   if (!isObj(spec["securityContext"])) spec["securityContext"] = {};
@@ -124,6 +125,28 @@ export function defaultPodSpec(spec: Obj): void {
   for (const container of objects(spec["containers"])) defaultContainer(container);
   for (const container of objects(spec["initContainers"])) defaultContainer(container);
   for (const volume of objects(spec["volumes"])) defaultVolume(volume);
+}
+
+/**
+ * serviceAccount is the deprecated alias of serviceAccountName, and the v1 conversion keeps them
+ * equal (pkg/apis/core/v1/conversion.go): the new field wins, the alias stands in when the new one
+ * is empty, and what is stored and read back carries both. For Pods and pod templates alike.
+ */
+function mirrorServiceAccount(spec: Obj): void {
+  const named = spec["serviceAccountName"];
+  const alias = spec["serviceAccount"];
+  const account =
+    typeof named === "string" && named !== ""
+      ? named
+      : typeof alias === "string" && alias !== ""
+        ? alias
+        : undefined;
+  if (account === undefined) {
+    delete spec["serviceAccount"];
+    return;
+  }
+  spec["serviceAccountName"] = account;
+  spec["serviceAccount"] = account;
 }
 
 export function defaultPodTemplateSpec(template: unknown): void {
