@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import { admit } from "../../../src/sim/admission/index.ts";
 import { createCatalogue } from "../../../src/sim/catalogue.ts";
 import type { GVR, KubeObject } from "../../../src/sim/types.ts";
+import { EVENTS } from "../../kit/index.ts";
 
 const catalogue = createCatalogue();
-const EVENTS: GVR = { group: "", version: "v1", resource: "events" };
 
 function admitted(gvr: GVR, object: KubeObject): KubeObject {
   const info = catalogue.byGVR(gvr);

@@ -2,7 +2,8 @@
 import { createCatalogue } from "../../../src/sim/catalogue.ts";
 import { createStore } from "../../../src/sim/store.ts";
 import type { SimStore, StoreOptions } from "../../../src/sim/store.ts";
-import type { Actor, GVR, KubeObject, SimClock, TimerHandle } from "../../../src/sim/types.ts";
+import type { Actor, KubeObject, SimClock, TimerHandle } from "../../../src/sim/types.ts";
+import { NAMESPACES, deploymentObject, namespaceObject } from "../../kit/index.ts";
 
 /** A clock that moves only when told to. */
 export function manualClock(
@@ -43,35 +44,26 @@ export const admin: Actor = {
   userAgent: "kubectl/v1.32.4 (linux/amd64) kubernetes/abc",
 };
 
-export const NS: GVR = { group: "", version: "v1", resource: "namespaces" };
-export const CM: GVR = { group: "", version: "v1", resource: "configmaps" };
-export const PODS: GVR = { group: "", version: "v1", resource: "pods" };
-export const DEPLOY: GVR = { group: "apps", version: "v1", resource: "deployments" };
-export const RS: GVR = { group: "apps", version: "v1", resource: "replicasets" };
+export {
+  CONFIGMAPS as CM,
+  DEPLOYMENTS as DEPLOY,
+  NAMESPACES as NS,
+  PODS,
+  REPLICASETS as RS,
+} from "../../kit/index.ts";
 
 export function newStore(
   options: Partial<StoreOptions> = {},
 ): SimStore & { clock: ReturnType<typeof manualClock> } {
   const clock = manualClock();
   const store = createStore({ clock, catalogue: createCatalogue(), ...options });
-  store.create(NS, { apiVersion: "v1", kind: "Namespace", metadata: { name: "default" } }, admin);
+  store.create(NAMESPACES, namespaceObject("default"), admin);
   return Object.assign(store, { clock });
 }
 
+/** The kit's Deployment in namespace default, labelled app=<name>. */
 export function deployment(name: string, replicas = 1, image = "nginx:1"): KubeObject {
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace: "default", labels: { app: name } },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: "app", image }] },
-      },
-    },
-  };
+  return deploymentObject("default", name, image, { replicas, labels: { app: name } });
 }
 
 export function configMap(

@@ -6,6 +6,7 @@
  * (concepts/workloads/controllers/deployment.md).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { waitForPass, DEPLOYMENTS as DEPLOY, REPLICASETS as RS } from "../../kit/index.ts";
 import { parse } from "yaml";
 import type { KubeObject } from "../../../src/sim/types.ts";
 import {
@@ -19,8 +20,6 @@ import {
 } from "./harness.ts";
 
 const REPO = "registry.example.com/shop/web";
-const DEPLOY = { group: "apps", version: "v1", resource: "deployments" };
-const RS = { group: "apps", version: "v1", resource: "replicasets" };
 /** pod-template-hash: SafeEncodeString's alphabet, at most 10 characters (k8s.io/apimachinery/pkg/util/rand). */
 const HASH = "[bcdfghjklmnpqrstvwxz2456789]{1,10}";
 /** The Waiting lines of polymorphichelpers/rollout_status.go DeploymentStatusViewer.Status. */
@@ -180,12 +179,12 @@ describe.skipIf(!HAS_KUBECTL)(
         "-n",
         "b",
       );
-      await vi.waitFor(() => {
+      await waitForPass(k.sim, "deployment b/slow updated at its generation", () => {
         const d = deployment("b", "slow");
         const status = d.status as { observedGeneration?: number; updatedReplicas?: number };
         expect(status.updatedReplicas).toBe(2);
         expect(status.observedGeneration).toBe(d.metadata.generation);
-      }, WAIT);
+      });
       // printers.go printPod: STATUS is the waiting reason (pkg/kubelet/images/types.go
       // ErrImagePull, ImagePullBackOff).
       await vi.waitFor(async () => {
@@ -248,13 +247,13 @@ describe.skipIf(!HAS_KUBECTL)(
         ),
       ).toBe("deployment.apps/web annotated\n");
       expectRolledOut(await k.kubectl("rollout", "status", "deployment/web", "-n", "c"), "web");
-      await vi.waitFor(() => {
+      await waitForPass(k.sim, "three revisions in c, the third with its change-cause", () => {
         expect(revisionsOf("c").size).toBe(3);
         const rs3 = k.sim.store.get(RS, "c", revisionsOf("c").get("3") ?? "");
         expect(rs3?.metadata.annotations?.["kubernetes.io/change-cause"]).toBe(
           "image updated to v3",
         );
-      }, WAIT);
+      });
 
       // polymorphichelpers/history.go printHistory: REVISION and CHANGE-CAUSE, <none> when unset.
       const history = lines(await k.kubectl("rollout", "history", "deployment/web", "-n", "c"));
@@ -287,11 +286,11 @@ describe.skipIf(!HAS_KUBECTL)(
         "deployment.apps/web rolled back\n",
       );
       expectRolledOut(await k.kubectl("rollout", "status", "deployment/web", "-n", "c"), "web");
-      await vi.waitFor(() => {
+      await waitForPass(k.sim, "revision 2 reused as revision 4", () => {
         const after = revisionsOf("c");
         expect([...after.keys()].sort()).toEqual(["1", "3", "4"]);
         expect(after.get("4")).toBe(before.get("2"));
-      }, WAIT);
+      });
       const reused = k.sim.store.get(RS, "c", before.get("2") ?? "");
       expect(reused?.metadata.annotations?.["deployment.kubernetes.io/revision-history"]).toBe("2");
       expect(
@@ -307,9 +306,9 @@ describe.skipIf(!HAS_KUBECTL)(
         await k.kubectl("rollout", "undo", "deployment/web", "-n", "c", "--to-revision=1"),
       ).toBe("deployment.apps/web rolled back\n");
       expectRolledOut(await k.kubectl("rollout", "status", "deployment/web", "-n", "c"), "web");
-      await vi.waitFor(() => {
+      await waitForPass(k.sim, "revision 1 reused as revision 5", () => {
         expect(revisionsOf("c").get("5")).toBe(before.get("1"));
-      }, WAIT);
+      });
       expect(
         await k.kubectl(
           "get",
@@ -355,7 +354,7 @@ describe.skipIf(!HAS_KUBECTL)(
       await k.kubectl("set", "image", "deployment/web", `web=${REPO}:v2`, "-n", "d");
       // pkg/controller/deployment/sync.go checkPausedConditions: Progressing Unknown DeploymentPaused;
       // no new ReplicaSet while paused (deployment_controller.go syncDeployment -> sync).
-      await vi.waitFor(() => {
+      await waitForPass(k.sim, "deployment d/web paused", () => {
         const d = deployment("d", "web");
         const status = d.status as {
           observedGeneration?: number;
@@ -366,7 +365,7 @@ describe.skipIf(!HAS_KUBECTL)(
           status: "Unknown",
           reason: "DeploymentPaused",
         });
-      }, WAIT);
+      });
       expect(
         await k.kubectl("rollout", "status", "deployment/web", "-n", "d", "--watch=false"),
       ).toBe(
@@ -416,9 +415,9 @@ describe.skipIf(!HAS_KUBECTL)(
       expect(template.template.metadata.annotations?.["kubectl.kubernetes.io/restartedAt"]).toMatch(
         /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
       );
-      await vi.waitFor(() => {
+      await waitForPass(k.sim, "three revisions in d", () => {
         expect([...revisionsOf("d").keys()].sort()).toEqual(["1", "2", "3"]);
-      }, WAIT);
+      });
 
       // describe/describe.go DescribeDeployment: its labels, the Replicas summary, the strategy,
       // the Conditions table, Old/NewReplicaSets with "(ready/desired replicas created)" and Events.

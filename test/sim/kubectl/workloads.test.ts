@@ -5,6 +5,7 @@
  * shares one image cache. Sources are cited per check (kubernetes/kubernetes).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { waitForPass, PODS, DEPLOYMENTS } from "../../kit/index.ts";
 import type { KubeObject } from "../../../src/sim/types.ts";
 import {
   HAS_KUBECTL,
@@ -16,7 +17,6 @@ import {
   type KubectlSim,
 } from "./harness.ts";
 
-const PODS = { group: "", version: "v1", resource: "pods" };
 const REPO = "registry.example.com/shop/app";
 
 interface ContainerStatus {
@@ -107,9 +107,9 @@ describe.skipIf(!HAS_KUBECTL)(
       });
       try {
         await k.kubectl("create", "deployment", "crash", `--image=${REPO}:crash`, "-n", "shop");
-        await vi.waitFor(() => {
+        await waitForPass(k.sim, "four restarts of the crashing container", () => {
           expect(restarts.size).toBeGreaterThanOrEqual(4);
-        }, WAIT);
+        });
       } finally {
         stop();
       }
@@ -191,11 +191,11 @@ describe.skipIf(!HAS_KUBECTL)(
       expect(second).not.toBe(first);
       const old = onePod("shop", "ifnp").metadata.name ?? "";
       expect(await k.kubectl("delete", "pod", old, "-n", "shop")).toBe(`pod "${old}" deleted\n`);
-      await vi.waitFor(() => {
+      await waitForPass(k.sim, "the ifnp pod replaced and running", () => {
         const p = onePod("shop", "ifnp");
         expect(p.metadata.name).not.toBe(old);
         expect(statusOf(p)?.state.running).toBeDefined();
-      }, WAIT);
+      });
       // pkg/kubelet/images/image_manager.go EnsureImageExists / shouldPullImage: IfNotPresent
       // uses the image present on the node, so the replacement runs the old digest.
       const replacement = onePod("shop", "ifnp");
@@ -255,7 +255,7 @@ describe.skipIf(!HAS_KUBECTL)(
         "deployment.apps/orders rolled back\n",
       );
       // The old build refuses the newer schema and exits 1: the rollback never becomes ready.
-      await vi.waitFor(() => {
+      await waitForPass(k.sim, "the rolled-back orders pod crashing", () => {
         const crashing = podsOf("shop", "orders").find(p =>
           (p.spec as { containers: { image: string }[] }).containers[0]?.image.endsWith(
             ":orders-v1",
@@ -263,7 +263,7 @@ describe.skipIf(!HAS_KUBECTL)(
         );
         const s = crashing ? statusOf(crashing) : undefined;
         expect(s?.lastState.terminated?.exitCode).toBe(1);
-      }, WAIT);
+      });
       const crashing = podsOf("shop", "orders").find(p =>
         (p.spec as { containers: { image: string }[] }).containers[0]?.image.endsWith(":orders-v1"),
       );
@@ -279,18 +279,14 @@ describe.skipIf(!HAS_KUBECTL)(
       );
       // rollout_status.go: the undo's new pods are not available, so it keeps waiting. Once the
       // controller has settled (surge pod up, old pod kept for availability):
-      await vi.waitFor(() => {
-        const d = k.sim.store.get(
-          { group: "apps", version: "v1", resource: "deployments" },
-          "shop",
-          "orders",
-        );
+      await waitForPass(k.sim, "deployment orders settled with the surge pod up", () => {
+        const d = k.sim.store.get(DEPLOYMENTS, "shop", "orders");
         expect(d?.status).toMatchObject({
           observedGeneration: d?.metadata.generation,
           replicas: 2,
           updatedReplicas: 1,
         });
-      }, WAIT);
+      });
       const status = await k.kubectl(
         "rollout",
         "status",

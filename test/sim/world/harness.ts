@@ -84,6 +84,17 @@ export function listOwned(store: Store, gvr: GVR, ownerUid: string | undefined):
     .items.filter(o => o.metadata.ownerReferences?.some(r => r.uid === ownerUid));
 }
 
+/** A Deployment's status, as the deployment controller writes it. */
+export interface DStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  updatedReplicas?: number;
+  readyReplicas?: number;
+  availableReplicas?: number;
+  unavailableReplicas?: number;
+  conditions?: { type: string; status: string; reason: string; message: string }[];
+}
+
 export function statusOf(o: KubeObject | undefined): unknown {
   return o?.["status"] ?? {};
 }

@@ -11,20 +11,11 @@ import {
   setImage,
   startTestWorld,
   statusOf,
+  type DStatus,
   type Sim,
 } from "./harness.ts";
 
 const REPO = "registry.example.com/shop/web";
-
-interface DStatus {
-  observedGeneration?: number;
-  replicas?: number;
-  updatedReplicas?: number;
-  readyReplicas?: number;
-  availableReplicas?: number;
-  unavailableReplicas?: number;
-  conditions?: { type: string; status: string; reason: string; message: string }[];
-}
 
 describe("deployment rollout", () => {
   let sim: Sim;

@@ -4,15 +4,17 @@
  * (the ServiceAccount admission plugin), so they show in the Pod's spec and a private image pulls.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { waitForPass } from "../../kit/index.ts";
+import {
+  waitForPass,
+  NAMESPACES,
+  SERVICEACCOUNTS as ACCOUNTS,
+  SECRETS,
+  PODS,
+} from "../../kit/index.ts";
 import { startSim, type Sim } from "../../../src/sim/index.ts";
-import type { Actor, GVR, KubeObject } from "../../../src/sim/types.ts";
+import type { Actor, KubeObject } from "../../../src/sim/types.ts";
 
 const ADMIN: Actor = { user: "kubernetes-admin", manager: "kubectl", userAgent: "kubectl/v1.36.3" };
-const NAMESPACES: GVR = { group: "", version: "v1", resource: "namespaces" };
-const ACCOUNTS: GVR = { group: "", version: "v1", resource: "serviceaccounts" };
-const SECRETS: GVR = { group: "", version: "v1", resource: "secrets" };
-const PODS: GVR = { group: "", version: "v1", resource: "pods" };
 const REPO = "registry.example.com/shop/private";
 
 let sim: Sim | undefined;

@@ -13,18 +13,11 @@ import {
   setImage,
   startTestWorld,
   statusOf,
+  type DStatus,
   type Sim,
 } from "./harness.ts";
 
 const REPO = "registry.example.com/shop/web";
-
-interface DStatus {
-  observedGeneration?: number;
-  replicas?: number;
-  updatedReplicas?: number;
-  availableReplicas?: number;
-  conditions?: { type: string; status: string; reason: string; message: string }[];
-}
 
 const dstatus = (sim: Sim, name = "web"): DStatus =>
   statusOf(sim.store.get(DEPLOYMENTS, "default", name)) as DStatus;
