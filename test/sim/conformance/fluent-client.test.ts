@@ -12,16 +12,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { startSim } from "../../../src/sim/index.ts";
 import type { Sim } from "../../../src/sim/index.ts";
+import { CRDS, waitForPass } from "../../kit/index.ts";
 import { WAIT } from "../kubectl/harness.ts";
 
 type Fluent = typeof import("kubernetes-fluent-client");
 
 const CRD_FILE = join(import.meta.dirname, "../../../crds/rollbackdrills.rollbackdrill.io.yaml");
-const CRDS = {
-  group: "apiextensions.k8s.io",
-  version: "v1",
-  resource: "customresourcedefinitions",
-};
 
 interface DrillStatus {
   phase?: string;
@@ -74,14 +70,14 @@ describe("kubernetes-fluent-client against the simulator", () => {
       "pepr",
       "Apply",
     ]);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "the CRD Established", () => {
       const got = sim.store.get(CRDS, undefined, "rollbackdrills.rollbackdrill.io");
       const conditions = (got?.status as { conditions?: { type: string; status: string }[] })
         .conditions;
       expect(conditions).toContainEqual(
         expect.objectContaining({ type: "Established", status: "True" }),
       );
-    }, WAIT);
+    });
     const ns = await kfc.K8s(kfc.kind.Namespace).Apply({ metadata: { name: "shop" } });
     expect(ns.status?.phase).toBe("Active");
     expect(
