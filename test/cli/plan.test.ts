@@ -7,20 +7,10 @@ import { main } from "../../src/cli/main.ts";
 import { runPlan, type Plan, type PlanOptions } from "../../src/cli/plan.ts";
 import type { Sim } from "../../src/sim/index.ts";
 import { createNamespace, deploy, DRILLS } from "../controller/scenario-helpers.ts";
-import { startSimWithDrills } from "../kit/index.ts";
+import { capture, startSimWithDrills } from "../kit/index.ts";
 
 const REPO = "registry.example.com/shop/web";
 const NS = "shop";
-
-function capture(): {
-  io: { out: (l: string) => void; err: (l: string) => void };
-  out: string[];
-  err: string[];
-} {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: l => out.push(l), err: l => err.push(l) }, out, err };
-}
 
 describe("rollback-drill plan", () => {
   let sim: Sim;

@@ -21,7 +21,7 @@ import { createClock } from "../../src/sim/clock.ts";
 import { startSim, type Sim } from "../../src/sim/index.ts";
 import { main } from "../../src/cli/main.ts";
 import { startOperator } from "../../src/cli/operator.ts";
-import { ADMIN, startSimWithDrills, waitForPass } from "../kit/index.ts";
+import { ADMIN, capture, startSimWithDrills, waitForPass } from "../kit/index.ts";
 import {
   createDrill,
   createNamespace,
@@ -35,16 +35,6 @@ import {
 const REPO = "registry.example.com/shop/web";
 const NS = "shop";
 const ESC = "\u001b";
-
-function capture(): {
-  io: { out: (l: string) => void; err: (l: string) => void };
-  out: string[];
-  err: string[];
-} {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: l => out.push(l), err: l => err.push(l) }, out, err };
-}
 
 function options(kubeconfig: string, extra: Partial<RunOptions> = {}): RunOptions {
   return {

@@ -1,4 +1,5 @@
 /** Shared fixtures for the API machinery tests: a manual clock and a store with its catalogue. */
+import { ApiError } from "../../../src/sim/errors.ts";
 import { createCatalogue } from "../../../src/sim/catalogue.ts";
 import { createStore } from "../../../src/sim/store.ts";
 import type { SimStore, StoreOptions } from "../../../src/sim/store.ts";
@@ -72,4 +73,15 @@ export function configMap(
   namespace = "default",
 ): KubeObject {
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace }, data };
+}
+
+/** The ApiError `fn` throws (fails the test when it throws nothing, or something else). */
+export function apiError(fn: () => unknown): ApiError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error("expected an ApiError");
 }

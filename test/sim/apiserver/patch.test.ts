@@ -1,20 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../../src/sim/errors.ts";
 import { applyPatchBody, mergePatch, strategicMerge } from "../../../src/sim/patch.ts";
 import type { KubeObject } from "../../../src/sim/types.ts";
-import { admin, DEPLOY, deployment, newStore } from "./helpers.ts";
+import { admin, apiError, DEPLOY, deployment, newStore } from "./helpers.ts";
 
 const target = { group: "apps", kind: "Deployment", resource: "deployments", custom: false };
-
-function thrown(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error("expected an ApiError");
-}
 
 function containers(o: unknown): unknown {
   return ((o as KubeObject)["spec"] as { template: { spec: { containers: unknown } } }).template
@@ -127,7 +116,7 @@ describe("patches", () => {
     );
     expect(containers(out)).toEqual([{ name: "app", image: "nginx:0" }]);
     expect(out.metadata.generation).toBe(2);
-    const err = thrown(() =>
+    const err = apiError(() =>
       store.patch(
         DEPLOY,
         "default",
@@ -146,7 +135,7 @@ describe("patches", () => {
 
   // handlers/patch.go: custom resources accept no strategic merge patch
   it("refuses strategic merge for custom resources with 415", () => {
-    const err = thrown(() =>
+    const err = apiError(() =>
       applyPatchBody("strategic", deployment("x"), {}, { ...target, custom: true }),
     );
     expect(err.code).toBe(415);
@@ -174,7 +163,7 @@ describe("patches", () => {
     store.patch(DEPLOY, "default", "web", "merge", { spec: { replicas: 5 } }, admin, {
       fieldManager: "kubectl",
     });
-    const err = thrown(() =>
+    const err = apiError(() =>
       store.patch(DEPLOY, "default", "web", "apply", JSON.stringify(applied), admin, {
         fieldManager: "ops",
       }),

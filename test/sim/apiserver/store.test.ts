@@ -1,17 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../../src/sim/errors.ts";
 import type { KubeObject, StoreEvent } from "../../../src/sim/types.ts";
-import { admin, CM, configMap, DEPLOY, deployment, newStore, NS, PODS } from "./helpers.ts";
-
-function apiError(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error("expected an ApiError");
-}
+import {
+  admin,
+  apiError,
+  CM,
+  configMap,
+  DEPLOY,
+  deployment,
+  newStore,
+  NS,
+  PODS,
+} from "./helpers.ts";
 
 describe("store write semantics", () => {
   // staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go: Create (BeforeCreate fills uid,
