@@ -137,57 +137,35 @@ export function waitForDrill<T>(
   );
 }
 
-/** The drill once its first run has a verdict. */
-export function waitForVerdict(
-  sim: Sim,
-  namespace: string,
-  name: string,
-  timeoutMs = 20_000,
-): Promise<RollbackDrill> {
-  return waitForDrill(
-    sim,
-    { namespace, name },
-    "to have a verdict",
-    d => (d?.status?.lastRun?.verdict === undefined ? undefined : d),
-    timeoutMs,
-  );
+/** A wait for a drill once `holds` is true of it, `defaultTimeoutMs` unless the caller says. */
+function drillWhen(
+  what: string,
+  holds: (drill: RollbackDrill) => boolean,
+  defaultTimeoutMs: number,
+): (sim: Sim, namespace: string, name: string, timeoutMs?: number) => Promise<RollbackDrill> {
+  return (sim, namespace, name, timeoutMs = defaultTimeoutMs) =>
+    waitForDrill(
+      sim,
+      { namespace, name },
+      what,
+      d => (d !== undefined && holds(d) ? d : undefined),
+      timeoutMs,
+    );
 }
+
+/** The drill once its first run has a verdict. */
+export const waitForVerdict = drillWhen(
+  "to have a verdict",
+  d => d.status?.lastRun?.verdict !== undefined,
+  20_000,
+);
 
 /** The drill once its first run has a verdict and it is at rest again (sandbox handled). */
-export function waitSettled(
-  sim: Sim,
-  namespace: string,
-  name: string,
-  timeoutMs = 30_000,
-): Promise<RollbackDrill> {
-  return waitForDrill(
-    sim,
-    { namespace, name },
-    "to finish its run",
-    d =>
-      d?.status?.lastRun?.verdict !== undefined && d.status.currentRun === undefined
-        ? d
-        : undefined,
-    timeoutMs,
-  );
-}
-
-/** The drill once its run is in `phase`. */
-export function waitForPhase(
-  sim: Sim,
-  namespace: string,
-  name: string,
-  phase: RunPhase,
-  timeoutMs = 30_000,
-): Promise<RollbackDrill> {
-  return waitForDrill(
-    sim,
-    { namespace, name },
-    `to reach ${phase}`,
-    d => (d?.status?.currentRun?.phase === phase ? d : undefined),
-    timeoutMs,
-  );
-}
+export const waitSettled = drillWhen(
+  "to finish its run",
+  d => d.status?.lastRun?.verdict !== undefined && d.status.currentRun === undefined,
+  30_000,
+);
 
 /** The index of a phase in RUN_PHASES; a finished run counts as past every run phase. */
 export function phaseIndex(drill: RollbackDrill | undefined): number {
