@@ -293,6 +293,9 @@ async function withLogs(pod: PodView, clone: DeploymentView, deps: GatherDeps): 
   };
 }
 
+/** The kubelet's body for a log it cannot read (pkg/kubelet/kuberuntime, ReadLogs). */
+const UNRETRIEVABLE_LOG = /^unable to retrieve container logs for \S+$/;
+
 /**
  * The crashed instance's last lines. The status may be older than the node: if the kubelet has
  * already restarted the container, the current instance is the new one (its log empty so far) and
@@ -311,6 +314,9 @@ async function readCrashLog(
         previous: fromPrevious,
         tailLines: LOG_TAIL_LINES,
       });
+      // The kubelet answers 200 with this one line when the container's log file is gone (the
+      // instance was just removed or replaced): no lines, so the next observation asks again.
+      if (UNRETRIEVABLE_LOG.test(text.trim())) return [];
       return text.split("\n").filter(line => line !== "");
     } catch (err) {
       // The log may be gone (pod replaced), or there is no previous instance (400): no lines.

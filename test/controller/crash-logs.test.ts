@@ -54,6 +54,17 @@ describe("a crashed container's log lines", () => {
     expect(asked).toEqual([false]);
   });
 
+  it("are not taken from the kubelet's note that a log is gone, and are asked for again", async () => {
+    const gone = "unable to retrieve container logs for containerd://9de7ed0491f1d265cce2";
+    const { deps, asked } = node({ current: gone, previous: `${gone}\n` });
+    const first = await containerWithLogs(pod, key, terminated, deps);
+    expect(first.lastLogLines).toEqual([]);
+    expect(asked).toEqual([false, true]);
+    const again = await containerWithLogs(pod, key, terminated, deps);
+    expect(again.lastLogLines).toEqual([]);
+    expect(asked).toEqual([false, true, false, true]);
+  });
+
   it("come from the previous instance when the kubelet restarted it after the status we hold", async () => {
     const { deps, asked } = node({ current: "", previous: "schema v1 ok\ninsert failed\n" });
     const status = await containerWithLogs(pod, key, terminated, deps);
