@@ -104,7 +104,7 @@ async function seed(
  * Compiles the operator as the Dockerfile does, into `dir`/dist, with a package.json (ESM) and a
  * link to this checkout's node_modules beside it; returns the entry point.
  */
-async function buildOperator(dir: string): Promise<string> {
+export async function buildOperator(dir: string): Promise<string> {
   const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
   const outDir = join(dir, "dist");
   await promisify(execFile)(

@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: prints the project's performance figures, each with its goal where issue 8
  * sets one. Nothing here is asserted; the README records the latest figures with the command that
- * produced them. `npm run bench -- <group>` runs one group: sim, drill, scale, memory, baseline.
+ * produced them. `npm run bench -- <group>` runs one group: sim, drill, scale, memory, baseline, apart.
  *
  * Drill figures run at time scale SCALE (drill.ts) unless they say otherwise: every real millisecond of
  * overhead counts SCALE simulated ones, so a ratio at scale S is the real-world ratio for pods S
  * times faster than the simulated ones (a pessimistic figure); "ms real" figures are real time.
  */
+import { benchApart } from "./apart.ts";
 import { benchBaseline } from "./baseline.ts";
 import { benchOneDrill, SCALE, type GoalFigure } from "./drill.ts";
 import { benchMemory } from "./memory.ts";
@@ -53,5 +54,11 @@ if (only === undefined || only === "memory") {
   print(
     "Operator memory (its own process, time scale 1; from source, then the compiled build)",
     await benchMemory(),
+  );
+}
+if (only === undefined || only === "apart") {
+  print(
+    "Apart: simulator and operator (compiled build) in their own processes, time scale 1 (median of 3 runs after a warm-up where repeated)",
+    await benchApart(3),
   );
 }
