@@ -1,0 +1,142 @@
+/**
+ * Before and while the sandbox is made: preflight's findings (Preflight), then the namespace, its
+ * RBAC, policy, copies and the clone of revision M, issued once and re-issued only if lost.
+ */
+import { normalEvent, warningEvent } from "../actions.ts";
+import { preflight } from "../preflight.ts";
+import {
+  currentRun,
+  deleteSandbox,
+  enterPhase,
+  failure,
+  finishRun,
+  inPhaseMs,
+  requeue,
+  RESYNC_MS,
+  type Step,
+} from "../run.ts";
+import { cloneManifest, isOwnedBy, sandboxNameFor, sandboxSetupActions } from "../sandbox.ts";
+import { sandboxError } from "./clone.ts";
+import { runRevisions } from "./history.ts";
+
+/** How long the sandbox's setup may take to show in the cache before it is issued again, in ms. */
+export const SETUP_REISSUE_MS = 10_000;
+
+export function preflightPhase(step: Step): void {
+  const revs = runRevisions(step);
+  const target = step.observed.target;
+  if (revs === undefined || target === undefined) return;
+  const run = currentRun(step);
+  const result = preflight({
+    drill: step.drill,
+    target: target.deployment,
+    toTemplate: revs.toTemplate,
+    fromTemplate: revs.fromTemplate,
+    toRevision: revs.to.revision,
+    secrets: step.observed.sources.secrets,
+    ...(step.observed.sources.serviceAccounts === undefined
+      ? {}
+      : { accounts: step.observed.sources.serviceAccounts }),
+    ...(run.revisionsAvailable === undefined ? {} : { revisionsAvailable: run.revisionsAvailable }),
+  });
+  step.status.warnings = result.warnings;
+  for (const warning of result.warnings)
+    step.actions.push(warningEvent("PreflightWarning", `${warning.reason}: ${warning.message}`));
+  if (result.blocked !== undefined) {
+    finishRun(step, failure(result.blocked.reason, result.blocked.message));
+    return;
+  }
+  // The name is stored now: status is persisted before these actions run, so a restart finds it.
+  const namespace = sandboxNameFor(step.drill, run.id);
+  enterPhase(step, "CreatingSandbox", { sandboxNamespace: namespace });
+  creatingSandbox(step);
+}
+
+export function creatingSandbox(step: Step): void {
+  const revs = runRevisions(step);
+  const target = step.observed.target;
+  if (revs === undefined || target === undefined) return;
+  const run = currentRun(step);
+  const namespace = run.sandboxNamespace ?? sandboxNameFor(step.drill, run.id);
+  const sandbox = step.observed.sandbox;
+  const existing = sandbox?.namespace.name === namespace ? sandbox.namespace : undefined;
+  if (existing !== undefined) {
+    if (!isOwnedBy(existing.labels, step.drill)) {
+      sandboxError(
+        step,
+        `Namespace "${namespace}" exists and is not this drill's sandbox: it is left alone; name another spec.sandbox.namespace.`,
+      );
+      return;
+    }
+    if (existing.labels?.["rollbackdrill.io/run"] !== run.id) {
+      // A previous run's sandbox under a fixed name: wait until it is gone.
+      deleteSandbox(step, namespace);
+      requeue(step, RESYNC_MS);
+      return;
+    }
+    if (existing.phase === "Terminating") {
+      sandboxError(
+        step,
+        `Sandbox namespace "${namespace}" was deleted during the run; the next run creates a new one.`,
+      );
+      return;
+    }
+  }
+  if (sandbox?.deployment !== undefined && existing !== undefined) {
+    enterPhase(step, "DeployingPrevious");
+    step.actions.push(
+      normalEvent(
+        "SandboxCreated",
+        `Created sandbox namespace ${namespace} with a clone of Deployment ${target.deployment.metadata.name} at revision ${revs.to.revision}`,
+      ),
+    );
+    requeue(step, RESYNC_MS);
+    return;
+  }
+  if (existing !== undefined && awaitingOwnSetup(step)) return;
+  const present = (states: Readonly<Record<string, string>>): Set<string> =>
+    new Set(
+      Object.entries(states)
+        .filter(([, s]) => s === "Present")
+        .map(([n]) => n),
+    );
+  step.actions.push(
+    ...sandboxSetupActions(
+      {
+        drill: step.drill,
+        runId: run.id,
+        namespace,
+        templates: [revs.toTemplate, revs.fromTemplate],
+        operator: step.observed.operator,
+      },
+      {
+        configMaps: present(step.observed.sources.configMaps),
+        secrets: present(step.observed.sources.secrets),
+        ...(step.observed.sources.serviceAccounts === undefined
+          ? {}
+          : { accounts: step.observed.sources.serviceAccounts }),
+      },
+    ),
+    {
+      type: "CreateDeployment",
+      manifest: cloneManifest(step.drill, run.id, namespace, target.deployment, revs.toTemplate),
+    },
+  );
+  requeue(step, RESYNC_MS);
+}
+
+/**
+ * The setup is issued by the decision that enters CreatingSandbox (phaseStartTime says when), and
+ * the status saying so is stored before it runs. A later look that finds the run's namespace but
+ * not yet the clone is the cache catching up with those writes (the namespace, created first,
+ * shows first): wait for their events instead of sending them again. Without the namespace (a crash
+ * between storing the status and the writes) the setup is issued at once; after SETUP_REISSUE_MS
+ * (a crash or a failed write part-way) it is issued again. Every action is idempotent.
+ */
+function awaitingOwnSetup(step: Step): boolean {
+  const waited = inPhaseMs(step);
+  if (currentRun(step).phase !== "CreatingSandbox" || waited <= 0 || waited >= SETUP_REISSUE_MS)
+    return false;
+  requeue(step, SETUP_REISSUE_MS - waited);
+  return true;
+}
