@@ -292,7 +292,13 @@ const forwardMigration: Scenario = {
     await cluster.pushImage(r, "5.0.0", ORDERS_RELEASES["5.0.0"]);
     await cluster.pushImage(r, "5.1.0", ORDERS_RELEASES["5.1.0"]);
     const env = [{ name: "DATABASE_URL", value: cluster.databaseUrl(prod, "db.shop.svc") }];
-    await cluster.createDeployment(deployment(options.namespace, this.name, `${r}:5.0.0`, { env }));
+    // Ready only once the schema check passed, as a real service reports: without a probe a
+    // container is Ready the moment it starts, and on a loaded node 5.0.0's failing write can
+    // take longer than stableSeconds, so the drill saw a stable pod and judged the digest.
+    const readinessProbe = cluster.readinessProbe();
+    await cluster.createDeployment(
+      deployment(options.namespace, this.name, `${r}:5.0.0`, { env, readinessProbe }),
+    );
     await cluster.waitRolledOut(options.namespace, this.name);
     await cluster.setImage(options.namespace, this.name, "app", `${r}:5.1.0`);
     await cluster.waitRolledOut(options.namespace, this.name);
