@@ -34,7 +34,7 @@ import type { KubeClient } from "../kube/client.ts";
 import { NotFoundError, toKubeError } from "../kube/errors.ts";
 import { parseFlags, type Io } from "./io.ts";
 import { explain, GateError, gateKubeClient, gateKubeConfig } from "./cluster.ts";
-import { parseNamespace, parseOutput, parseTarget, parseToRevision, type Output } from "./run.ts";
+import { parseTargetFlags, TARGET_FLAGS, type Output, type TargetOptions } from "./args.ts";
 
 export const PLAN_USAGE = `Usage: rollback-drill plan --namespace NS --target deployment/NAME [flags]
 
@@ -52,44 +52,16 @@ Flags:
 Exit status: 0 the drill can run, 1 it would fail before creating a sandbox, 2 could not look.
 `;
 
-export interface PlanOptions {
-  readonly namespace: string;
-  readonly target: string;
-  readonly name: string;
-  readonly toRevision: number | undefined;
-  readonly output: Output;
-  readonly kubeconfig: string | undefined;
-}
+/** Plan takes exactly the target flags the gate does (and --to-revision stays unset by default). */
+export type PlanOptions = TargetOptions;
 
 export function parsePlanArgs(
   argv: string[],
   env: Readonly<Record<string, string | undefined>>,
 ): PlanOptions | "help" {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      namespace: { type: "string", short: "n" },
-      target: { type: "string" },
-      "to-revision": { type: "string" },
-      name: { type: "string" },
-      output: { type: "string", short: "o", default: "table" },
-      kubeconfig: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseArgs({ args: argv, options: TARGET_FLAGS, strict: true });
   if (values.help) return "help";
-  if (values.target === undefined) throw new Error("--target is required (deployment/NAME)");
-  const target = parseTarget(values.target);
-  return Object.freeze({
-    namespace: parseNamespace(values.namespace),
-    target,
-    name: values.name ?? `gate-${target}`,
-    toRevision:
-      values["to-revision"] === undefined ? undefined : parseToRevision(values["to-revision"]),
-    output: parseOutput(values.output),
-    kubeconfig: values.kubeconfig ?? env["KUBECONFIG"],
-  });
+  return Object.freeze(parseTargetFlags(values, env));
 }
 
 interface RevisionPlan {
