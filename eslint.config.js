@@ -157,10 +157,10 @@ export default tseslint.config(
     files: [`src/${layer}/**/*.ts`],
     rules: { "layers/allowed-imports": ["error", { layer, ...allowed }] },
   })),
-  // Outside src/, no layer applies, only the simulator's package boundary (tests of the simulator
-  // itself, under test/sim, read its internals).
+  // Outside src/ (e2e, scripts, bench), no layer applies, only the simulator's package boundary
+  // (tests of the simulator itself, under test/sim, read its internals).
   {
-    files: ["e2e/**/*.ts", "scripts/**/*.ts"],
+    files: ["e2e/**/*.ts", "scripts/**/*.ts", "bench/**/*.ts"],
     rules: { "layers/allowed-imports": ["error", { layer: "outside", imports: ["*"] }] },
   },
   {

@@ -16,7 +16,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { startOperator, type RunningOperator } from "../src/cli/operator.ts";
 import type { Sim } from "../src/sim/index.ts";
-import type { ImageBehaviour } from "../src/sim/images.ts";
+import type { ImageBehaviour } from "../src/sim/contract.ts";
 import { median, type Figure } from "./sim.ts";
 import {
   createDrill,

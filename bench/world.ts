@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import type { RollbackDrill } from "../src/api/types.ts";
 import { PLURAL } from "../src/api/vocabulary.ts";
 import type { Sim, StartSimOptions } from "../src/sim/index.ts";
-import type { ImageBehaviour } from "../src/sim/images.ts";
+import type { ImageBehaviour } from "../src/sim/contract.ts";
 import type { KubeObject, StoreEvent } from "../src/sim/types.ts";
 import {
   createDrill as create,
