@@ -200,6 +200,8 @@ export interface PodView {
     phase?: string;
     reason?: string;
     message?: string;
+    /** RFC 3339: when the kubelet accepted the pod, before its first image pull. */
+    startTime?: string;
     conditions?: {
       type: string;
       status: string;

@@ -125,7 +125,6 @@ export interface NotReadyContext extends Context {
   deadlineSeconds: number;
   /** The deployment controller has marked this rollout ProgressDeadlineExceeded. */
   deadlineExceeded: boolean;
-  nowMs: number;
 }
 
 /**
@@ -225,8 +224,9 @@ function neverReadyFinding(
 }
 
 /**
- * The earliest time a pod-based not-Ready finding could appear for these pods (a running,
- * unready container reaching its readiness budget), so the run looks again then.
+ * The earliest time a pod-based finding could appear for these pods by time alone (a running,
+ * unready container reaching its readiness budget; a refused pull's retry window closing), so the
+ * run looks again then.
  */
 export function nextReadinessCheckMs(
   pods: readonly PodView[],
@@ -237,6 +237,11 @@ export function nextReadinessCheckMs(
   let next: number | undefined;
   for (const pod of pods) {
     for (const s of allStatuses(pod)) {
+      const first = isPullFailure(s) ? firstPullMs(pod, s) : undefined;
+      if (first !== undefined && REFUSED_CREDENTIALS.test(s.state?.waiting?.message ?? "")) {
+        const at = first + CREDENTIAL_RETRY_MS;
+        next = next === undefined ? at : Math.min(next, at);
+      }
       if (s.ready === true || s.state?.running === undefined) continue;
       const started = parseTime(s.state.running.startedAt);
       if (started === undefined) continue;
@@ -301,7 +306,50 @@ export interface Context {
   revision: number;
   /** "after the rollback" / "before the roll forward": when the failure happened. */
   when: string;
+  nowMs: number;
 }
+
+/**
+ * How long after a container's first pull a registry's refusal of credentials may still be the
+ * kubelet's own race, in ms. Before each pull the kubelet reads the pod's image pull secrets
+ * through a watch it opens for them, and waits one second for it (pkg/kubelet/util/manager/
+ * watch_based_manager.go); when the node authorizer has not yet linked the new pod to them, the
+ * read fails, the kubelet pulls without them (event FailedToRetrieveImagePullSecret) and the
+ * registry answers 401. The kubelet pulls again after its image back-off (10 s, kubelet.go
+ * imageBackOffPeriod), with the secrets by then: a real rollback recovers, so the drill waits for
+ * that retry (back-off, resync and a pull) before it calls the refusal final.
+ */
+export const CREDENTIAL_RETRY_MS = 30_000;
+
+/** The registry refused the pull's credentials (or their absence): 401/403, unauthorized, denied. */
+const REFUSED_CREDENTIALS = /\b40[13]\b|unauthori[sz]ed|denied|forbidden|authenticat|authoriz/i;
+
+/**
+ * When the kubelet first pulled this container's image: the pod's start for init containers, the
+ * pod's Initialized transition for the others (their pulls begin after the init containers).
+ */
+function firstPullMs(pod: PodView, s: ContainerStatusView): number | undefined {
+  const start = parseTime(pod.status?.startTime);
+  const isInit = (pod.status?.initContainerStatuses ?? []).some(i => i.name === s.name);
+  if (isInit) return start;
+  const initialized = pod.status?.conditions?.find(
+    c => c.type === "Initialized" && c.status === "True",
+  );
+  return parseTime(initialized?.lastTransitionTime) ?? start;
+}
+
+/**
+ * A pull failure the kubelet will retry with what it lacked the first time: the registry refused
+ * credentials within CREDENTIAL_RETRY_MS of the first pull. Not yet a finding.
+ */
+function awaitingPullRetry(pod: PodView, s: ContainerStatusView, nowMs: number): boolean {
+  if (!REFUSED_CREDENTIALS.test(s.state?.waiting?.message ?? "")) return false;
+  const first = firstPullMs(pod, s);
+  return first !== undefined && nowMs - first < CREDENTIAL_RETRY_MS;
+}
+
+const isPullFailure = (s: ContainerStatusView): boolean =>
+  (PULL_FAILURES as readonly string[]).includes(waitingReason(s) ?? "");
 
 function pullFinding(pod: PodView, s: ContainerStatusView, ctx: Context): Finding {
   const who = describeContainer(s.name, ctx.template);
@@ -314,8 +362,12 @@ function pullFinding(pod: PodView, s: ContainerStatusView, ctx: Context): Findin
     message:
       `${who} of revision ${ctx.revision} cannot pull ${image ?? s.image ?? "its image"} ${ctx.when} ` +
       `(${waitingReason(s) ?? ""}: ${s.state?.waiting?.message ?? ""}; pod ${pod.metadata.name}): ` +
-      `a real rollback would fail the same way. Extend the registry's retention to keep the images of at least the ` +
-      `last releases you may roll back to, and check image pull secrets.`,
+      `a real rollback would fail the same way. ` +
+      (REFUSED_CREDENTIALS.test(s.state?.waiting?.message ?? "")
+        ? `The registry refused the pull's credentials, also on the kubelet's retry: check that the Pods' image pull ` +
+          `secrets (spec.imagePullSecrets, or their ServiceAccount's) hold credentials this registry accepts.`
+        : `Extend the registry's retention to keep the images of at least the last releases you may roll back to, ` +
+          `and check image pull secrets.`),
   };
 }
 
@@ -361,16 +413,19 @@ function crashed(s: ContainerStatusView): boolean {
 /** The first failing container of these pods, pull failures first, then crash loops, then start errors. */
 export function podFailure(pods: readonly PodView[], ctx: Context): Finding | undefined {
   const checks: [
-    (s: ContainerStatusView) => boolean,
+    (p: PodView, s: ContainerStatusView) => boolean,
     (p: PodView, s: ContainerStatusView, c: Context) => Finding,
   ][] = [
-    [s => (PULL_FAILURES as readonly string[]).includes(waitingReason(s) ?? ""), pullFinding],
-    [crashed, crashFinding],
-    [s => (START_FAILURES as readonly string[]).includes(waitingReason(s) ?? ""), startFinding],
+    [(p, s) => isPullFailure(s) && !awaitingPullRetry(p, s, ctx.nowMs), pullFinding],
+    [(_, s) => crashed(s), crashFinding],
+    [
+      (_, s) => (START_FAILURES as readonly string[]).includes(waitingReason(s) ?? ""),
+      startFinding,
+    ],
   ];
   for (const [matches, build] of checks) {
     for (const pod of pods) {
-      const failing = allStatuses(pod).find(matches);
+      const failing = allStatuses(pod).find(s => matches(pod, s));
       if (failing !== undefined) return build(pod, failing, ctx);
     }
   }

@@ -305,6 +305,80 @@ describe("a whole run, step by step", () => {
     expect(world.actions.some(a => a.type === "ReplaceDeploymentTemplate")).toBe(false);
   });
 
+  /**
+   * The kubelet of a private registry: revision 1's pull is refused (401) while `refused` says so,
+   * and the clone's rollout is complete from the look after its pod runs.
+   */
+  function refusingKubelet(world: World, refused: (sinceStart: number) => boolean) {
+    let startedAt: number | undefined;
+    world.complete = false;
+    return (t: PodTemplateSpec, hash: string): PodView[] => {
+      const pod = healthyKubelet({})(t, hash)[0]!;
+      const isRefused =
+        t.spec.containers[0]!.image === pinned("m") &&
+        refused(world.seconds - (startedAt ?? world.seconds));
+      world.complete = !isRefused;
+      if (t.spec.containers[0]!.image !== pinned("m")) return [pod];
+      startedAt ??= world.seconds;
+      const started = { ...pod, status: { ...pod.status, startTime: iso(startedAt) } };
+      if (!isRefused) return [started];
+      return [
+        aFailingPod(started, "app", "ErrImagePull", {
+          state: {
+            waiting: {
+              reason: "ErrImagePull",
+              message: `failed to pull and unpack image "${pinned("m")}": pulling from host registry.example.com failed with status code [manifests ${sha("m")}]: 401 Unauthorized`,
+            },
+          },
+        }),
+      ];
+    };
+  }
+
+  it("a 401 in the first seconds of a pull is the kubelet's pull-secret race: the run waits for its retry, which pulls", () => {
+    const world = track(new World(aDrill(), aTarget(history), healthyKubelet({})));
+    // The kubelet's first pull went out without the secret; its retry after the back-off has it.
+    world.kubelet = refusingKubelet(world, since => since < 12);
+    world.runToEnd(2, 100);
+    expect(world.drill.status?.lastRun, world.drill.status?.lastRun?.message).toMatchObject({
+      verdict: "Passed",
+    });
+  });
+
+  it("a 401 that outlasts the kubelet's retry -> ImagePullFailed naming the pull secrets, not retention", () => {
+    const world = track(new World(aDrill(), aTarget(history), healthyKubelet({})));
+    world.kubelet = refusingKubelet(world, () => true);
+    world.runToEnd(2, 100);
+    const last = world.drill.status?.lastRun;
+    expect(last).toMatchObject({ verdict: "Failed", reason: "ImagePullFailed" });
+    expect(last?.message).toContain("refused the pull's credentials");
+    expect(last?.message).toContain("imagePullSecrets");
+    expect(last?.message).not.toContain("retention");
+    // Judged once the retry window closed, not at the first refusal.
+    const refusedFrom = world.decisions.findIndex(
+      d => d.status.currentRun?.phase === "DeployingPrevious",
+    );
+    const judged = world.decisions.findIndex(d => d.status.lastRun?.verdict === "Failed");
+    expect((judged - refusedFrom) * 2).toBeGreaterThanOrEqual(30);
+    expect(world.actions.some(a => a.type === "ReplaceDeploymentTemplate")).toBe(false);
+  });
+
+  it("waiting out a refused pull, the run asks to look again when the retry window closes", () => {
+    const world = track(new World(aDrill(), aTarget(history), healthyKubelet({})));
+    world.kubelet = refusingKubelet(world, () => true);
+    let decision = world.step(0);
+    while (decision.status.currentRun?.phase !== "DeployingPrevious")
+      decision = world.step(world.seconds + 1);
+    // The clone exists now: the next look sees its first pod, refused, and times its recheck.
+    decision = world.step(world.seconds + 1);
+    expect(decision.status.currentRun?.phase).toBe("DeployingPrevious");
+    const started = Date.parse(world.observed().sandbox?.pods[0]?.status?.startTime ?? "");
+    const now = Date.parse(iso(world.seconds));
+    expect(decision.requeueAfterMs).toBe(started + 30_000 - now);
+    decision = world.step(world.seconds + (decision.requeueAfterMs ?? 0) / 1000);
+    expect(decision.status.lastRun).toMatchObject({ reason: "ImagePullFailed" });
+  });
+
   it("the new version migrated forward and the old one crashes -> CrashLoop with its log lines", () => {
     const world = track(new World(aDrill(), aTarget(history), healthyKubelet({})));
     world.kubelet = (t, hash) => {

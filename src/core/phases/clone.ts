@@ -15,6 +15,7 @@ import {
   DEFAULT_PROGRESS_DEADLINE_SECONDS,
   hasExceededDeadline,
   nextReadinessCheckMs,
+  type Context,
   type NotReadyContext,
 } from "../verdict.ts";
 import { runRevisions, type RunRevisions } from "./history.ts";
@@ -29,7 +30,7 @@ export function prepared(step: Step, template: PodTemplateSpec): PodTemplateSpec
 /** What notReadyFinding() needs about the clone's current rollout. */
 export function notReadyContext(
   step: Step,
-  ctx: { template: PodTemplateSpec; revision: number; when: string },
+  ctx: Context,
   clone: DeploymentView,
   rs: ReplicaSetView | undefined,
 ): NotReadyContext {
@@ -37,7 +38,6 @@ export function notReadyContext(
     ...ctx,
     deadlineSeconds: clone.spec.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
     deadlineExceeded: rs !== undefined && hasExceededDeadline(clone, rs),
-    nowMs: step.nowMs,
   };
 }
 

@@ -54,6 +54,7 @@ export function deployingPrevious(step: Step): void {
     template: revs.toTemplate,
     revision: revs.to.revision,
     when: "in the sandbox, before the roll forward",
+    nowMs: step.nowMs,
   };
   const rs = replicaSetFor(sandbox, toTemplate);
   const found =
@@ -96,7 +97,12 @@ export function deployingCurrent(step: Step): void {
   }
   const newPods = podsFor(sandbox, fromTemplate);
   const complete = isRolloutComplete(clone);
-  const newCtx = { template: revs.fromTemplate, revision: revs.from.revision, when: "" };
+  const newCtx = {
+    template: revs.fromTemplate,
+    revision: revs.from.revision,
+    when: "",
+    nowMs: step.nowMs,
+  };
   const failing = podFailure(newPods, newCtx) !== undefined;
   // Revision N running but never Ready is failing too, found as for revision M: undo at once.
   const stuck = complete

@@ -37,7 +37,12 @@ export function verifying(step: Step): void {
   const checks = step.drill.spec.checks;
   const toTemplate = prepared(step, revs.toTemplate);
   const pods = podsFor(sandbox, toTemplate);
-  const ctx = { template: revs.toTemplate, revision: revs.to.revision, when: "after the rollback" };
+  const ctx = {
+    template: revs.toTemplate,
+    revision: revs.to.revision,
+    when: "after the rollback",
+    nowMs: step.nowMs,
+  };
   const rs = replicaSetFor(sandbox, toTemplate);
   const found = replicaFailure(rs) ?? podFailure(pods, ctx);
   if (found !== undefined) {
