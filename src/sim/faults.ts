@@ -37,8 +37,8 @@ interface LiveRule {
   fired: number;
 }
 
-/** mulberry32: a small seeded PRNG so probabilistic faults are reproducible. */
-function seededRandom(seed: number): () => number {
+/** mulberry32: a small seeded PRNG so probabilistic faults (and tests' schedules) are reproducible. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -19,6 +19,7 @@ import { createMetrics } from "../../src/controller/metrics.ts";
 import { createKubeClient, loadKubeConfig, type KubeClient } from "../../src/kube/client.ts";
 import { SCENARIOS, type DrillManifest, type Scenario } from "../../src/scenarios/catalog.ts";
 import { Cluster } from "../../src/scenarios/cluster.ts";
+import { seededRandom } from "../../src/sim/faults.ts";
 import type { Sim } from "../../src/sim/index.ts";
 import type { GVR, KubeObject } from "../../src/sim/types.ts";
 import {
@@ -389,18 +390,6 @@ export function injectedErrors(sim: Sim): number {
     .reduce((n, r) => n + r.fired, 0);
 }
 
-/** mulberry32, for a reproducible crash schedule. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function allSettled(sim: Sim, planned: readonly PlannedDrill[]): boolean {
   return planned.every(({ manifest }) => {
     const d = getDrill(sim, manifest.metadata.namespace, manifest.metadata.name);
@@ -430,7 +419,7 @@ export async function runBatch(
         sim.faults.restart({ compact: true });
       }, options.restartEveryMs ?? 500)
     : undefined;
-  const random = seeded(options.seed ?? 7);
+  const random = seededRandom(options.seed ?? 7);
   const start = (n: number): Promise<OperatorHandle> =>
     startOperatorOn(sim, {
       id: `operator-${n}`,
