@@ -217,3 +217,13 @@ export interface SimComponent {
 export function formatTimestamp(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
+
+/** What admission (defaulting and validation) is asked about one write. */
+export interface AdmissionContext {
+  gvr: GVR;
+  info: ResourceInfo;
+  operation: "CREATE" | "UPDATE";
+  object: KubeObject;
+  oldObject?: KubeObject;
+  subresource?: string;
+}

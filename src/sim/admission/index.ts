@@ -6,7 +6,7 @@
  * Throws ApiError 422 (errors.ts `invalid`) with one cause per field error.
  */
 import { badRequest, invalid, type StatusCause } from "../errors.ts";
-import type { GVR, KubeObject, ResourceInfo } from "../types.ts";
+import type { AdmissionContext, GVR, KubeObject, ResourceInfo } from "../types.ts";
 import { validateCel } from "./cel.ts";
 import { defaultCrd, validateCrd, versionSchema } from "./crd.ts";
 import { applyBuiltinDefaults } from "./defaults.ts";
@@ -19,14 +19,7 @@ import { canonicalTimes, dropOmittedZeros, microTimeError } from "./wire.ts";
 
 export { crdResourceInfos, validateCrd } from "./crd.ts";
 
-export interface AdmissionContext {
-  gvr: GVR;
-  info: ResourceInfo;
-  operation: "CREATE" | "UPDATE";
-  object: KubeObject;
-  oldObject?: KubeObject;
-  subresource?: string;
-}
+export type { AdmissionContext };
 
 const blockingNotice: StatusCause = {
   reason: "FieldValueInvalid",

@@ -7,6 +7,7 @@
 import { writeStrategy } from "../catalogue.ts";
 import { notFound } from "../errors.ts";
 import type {
+  AdmissionContext,
   Actor,
   GVR,
   KubeObject,
@@ -22,14 +23,7 @@ import { unknownResource } from "./strategy.ts";
 import type { Ctx } from "./strategy.ts";
 
 /** The admission seam: defaulting and validation (src/sim/admission). Returns the admitted object. */
-export type AdmitFn = (ctx: {
-  gvr: GVR;
-  info: ResourceInfo;
-  operation: "CREATE" | "UPDATE";
-  object: KubeObject;
-  oldObject?: KubeObject;
-  subresource?: string;
-}) => KubeObject;
+export type AdmitFn = (ctx: AdmissionContext) => KubeObject;
 
 /** What the store tells the audit log about internal writes. */
 export interface StoreAudit {
