@@ -237,11 +237,9 @@ export function nextReadinessCheckMs(
   let next: number | undefined;
   for (const pod of pods) {
     for (const s of allStatuses(pod)) {
-      const first = isPullFailure(s) ? firstPullMs(pod, s) : undefined;
-      if (first !== undefined && REFUSED_CREDENTIALS.test(s.state?.waiting?.message ?? "")) {
-        const at = first + CREDENTIAL_RETRY_MS;
-        next = next === undefined ? at : Math.min(next, at);
-      }
+      const retryEnds = refusedPullRetryEndsMs(pod, s);
+      if (retryEnds !== undefined)
+        next = next === undefined ? retryEnds : Math.min(next, retryEnds);
       if (s.ready === true || s.state?.running === undefined) continue;
       const started = parseTime(s.state.running.startedAt);
       if (started === undefined) continue;
@@ -324,6 +322,9 @@ export const CREDENTIAL_RETRY_MS = 30_000;
 /** The registry refused the pull's credentials (or their absence): 401/403, unauthorized, denied. */
 const REFUSED_CREDENTIALS = /\b40[13]\b|unauthori[sz]ed|denied|forbidden|authenticat|authoriz/i;
 
+const refusedCredentials = (s: ContainerStatusView): boolean =>
+  REFUSED_CREDENTIALS.test(s.state?.waiting?.message ?? "");
+
 /**
  * When the kubelet first pulled this container's image: the pod's start for init containers, the
  * pod's Initialized transition for the others (their pulls begin after the init containers).
@@ -339,13 +340,19 @@ function firstPullMs(pod: PodView, s: ContainerStatusView): number | undefined {
 }
 
 /**
- * A pull failure the kubelet will retry with what it lacked the first time: the registry refused
- * credentials within CREDENTIAL_RETRY_MS of the first pull. Not yet a finding.
+ * For a pull the registry refused on credentials: when the kubelet's retry window closes
+ * (CREDENTIAL_RETRY_MS after the first pull). Undefined for any other container.
  */
-function awaitingPullRetry(pod: PodView, s: ContainerStatusView, nowMs: number): boolean {
-  if (!REFUSED_CREDENTIALS.test(s.state?.waiting?.message ?? "")) return false;
+function refusedPullRetryEndsMs(pod: PodView, s: ContainerStatusView): number | undefined {
+  if (!isPullFailure(s) || !refusedCredentials(s)) return undefined;
   const first = firstPullMs(pod, s);
-  return first !== undefined && nowMs - first < CREDENTIAL_RETRY_MS;
+  return first === undefined ? undefined : first + CREDENTIAL_RETRY_MS;
+}
+
+/** A refused pull the kubelet will still retry with what it lacked the first time: not yet a finding. */
+function awaitingPullRetry(pod: PodView, s: ContainerStatusView, nowMs: number): boolean {
+  const retryEnds = refusedPullRetryEndsMs(pod, s);
+  return retryEnds !== undefined && nowMs < retryEnds;
 }
 
 const isPullFailure = (s: ContainerStatusView): boolean =>
@@ -363,7 +370,7 @@ function pullFinding(pod: PodView, s: ContainerStatusView, ctx: Context): Findin
       `${who} of revision ${ctx.revision} cannot pull ${image ?? s.image ?? "its image"} ${ctx.when} ` +
       `(${waitingReason(s) ?? ""}: ${s.state?.waiting?.message ?? ""}; pod ${pod.metadata.name}): ` +
       `a real rollback would fail the same way. ` +
-      (REFUSED_CREDENTIALS.test(s.state?.waiting?.message ?? "")
+      (refusedCredentials(s)
         ? `The registry refused the pull's credentials, also on the kubelet's retry: check that the Pods' image pull ` +
           `secrets (spec.imagePullSecrets, or their ServiceAccount's) hold credentials this registry accepts.`
         : `Extend the registry's retention to keep the images of at least the last releases you may roll back to, ` +
