@@ -11,6 +11,7 @@ import { CRD_NAME } from "../../src/api/vocabulary.ts";
 import { admit, crdResourceInfos } from "../../src/sim/admission/index.ts";
 import { ApiError } from "../../src/sim/errors.ts";
 import type { KubeObject } from "../../src/sim/types.ts";
+import { aDrill } from "../core/builders.ts";
 
 const crdFile = `crds/${CRD_NAME}.yaml`;
 const crd = parse(readFileSync(crdFile, "utf8")) as KubeObject;
@@ -76,28 +77,8 @@ describe("valid drills", () => {
 
   it("fills in every default, so the operator reads a complete spec", () => {
     const admitted = admitDrill(drill({ targetRef: target }));
-    expect(admitted["spec"]).toEqual({
-      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
-      toRevision: 0,
-      rerunOnNewRevision: false,
-      suspend: false,
-      sandbox: {
-        replicas: 1,
-        networkIsolation: "DenyEgress",
-        copyReferencedConfigMaps: true,
-        copySecrets: [],
-        env: [],
-        ttlSecondsAfterFinished: 3600,
-        keepOnFailure: true,
-      },
-      checks: {
-        digestPolicy: "Verify",
-        pinnedImages: "Warn",
-        stableSeconds: 30,
-        timeoutSeconds: 600,
-      },
-      historyLimit: 10,
-    });
+    // The test builders claim the CRD's defaults; this holds them to it.
+    expect(admitted["spec"]).toEqual(aDrill().spec);
   });
 
   it("prunes fields the schema does not know, as the apiserver does", () => {

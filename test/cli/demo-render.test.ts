@@ -3,35 +3,14 @@ import type { RollbackDrill } from "../../src/api/types.ts";
 import { createStyle, visibleLength } from "../../src/cli/demo/style.ts";
 import { shortDigest, wrap } from "../../src/cli/demo/summary.ts";
 import { renderTable } from "../../src/cli/demo/table.ts";
+import { aDrill } from "../core/builders.ts";
 
-const drill = (name: string, status: RollbackDrill["status"]): RollbackDrill => ({
-  apiVersion: "rollbackdrill.io/v1alpha1",
-  kind: "RollbackDrill",
-  metadata: { name, namespace: "production", uid: name, generation: 1 },
-  spec: {
-    targetRef: { kind: "Deployment", name },
-    toRevision: 0,
-    rerunOnNewRevision: false,
-    suspend: false,
-    historyLimit: 10,
-    sandbox: {
-      replicas: 1,
-      networkIsolation: "DenyEgress",
-      copyReferencedConfigMaps: true,
-      copySecrets: [],
-      env: [],
-      ttlSecondsAfterFinished: 3600,
-      keepOnFailure: true,
-    },
-    checks: {
-      digestPolicy: "Verify",
-      pinnedImages: "Warn",
-      stableSeconds: 30,
-      timeoutSeconds: 600,
-    },
-  },
-  ...(status === undefined ? {} : { status }),
-});
+const drill = (name: string, status: RollbackDrill["status"]): RollbackDrill =>
+  aDrill({
+    metadata: { name, namespace: "production", uid: name },
+    spec: { targetRef: { kind: "Deployment", name } },
+    ...(status === undefined ? {} : { status }),
+  });
 
 const drills = [
   drill("pinned-web", {

@@ -6,19 +6,12 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { runGate, type RunOptions } from "../../src/cli/run.ts";
+import { runGate } from "../../src/cli/run.ts";
 import type { GVR, KubeObject } from "../../src/sim/types.ts";
 import { ADMIN, SERVICEACCOUNTS } from "../kit/index.ts";
-import {
-  createDrill,
-  createNamespace,
-  deploy,
-  startScenario,
-  type Scenario,
-} from "../controller/scenario-helpers.ts";
+import { createNamespace, startScenario, type Scenario } from "../controller/scenario-helpers.ts";
+import { NS, gateDrill, gateOptions, pinnedTwoRevisions } from "./gate-helpers.ts";
 
-const REPO = "registry.example.com/shop/web";
-const NS = "shop";
 const CLUSTERROLES: GVR = {
   group: "rbac.authorization.k8s.io",
   version: "v1",
@@ -29,20 +22,6 @@ const ROLEBINDINGS: GVR = {
   version: "v1",
   resource: "rolebindings",
 };
-
-function options(kubeconfig: string): RunOptions {
-  return {
-    namespace: NS,
-    target: "web",
-    name: "gate-web",
-    toRevision: 0,
-    wait: true,
-    timeoutMs: 3_600_000,
-    output: "json",
-    kubeconfig,
-    standalone: false,
-  };
-}
 
 async function pipelineIdentity(s: Scenario, bound: boolean): Promise<string> {
   createNamespace(s.sim, "ci");
@@ -77,14 +56,8 @@ async function pipelineIdentity(s: Scenario, bound: boolean): Promise<string> {
 
 async function target(s: Scenario): Promise<void> {
   createNamespace(s.sim, NS);
-  const v1 = s.sim.world.images.push(REPO, "1.0");
-  const v2 = s.sim.world.images.push(REPO, "2.0");
-  await deploy(s.sim, NS, "web", `${REPO}@${v1}`);
-  await deploy(s.sim, NS, "web", `${REPO}@${v2}`);
-  createDrill(s.sim, NS, "gate-web", {
-    targetRef: { kind: "Deployment", name: "web" },
-    checks: { stableSeconds: 5, timeoutSeconds: 3600 },
-  });
+  await pinnedTwoRevisions(s.sim);
+  gateDrill(s.sim);
 }
 
 describe("the gate as a pipeline's ServiceAccount", () => {
@@ -100,7 +73,7 @@ describe("the gate as a pipeline's ServiceAccount", () => {
     const out: string[] = [];
     const err: string[] = [];
     const code = await runGate(
-      options(kubeconfig),
+      gateOptions(kubeconfig),
       { out: l => out.push(l), err: l => err.push(l) },
       { clock: s.sim.clock, token: "ci-1" },
     );
@@ -116,7 +89,7 @@ describe("the gate as a pipeline's ServiceAccount", () => {
     const kubeconfig = await pipelineIdentity(s, false);
     const err: string[] = [];
     const code = await runGate(
-      options(kubeconfig),
+      gateOptions(kubeconfig),
       { out: () => undefined, err: l => err.push(l) },
       { clock: s.sim.clock, token: "ci-2" },
     );

@@ -15,58 +15,29 @@ import {
   parseTarget,
   runGate,
   type GateResult,
-  type RunOptions,
 } from "../../src/cli/run.ts";
 import { createClock } from "../../src/sim/clock.ts";
 import { startSim, type Sim } from "../../src/sim/index.ts";
 import { main } from "../../src/cli/main.ts";
 import { startOperator } from "../../src/cli/operator.ts";
-import { ADMIN, capture, startSimWithDrills, waitForPass } from "../kit/index.ts";
+import {
+  ADMIN,
+  capture,
+  sandboxNamespaces,
+  startSimWithDrills,
+  waitForPass,
+} from "../kit/index.ts";
+import { NS, REPO, gateDrill, gateOptions, pinnedTwoRevisions } from "./gate-helpers.ts";
 import {
   createDrill,
   createNamespace,
   deploy,
   getDrill,
-  NAMESPACES,
   startScenario,
   type Scenario,
 } from "../controller/scenario-helpers.ts";
 
-const REPO = "registry.example.com/shop/web";
-const NS = "shop";
 const ESC = "\u001b";
-
-function options(kubeconfig: string, extra: Partial<RunOptions> = {}): RunOptions {
-  return {
-    namespace: NS,
-    target: "web",
-    name: "gate-web",
-    toRevision: 0,
-    wait: true,
-    timeoutMs: 3_600_000,
-    output: "json",
-    kubeconfig,
-    standalone: false,
-    ...extra,
-  };
-}
-
-/** The gate's drill made beforehand with generous timeouts (a loaded host stalls the scaled clock). */
-function gateDrill(sim: Sim): void {
-  createDrill(sim, NS, "gate-web", {
-    targetRef: { kind: "Deployment", name: "web" },
-    checks: { stableSeconds: 5, timeoutSeconds: 3600 },
-    sandbox: { keepOnFailure: false },
-  });
-}
-
-async function pinnedTwoRevisions(sim: Sim): Promise<{ v1: string; v2: string }> {
-  const v1 = sim.world.images.push(REPO, "1.0");
-  const v2 = sim.world.images.push(REPO, "2.0");
-  await deploy(sim, NS, "web", `${REPO}@${v1}`);
-  await deploy(sim, NS, "web", `${REPO}@${v2}`);
-  return { v1, v2 };
-}
 
 /** The :latest war story: both revisions name :latest, the tag moved with the deploy. */
 async function latestWarStory(sim: Sim): Promise<void> {
@@ -76,12 +47,6 @@ async function latestWarStory(sim: Sim): Promise<void> {
   await deploy(sim, NS, "web", `${REPO}:latest`, {
     annotations: { "kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z" },
   });
-}
-
-function sandboxes(sim: Sim): string[] {
-  return sim.store
-    .list(NAMESPACES, { labelSelector: "app.kubernetes.io/managed-by=rollback-drill" })
-    .items.map(n => n.metadata.name ?? "");
 }
 
 describe("rollback-drill run against an operator", () => {
@@ -96,7 +61,7 @@ describe("rollback-drill run against an operator", () => {
     const { v1, v2 } = await pinnedTwoRevisions(s.sim);
     gateDrill(s.sim);
     const c = capture();
-    const code = await runGate(options(s.sim.kubeconfig), c.io, {
+    const code = await runGate(gateOptions(s.sim.kubeconfig), c.io, {
       clock: s.sim.clock,
       token: "release-42",
     });
@@ -135,7 +100,7 @@ describe("rollback-drill run against an operator", () => {
     const v1 = s.sim.world.images.push(REPO, "1.0");
     await deploy(s.sim, NS, "web", `${REPO}@${v1}`, { revisionHistoryLimit: 0 });
     const c = capture();
-    const code = await runGate(options(s.sim.kubeconfig, { output: "table" }), c.io, {
+    const code = await runGate(gateOptions(s.sim.kubeconfig, { output: "table" }), c.io, {
       clock: s.sim.clock,
       isTTY: true,
     });
@@ -161,10 +126,14 @@ describe("rollback-drill run against an operator", () => {
     await pinnedTwoRevisions(s.sim);
     gateDrill(s.sim);
     const c = capture();
-    const code = await runGate(options(s.sim.kubeconfig, { wait: false, output: "yaml" }), c.io, {
-      clock: s.sim.clock,
-      token: "t",
-    });
+    const code = await runGate(
+      gateOptions(s.sim.kubeconfig, { wait: false, output: "yaml" }),
+      c.io,
+      {
+        clock: s.sim.clock,
+        token: "t",
+      },
+    );
     expect(code, c.err.join("\n")).toBe(0);
     const result = parse(c.out.join("\n")) as GateResult;
     expect(result.run).toMatchObject({ runNowToken: "t" });
@@ -188,9 +157,9 @@ describe("rollback-drill run --standalone", () => {
     await latestWarStory(s.sim);
     gateDrill(s.sim);
     const viaOperator = capture();
-    expect(await runGate(options(s.sim.kubeconfig), viaOperator.io, { clock: s.sim.clock })).toBe(
-      1,
-    );
+    expect(
+      await runGate(gateOptions(s.sim.kubeconfig), viaOperator.io, { clock: s.sim.clock }),
+    ).toBe(1);
     // The same scenario on a cluster with the CRD and no operator.
     const sim = await startSimWithDrills({ timeScale: 1000 });
     sims.push(sim);
@@ -198,7 +167,7 @@ describe("rollback-drill run --standalone", () => {
     await latestWarStory(sim);
     gateDrill(sim);
     const standalone = capture();
-    const code = await runGate(options(sim.kubeconfig, { standalone: true }), standalone.io, {
+    const code = await runGate(gateOptions(sim.kubeconfig, { standalone: true }), standalone.io, {
       clock: sim.clock,
     });
     expect(code, standalone.out.join("\n")).toBe(1);
@@ -217,7 +186,7 @@ describe("rollback-drill run --standalone", () => {
       to: a.run.toRevision,
     });
     // Nothing outlives the process: the sandbox is gone when the gate returns.
-    expect(sandboxes(sim)).toEqual([]);
+    expect(sandboxNamespaces(sim)).toEqual([]);
     expect(getDrill(sim, NS, "gate-web")?.status?.currentRun).toBeUndefined();
   });
 
@@ -228,7 +197,7 @@ describe("rollback-drill run --standalone", () => {
     await pinnedTwoRevisions(sim);
     gateDrill(sim);
     const out = capture();
-    const code = await runGate(options(sim.kubeconfig, { standalone: true }), out.io, {
+    const code = await runGate(gateOptions(sim.kubeconfig, { standalone: true }), out.io, {
       clock: sim.clock,
     });
     expect(code, out.err.join("\n")).toBe(0);
@@ -236,7 +205,7 @@ describe("rollback-drill run --standalone", () => {
     expect(out.err.join("\n")).not.toContain("rollback-drill run:");
     // Gone, not merely marked for deletion with a finalizer nobody will remove.
     expect(getDrill(sim, NS, "gate-web")).toBeUndefined();
-    expect(sandboxes(sim)).toEqual([]);
+    expect(sandboxNamespaces(sim)).toEqual([]);
   });
 });
 
@@ -278,12 +247,12 @@ describe("rollback-drill run --standalone in a namespace with other drills", () 
     const before = {
       other: getDrill(sim, NS, "other")?.metadata.resourceVersion,
       idle: getDrill(sim, NS, "idle")?.metadata.resourceVersion,
-      sandboxes: sandboxes(sim),
+      sandboxes: sandboxNamespaces(sim),
     };
     expect(before.sandboxes).toHaveLength(1);
     gateDrill(sim);
     const c = capture();
-    const code = await runGate(options(sim.kubeconfig, { standalone: true }), c.io, {
+    const code = await runGate(gateOptions(sim.kubeconfig, { standalone: true }), c.io, {
       clock: sim.clock,
     });
     expect(code, c.err.join("\n")).toBe(0);
@@ -293,7 +262,7 @@ describe("rollback-drill run --standalone in a namespace with other drills", () 
     expect(getDrill(sim, NS, "other")?.status?.currentRun?.phase).toBe("Verifying");
     expect(getDrill(sim, NS, "idle")?.metadata.resourceVersion).toBe(before.idle);
     expect(getDrill(sim, NS, "idle")?.status).toBeUndefined();
-    expect(sandboxes(sim)).toEqual(before.sandboxes);
+    expect(sandboxNamespaces(sim)).toEqual(before.sandboxes);
   });
 });
 
@@ -307,7 +276,7 @@ describe("rollback-drill run when it cannot run", () => {
   it("exits 2 with one line when the CRD is not installed", async () => {
     sim = await startSim({ timeScale: 1000 });
     const c = capture();
-    expect(await runGate(options(sim.kubeconfig), c.io, { clock: sim.clock })).toBe(2);
+    expect(await runGate(gateOptions(sim.kubeconfig), c.io, { clock: sim.clock })).toBe(2);
     expect(c.out).toEqual([]);
     expect(c.err).toEqual([
       "rollback-drill run: the RollbackDrill CRD (rollbackdrills.rollbackdrill.io) is not installed: kubectl apply -f crds/ first (--standalone needs it too)",
@@ -324,7 +293,7 @@ describe("rollback-drill run when it cannot run", () => {
     );
     const c = capture();
     const kubeconfig = await sim.kubeconfigFor(NS, "ci");
-    expect(await runGate(options(kubeconfig), c.io, { clock: sim.clock })).toBe(2);
+    expect(await runGate(gateOptions(kubeconfig), c.io, { clock: sim.clock })).toBe(2);
     expect(c.err).toHaveLength(1);
     expect(c.err[0]).toMatch(
       /^rollback-drill run: forbidden \(apply rollbackdrill shop\/gate-web\): .*system:serviceaccount:shop:ci/,
@@ -335,7 +304,7 @@ describe("rollback-drill run when it cannot run", () => {
     sim = await startSimWithDrills({ timeScale: 1000 });
     createNamespace(sim, NS);
     const c = capture();
-    const code = await runGate(options(sim.kubeconfig, { timeoutMs: 120_000 }), c.io, {
+    const code = await runGate(gateOptions(sim.kubeconfig, { timeoutMs: 120_000 }), c.io, {
       clock: sim.clock,
     });
     expect(code).toBe(2);
@@ -353,7 +322,7 @@ describe("rollback-drill run when it cannot run", () => {
     const kubeconfig = sim.kubeconfig;
     await sim.close();
     const c = capture();
-    const code = await runGate(options(kubeconfig), c.io, { clock: createClock(1000) });
+    const code = await runGate(gateOptions(kubeconfig), c.io, { clock: createClock(1000) });
     expect(code).toBe(2);
     expect(c.err).toHaveLength(1);
     expect(c.err[0]).toMatch(
