@@ -68,6 +68,27 @@ function pushImages(s: Scenario, n: number): string[] {
   );
 }
 
+/**
+ * The target at revision 2 of pinned images, with drill `name` (these spec fields, passing
+ * checks) through its first run; returns the image for a third deploy.
+ */
+async function drilledAtRevision2(
+  s: Scenario,
+  name: string,
+  spec: Record<string, unknown> = {},
+): Promise<string> {
+  const [v1, v2, v3] = pushImages(s, 3);
+  await deploy(s.sim, NS, "web", v1 ?? "");
+  await deploy(s.sim, NS, "web", v2 ?? "");
+  createDrill(s.sim, NS, name, {
+    targetRef: { kind: "Deployment", name: "web" },
+    ...spec,
+    checks: PASSING,
+  });
+  await waitForRuns(s, name, 1);
+  return v3 ?? "";
+}
+
 /** Updates the target's image and waits only until the controller has seen it (a new revision). */
 async function startDeploy(s: Scenario, image: string): Promise<void> {
   const existing = s.sim.store.get(DEPLOYMENTS, NS, "web");
@@ -171,20 +192,12 @@ describe("triggers on the simulator", () => {
   });
 
   it("re-drills once after a deploy has rolled out, and RollbackReady follows", async () => {
-    const [v1, v2, v3] = pushImages(s, 3);
-    await deploy(s.sim, NS, "web", v1 ?? "");
-    await deploy(s.sim, NS, "web", v2 ?? "");
-    createDrill(s.sim, NS, "every", {
-      targetRef: { kind: "Deployment", name: "web" },
-      rerunOnNewRevision: true,
-      checks: PASSING,
-    });
-    await waitForRuns(s, "every", 1);
+    const v3 = await drilledAtRevision2(s, "every", { rerunOnNewRevision: true });
     const ready = (): string | undefined =>
       findCondition(drillOf(s, "every").status?.conditions, "RollbackReady")?.status;
     expect(ready()).toBe("True");
     // The deploy: RollbackReady goes False at once, while revision 3 is still rolling out.
-    await startDeploy(s, v3 ?? "");
+    await startDeploy(s, v3);
     const sawFalse = await waitFor(
       s.sim,
       "drill every to turn RollbackReady False",
@@ -195,7 +208,7 @@ describe("triggers on the simulator", () => {
       },
       10_000,
     );
-    await deploy(s.sim, NS, "web", v3 ?? "");
+    await deploy(s.sim, NS, "web", v3);
     const rolledOut = Date.parse(progressingOf(s)?.lastUpdateTime ?? "");
     expect(Date.parse(sawFalse.lastTransitionTime)).toBeLessThan(rolledOut);
     expect(sawFalse.reason).toBe("NotRehearsed");
@@ -246,14 +259,7 @@ describe("triggers on the simulator", () => {
   });
 
   it("runs once per run-now annotation value", async () => {
-    const [v1, v2] = pushImages(s, 2);
-    await deploy(s.sim, NS, "web", v1 ?? "");
-    await deploy(s.sim, NS, "web", v2 ?? "");
-    createDrill(s.sim, NS, "poke", {
-      targetRef: { kind: "Deployment", name: "web" },
-      checks: PASSING,
-    });
-    await waitForRuns(s, "poke", 1);
+    await drilledAtRevision2(s, "poke");
     annotate(s, "poke", { [RUN_NOW_ANNOTATION]: "a" });
     const runs = await waitForRuns(s, "poke", 2);
     expect(runs[1]?.trigger).toBe("RunNow");
@@ -273,21 +279,13 @@ describe("triggers on the simulator", () => {
   });
 
   it("holds every trigger while suspended, and runs again when resumed", async () => {
-    const [v1, v2, v3] = pushImages(s, 3);
-    await deploy(s.sim, NS, "web", v1 ?? "");
-    await deploy(s.sim, NS, "web", v2 ?? "");
-    createDrill(s.sim, NS, "held", {
-      targetRef: { kind: "Deployment", name: "web" },
-      rerunOnNewRevision: true,
-      checks: PASSING,
-    });
-    await waitForRuns(s, "held", 1);
+    const v3 = await drilledAtRevision2(s, "held", { rerunOnNewRevision: true });
     patchSpec(s, "held", { suspend: true, schedule: "* * * * *" });
     await waitForPass(s.sim, "drill held to be Suspended", () => {
       expect(drillOf(s, "held").status?.phase).toBe("Suspended");
     });
     annotate(s, "held", { [RUN_NOW_ANNOTATION]: "now" });
-    await deploy(s.sim, NS, "web", v3 ?? "");
+    await deploy(s.sim, NS, "web", v3);
     // Three scheduled minutes pass, a deploy and a poke arrive: nothing starts.
     await untilSimTime(s, s.sim.clock.nowMs() + 180_000);
     const held = drillOf(s, "held");
