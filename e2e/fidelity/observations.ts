@@ -11,6 +11,7 @@
  * normalising; UIDs, resourceVersions, timestamps, ages, IPs and pod-template-hashes do (the
  * hash is compared once, raw, on its own: `rollout.pod-template-hash`).
  */
+import { deploymentObject, type DeploymentOptions } from "../../test/kit/builders.ts";
 
 export interface KubectlResult {
   code: number;
@@ -146,37 +147,13 @@ async function eventually(what: string, ms: number, check: () => Promise<boolean
   }
 }
 
+/** The kit's Deployment as kubectl's stdin, with no replicas: these observations need no pods. */
 const deployment = (
   ns: string,
   name: string,
   image: string,
-  extra: {
-    containers?: unknown[];
-    revisionHistoryLimit?: number;
-    serviceAccountName?: string;
-  } = {},
-): string =>
-  JSON.stringify({
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace: ns },
-    spec: {
-      replicas: 0,
-      ...(extra.revisionHistoryLimit === undefined
-        ? {}
-        : { revisionHistoryLimit: extra.revisionHistoryLimit }),
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: extra.containers ?? [{ name: "app", image }],
-          ...(extra.serviceAccountName === undefined
-            ? {}
-            : { serviceAccountName: extra.serviceAccountName }),
-        },
-      },
-    },
-  });
+  options: DeploymentOptions = {},
+): string => JSON.stringify(deploymentObject(ns, name, image, { replicas: 0, ...options }));
 
 const conditions = (o: Obj): string =>
   (o.status?.conditions ?? [])
@@ -243,7 +220,7 @@ const apiErrors: Script = {
       await k(["create", "-f", "-"], JSON.stringify(mismatched)),
     );
     o["a Deployment without containers"] = outcome(
-      await k(["create", "-f", "-"], deployment(ns, "empty", "x", { containers: [] })),
+      await k(["create", "-f", "-"], deployment(ns, "empty", "x", { pod: { containers: [] } })),
     );
     o["an unknown field, kubectl's default Strict validation"] = outcome(
       await k(
@@ -261,10 +238,12 @@ const apiErrors: Script = {
       k,
       ["create", "-f", "-"],
       deployment(ns, "web", "busybox:1", {
-        containers: [
-          { name: "app", image: "busybox:1" },
-          { name: "side", image: "busybox:1" },
-        ],
+        pod: {
+          containers: [
+            { name: "app", image: "busybox:1" },
+            { name: "side", image: "busybox:1" },
+          ],
+        },
       }),
     );
     o["change an immutable selector"] = outcome(
@@ -675,7 +654,11 @@ const accounts: Script = {
         metadata: { name, namespace: ns },
         spec: { containers: [{ name: "app", image: "busybox:1" }], ...spec },
       });
-    await must(k, ["create", "-f", "-"], pod("via-account", { serviceAccountName: "puller" }));
+    await must(
+      k,
+      ["create", "-f", "-"],
+      pod("via-account", { pod: { serviceAccountName: "puller" } }),
+    );
     await must(
       k,
       ["create", "-f", "-"],
@@ -691,7 +674,7 @@ const accounts: Script = {
     await must(
       k,
       ["create", "-f", "-"],
-      deployment(ns, "aliased", "busybox:1", { serviceAccountName: "puller" }),
+      deployment(ns, "aliased", "busybox:1", { pod: { serviceAccountName: "puller" } }),
     );
     const aliased = await json<Obj>(k, ["-n", ns, "get", "deployment", "aliased"]);
     const template = (aliased.spec?.["template"] ?? {}) as { spec?: Record<string, unknown> };

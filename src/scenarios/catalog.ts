@@ -3,11 +3,12 @@
  * and the drill that rehearses its rollback, with the verdict the drill must reach. The demo shows
  * them, the e2e suite runs them on every backend, the soak repeats them under faults.
  */
-import type { V1Deployment, V1Probe } from "@kubernetes/client-node";
+import type { V1Deployment } from "@kubernetes/client-node";
 import type { DrillSpec } from "../api/types.ts";
 import type { DigestCheck, Reason, Verdict, WarningReason } from "../api/vocabulary.ts";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { Cluster } from "./cluster.ts";
+import { deploymentManifest, type DeploymentOptions } from "./deployment.ts";
 import type { ImageBehaviour } from "./registry.ts";
 
 export const REGISTRY = "registry.example.com/shop";
@@ -94,52 +95,18 @@ export interface Scenario {
 
 const FAST: ImageBehaviour = { pullMs: 300, startMs: 200, readyAfterMs: 500 };
 
+/** A catalogue app: two replicas, the Deployment labelled app=<name> like its pods. */
 function deployment(
   namespace: string,
   name: string,
   image: string,
-  extra: {
-    env?: { name: string; value: string }[];
-    revisionHistoryLimit?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    readinessProbe?: V1Probe;
-    imagePullPolicy?: string;
-    nodeName?: string;
-  } = {},
+  options: DeploymentOptions = {},
 ): V1Deployment {
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: {
-      name,
-      namespace,
-      labels: { app: name, ...(extra.labels ?? {}) },
-      ...(extra.annotations ? { annotations: extra.annotations } : {}),
-    },
-    spec: {
-      replicas: 2,
-      ...(extra.revisionHistoryLimit === undefined
-        ? {}
-        : { revisionHistoryLimit: extra.revisionHistoryLimit }),
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          ...(extra.nodeName === undefined ? {} : { nodeName: extra.nodeName }),
-          containers: [
-            {
-              name: "app",
-              image,
-              ...(extra.env ? { env: extra.env } : {}),
-              ...(extra.readinessProbe ? { readinessProbe: extra.readinessProbe } : {}),
-              ...(extra.imagePullPolicy ? { imagePullPolicy: extra.imagePullPolicy } : {}),
-            },
-          ],
-        },
-      },
-    },
-  };
+  return deploymentManifest(namespace, name, image, {
+    replicas: 2,
+    ...options,
+    labels: { app: name, ...options.labels },
+  });
 }
 
 function drillFor(
@@ -297,7 +264,10 @@ const forwardMigration: Scenario = {
     // take longer than stableSeconds, so the drill saw a stable pod and judged the digest.
     const readinessProbe = cluster.readinessProbe();
     await cluster.createDeployment(
-      deployment(options.namespace, this.name, `${r}:5.0.0`, { env, readinessProbe }),
+      deployment(options.namespace, this.name, `${r}:5.0.0`, {
+        env,
+        container: { readinessProbe },
+      }),
     );
     await cluster.waitRolledOut(options.namespace, this.name);
     await cluster.setImage(options.namespace, this.name, "app", `${r}:5.1.0`);
@@ -349,7 +319,7 @@ const helmManaged: Scenario = {
     const v2 = await cluster.pushImage(r, "3.3.0", FAST);
     const helm = {
       labels: { "app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "billing" },
-      annotations: {
+      deploymentAnnotations: {
         "meta.helm.sh/release-name": "billing",
         "meta.helm.sh/release-namespace": options.namespace,
       },
@@ -401,8 +371,8 @@ const cachedTag: Scenario = {
     // One node for every pod, as a one-node pool: its cache is the production cache.
     const [node] = await cluster.nodeNames();
     const pin = {
-      imagePullPolicy: "IfNotPresent",
-      ...(node === undefined ? {} : { nodeName: node }),
+      container: { imagePullPolicy: "IfNotPresent" },
+      pod: node === undefined ? {} : { nodeName: node },
     };
     await cluster.pushImage(r, "stable", { ...FAST, logLines: ["worker build 88"] });
     await cluster.createDeployment(deployment(options.namespace, this.name, `${r}:stable`, pin));
@@ -473,7 +443,9 @@ const neverReady: Scenario = {
     });
     const v2 = await cluster.pushImage(r, "4.0.1", FAST);
     await cluster.createDeployment(
-      deployment(options.namespace, this.name, `${r}@${v1}`, { readinessProbe: probe }),
+      deployment(options.namespace, this.name, `${r}@${v1}`, {
+        container: { readinessProbe: probe },
+      }),
     );
     // Revision 1 never rolls out (its ReplicaSet exists, its pods never get Ready); the hotfix
     // replaces it.
@@ -540,7 +512,9 @@ const slowStart: Scenario = {
     const v1 = await cluster.pushImage(r, "9.0.0", { ...FAST, readyAfterMs: 8_000 });
     const v2 = await cluster.pushImage(r, "9.1.0", FAST);
     await cluster.createDeployment(
-      deployment(options.namespace, this.name, `${r}@${v1}`, { readinessProbe: probe }),
+      deployment(options.namespace, this.name, `${r}@${v1}`, {
+        container: { readinessProbe: probe },
+      }),
     );
     await cluster.waitRolledOut(options.namespace, this.name);
     await cluster.setImage(options.namespace, this.name, "app", `${r}@${v2}`);

@@ -5,6 +5,10 @@
  */
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from "../../src/api/vocabulary.ts";
 import type { DrillManifest } from "../../src/scenarios/catalog.ts";
+import {
+  deploymentManifest,
+  type DeploymentOptions as BuilderOptions,
+} from "../../src/scenarios/deployment.ts";
 import type { GVR, KubeObject } from "../../src/sim/types.ts";
 
 const core = (resource: string): GVR => ({ group: "", version: "v1", resource });
@@ -39,6 +43,10 @@ export function namespaceObject(name: string, labels?: Record<string, string>): 
   };
 }
 
+/**
+ * The options of the scenarios' Deployment builder, loosened to any JSON: a test may hand the
+ * simulator what no typed client would send, and the simulator's admission must answer it.
+ */
 export interface DeploymentOptions {
   /** Default 1. */
   readonly replicas?: number;
@@ -48,52 +56,24 @@ export interface DeploymentOptions {
   readonly annotations?: Record<string, string>;
   /** The Deployment's own labels. */
   readonly labels?: Record<string, string>;
+  /** The Deployment's own annotations. */
+  readonly deploymentAnnotations?: Record<string, string>;
   /** More fields of the one container ("app"). */
   readonly container?: Record<string, unknown>;
+  /** More fields of the pod spec (`containers` replaces the one container). */
+  readonly pod?: Record<string, unknown>;
   /** More fields of the Deployment's spec, over the built ones. */
   readonly spec?: Record<string, unknown>;
 }
 
-/** A Deployment of one container "app" whose pods are labelled app=<name>. */
+/** The scenarios' Deployment builder (src/scenarios/deployment.ts), as the simulator's store takes it. */
 export function deploymentObject(
   namespace: string,
   name: string,
   image: string,
   options: DeploymentOptions = {},
 ): KubeObject {
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: {
-      name,
-      namespace,
-      ...(options.labels === undefined ? {} : { labels: options.labels }),
-    },
-    spec: {
-      replicas: options.replicas ?? 1,
-      ...(options.revisionHistoryLimit === undefined
-        ? {}
-        : { revisionHistoryLimit: options.revisionHistoryLimit }),
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: {
-          labels: { app: name },
-          ...(options.annotations === undefined ? {} : { annotations: options.annotations }),
-        },
-        spec: {
-          containers: [
-            {
-              name: "app",
-              image,
-              ...(options.env === undefined ? {} : { env: options.env }),
-              ...options.container,
-            },
-          ],
-        },
-      },
-      ...options.spec,
-    },
-  };
+  return deploymentManifest(namespace, name, image, options as BuilderOptions);
 }
 
 /** What the kit's createDrill takes: a manifest of the catalogue, or any spec a test tries. */

@@ -16,8 +16,8 @@ import {
   PODS,
   SECRETS,
   SERVICEACCOUNTS,
+  deploy as deployTarget,
   startSimWithDrills,
-  waitRolledOut,
 } from "../kit/index.ts";
 import {
   ADMIN,
@@ -45,47 +45,21 @@ function create(sim: Sim, resource: GVR, object: KubeObject): void {
   sim.store.create(resource, object, ADMIN);
 }
 
+/** The target: pods that reference a ConfigMap, a Secret, a ServiceAccount and a pull secret. */
 async function deploy(sim: Sim, image: string): Promise<void> {
-  const existing = sim.store.get(DEPLOYMENTS, NS, "web");
-  const spec = {
+  await deployTarget(sim, NS, "web", image, {
     replicas: 2,
-    selector: { matchLabels: { app: "web" } },
-    template: {
-      metadata: { labels: { app: "web" } },
-      spec: {
-        serviceAccountName: "web",
-        imagePullSecrets: [{ name: "regcred" }],
-        containers: [
-          {
-            name: "app",
-            image,
-            envFrom: [{ configMapRef: { name: "web-config" } }],
-            env: [
-              {
-                name: "DB_PASSWORD",
-                valueFrom: { secretKeyRef: { name: "db-password", key: "password" } },
-              },
-            ],
-          },
-        ],
-      },
+    pod: { serviceAccountName: "web", imagePullSecrets: [{ name: "regcred" }] },
+    container: {
+      envFrom: [{ configMapRef: { name: "web-config" } }],
+      env: [
+        {
+          name: "DB_PASSWORD",
+          valueFrom: { secretKeyRef: { name: "db-password", key: "password" } },
+        },
+      ],
     },
-  };
-  const written =
-    existing === undefined
-      ? sim.store.create(
-          DEPLOYMENTS,
-          {
-            apiVersion: "apps/v1",
-            kind: "Deployment",
-            metadata: { name: "web", namespace: NS },
-            spec,
-          },
-          ADMIN,
-        )
-      : sim.store.update(DEPLOYMENTS, { ...existing, spec }, ADMIN);
-  const generation = written.metadata.generation ?? 0;
-  await waitRolledOut(sim, NS, "web", generation, { replicas: 2 });
+  });
 }
 
 function drill(name: string, sandbox: Record<string, unknown>) {

@@ -24,14 +24,13 @@ import type { Sim } from "../../src/sim/index.ts";
 import type { GVR, KubeObject } from "../../src/sim/types.ts";
 import {
   ADMIN,
-  DEPLOYMENTS as deployments,
   EVENTS,
+  deploy,
   NAMESPACES,
   createDrill,
   getDrill,
   sandboxNamespaces,
   waitFor,
-  waitRolledOut,
 } from "../kit/index.ts";
 
 /** What the reliability tests and the soak take from the kit, re-exported for them. */
@@ -567,41 +566,11 @@ export async function setUpReferencingTarget(sim: Sim): Promise<PlannedDrill> {
   );
   const repo = "registry.example.com/shop/refs";
   const digests = [sim.world.images.push(repo, "1.0"), sim.world.images.push(repo, "2.0")];
-  for (const digest of digests) {
-    const spec = {
-      replicas: 1,
-      selector: { matchLabels: { app: "refs" } },
-      template: {
-        metadata: { labels: { app: "refs" } },
-        spec: {
-          serviceAccountName: "web",
-          imagePullSecrets: [{ name: "regcred" }],
-          containers: [
-            {
-              name: "app",
-              image: `${repo}@${digest}`,
-              envFrom: [{ configMapRef: { name: "web-config" } }],
-            },
-          ],
-        },
-      },
-    };
-    const existing = sim.store.get(deployments, ns, "refs");
-    const written =
-      existing === undefined
-        ? sim.store.create(
-            deployments,
-            {
-              apiVersion: "apps/v1",
-              kind: "Deployment",
-              metadata: { name: "refs", namespace: ns },
-              spec,
-            },
-            ADMIN,
-          )
-        : sim.store.update(deployments, { ...existing, spec }, ADMIN);
-    await waitRolledOut(sim, ns, "refs", written.metadata.generation ?? 0);
-  }
+  for (const digest of digests)
+    await deploy(sim, ns, "refs", `${repo}@${digest}`, {
+      pod: { serviceAccountName: "web", imagePullSecrets: [{ name: "regcred" }] },
+      container: { envFrom: [{ configMapRef: { name: "web-config" } }] },
+    });
   const scenario = planned0();
   return {
     scenario,
