@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { crdResourceInfos } from "../../../src/sim/admission/index.ts";
 import type { KubeObject } from "../../../src/sim/types.ts";
-import { admitAs, builtin, messages, rejection } from "./helpers.ts";
+import { admitAs, builtin, crdObject, messages, rejection } from "./helpers.ts";
 
 const schema = {
   type: "object",
@@ -112,35 +112,29 @@ const schema = {
   },
 };
 
-const crd: KubeObject = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "widgets.example.com" },
-  spec: {
-    group: "example.com",
-    scope: "Namespaced",
-    names: {
-      plural: "widgets",
-      singular: "widget",
-      kind: "Widget",
-      shortNames: ["wd"],
-      categories: ["all"],
-    },
-    versions: [
-      {
-        name: "v1",
-        served: true,
-        storage: true,
-        schema: { openAPIV3Schema: schema },
-        subresources: {
-          status: {},
-          scale: { specReplicasPath: ".spec.replicas", statusReplicasPath: ".status.replicas" },
-        },
-      },
-      { name: "v1beta1", served: false, storage: false, schema: { openAPIV3Schema: schema } },
-    ],
+const crd = crdObject({
+  group: "example.com",
+  names: {
+    plural: "widgets",
+    singular: "widget",
+    kind: "Widget",
+    shortNames: ["wd"],
+    categories: ["all"],
   },
-};
+  versions: [
+    {
+      name: "v1",
+      served: true,
+      storage: true,
+      schema: { openAPIV3Schema: schema },
+      subresources: {
+        status: {},
+        scale: { specReplicasPath: ".spec.replicas", statusReplicasPath: ".status.replicas" },
+      },
+    },
+    { name: "v1beta1", served: false, storage: false, schema: { openAPIV3Schema: schema } },
+  ],
+});
 
 const crdInfo = builtin(
   "apiextensions.k8s.io",

@@ -1,7 +1,13 @@
-/** Shared fixtures for the admission tests: ResourceInfos of built-ins and a call wrapper. */
-import { ApiError } from "../../../src/sim/errors.ts";
+/**
+ * Shared fixtures for the admission tests: ResourceInfos of built-ins, a call wrapper, the 422 a
+ * rejected call throws and its messages; the CRD builder is the API machinery's, re-exported.
+ */
+import type { ApiError } from "../../../src/sim/errors.ts";
 import { admit } from "../../../src/sim/admission/index.ts";
 import type { KubeObject, ResourceInfo } from "../../../src/sim/types.ts";
+import { apiError } from "../apiserver/helpers.ts";
+
+export { crdObject } from "../apiserver/helpers.ts";
 
 export function builtin(
   group: string,
@@ -42,13 +48,7 @@ export function admitAs(
 
 /** The 422 an admission call throws (fails the test when it does not throw). */
 export function rejection(call: () => unknown): ApiError {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error("admission accepted the object");
+  return apiError(call, "admission accepted the object");
 }
 
 export function messages(error: ApiError): string[] {

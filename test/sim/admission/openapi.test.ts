@@ -7,8 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { crdResourceInfos } from "../../../src/sim/admission/index.ts";
 import { openapiV2, openapiV3Doc, openapiV3Root } from "../../../src/sim/openapi.ts";
-import type { GVR, KubeObject, ResourceCatalogue, ResourceInfo } from "../../../src/sim/types.ts";
-import { builtin } from "./helpers.ts";
+import type { GVR, ResourceCatalogue, ResourceInfo } from "../../../src/sim/types.ts";
+import { builtin, crdObject } from "./helpers.ts";
 
 function catalogue(infos: ResourceInfo[]): ResourceCatalogue {
   const key = (g: GVR) => `${g.group}/${g.version}/${g.resource}`;
@@ -22,29 +22,23 @@ function catalogue(infos: ResourceInfo[]): ResourceCatalogue {
   };
 }
 
-const crd: KubeObject = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "widgets.example.com" },
-  spec: {
-    group: "example.com",
-    scope: "Namespaced",
-    names: { plural: "widgets", kind: "Widget" },
-    versions: [
-      {
-        name: "v1",
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: "object",
-            properties: { spec: { type: "object", description: "The widget." } },
-          },
+const crd = crdObject({
+  group: "example.com",
+  names: { plural: "widgets", kind: "Widget" },
+  versions: [
+    {
+      name: "v1",
+      served: true,
+      storage: true,
+      schema: {
+        openAPIV3Schema: {
+          type: "object",
+          properties: { spec: { type: "object", description: "The widget." } },
         },
       },
-    ],
-  },
-};
+    },
+  ],
+});
 
 const cat = catalogue([
   builtin("", "namespaces", "Namespace", false),

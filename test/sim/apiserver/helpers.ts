@@ -1,10 +1,15 @@
-/** Shared fixtures for the API machinery tests: a manual clock and a store with its catalogue. */
+/**
+ * Shared fixtures for the API machinery tests: a manual clock, a store with its catalogue, the
+ * objects they store (ConfigMap, Deployment, CustomResourceDefinition), a watch request for
+ * ConfigMaps and the ApiError a call throws. The admission tests take the last two from here.
+ */
 import { ApiError } from "../../../src/sim/errors.ts";
 import { createCatalogue } from "../../../src/sim/catalogue.ts";
 import { createStore } from "../../../src/sim/store.ts";
 import type { SimStore, StoreOptions } from "../../../src/sim/store.ts";
 import type { Actor, KubeObject, SimClock, TimerHandle } from "../../../src/sim/types.ts";
-import { NAMESPACES, deploymentObject, namespaceObject } from "../../kit/index.ts";
+import type { WatchRequest } from "../../../src/sim/watch.ts";
+import { CONFIGMAPS, NAMESPACES, deploymentObject, namespaceObject } from "../../kit/index.ts";
 
 /** A clock that moves only when told to. */
 export function manualClock(
@@ -75,13 +80,54 @@ export function configMap(
   return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace }, data };
 }
 
-/** The ApiError `fn` throws (fails the test when it throws nothing, or something else). */
-export function apiError(fn: () => unknown): ApiError {
+/**
+ * A CustomResourceDefinition named <plural>.<group> (namespaced unless `scope` says otherwise),
+ * as apiextensions.k8s.io/v1 spells it.
+ */
+export function crdObject(crd: {
+  group: string;
+  names: { plural: string; kind: string } & Record<string, unknown>;
+  versions: Record<string, unknown>[];
+  scope?: "Namespaced" | "Cluster";
+}): KubeObject {
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${crd.names.plural}.${crd.group}` },
+    spec: {
+      group: crd.group,
+      scope: crd.scope ?? "Namespaced",
+      names: crd.names,
+      versions: crd.versions,
+    },
+  };
+}
+
+const configMapInfo = createCatalogue().byGVR(CONFIGMAPS);
+
+/** A watch of every ConfigMap in namespace default from the current state, no bookmarks; `over` changes any of it. */
+export function configMapWatch(over: Partial<WatchRequest> = {}): WatchRequest {
+  if (configMapInfo === undefined) throw new Error("configmaps not in the catalogue");
+  return {
+    info: configMapInfo,
+    namespace: "default",
+    matches: () => true,
+    resourceVersion: "",
+    allowBookmarks: false,
+    ...over,
+  };
+}
+
+/**
+ * The ApiError `fn` throws (fails the test when it throws something else, and with `unthrown`
+ * when it throws nothing).
+ */
+export function apiError(fn: () => unknown, unthrown = "expected an ApiError"): ApiError {
   try {
     fn();
   } catch (err) {
     if (err instanceof ApiError) return err;
     throw err;
   }
-  throw new Error("expected an ApiError");
+  throw new Error(unthrown);
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startSim } from "../../../src/sim/index.ts";
 import type { Sim } from "../../../src/sim/index.ts";
+import { crdObject } from "./helpers.ts";
 
 const AGGREGATED =
   "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
@@ -97,37 +98,31 @@ describe("HTTP API", () => {
 
   // apiextensions-apiserver: a CRD becomes Established and its resources are served
   it("serves a CRD's resources once it is established", async () => {
-    const crd = {
-      apiVersion: "apiextensions.k8s.io/v1",
-      kind: "CustomResourceDefinition",
-      metadata: { name: "widgets.example.com" },
-      spec: {
-        group: "example.com",
-        scope: "Namespaced",
-        names: { plural: "widgets", singular: "widget", kind: "Widget", listKind: "WidgetList" },
-        versions: [
-          {
-            name: "v1",
-            served: true,
-            storage: true,
-            subresources: { status: {} },
-            schema: {
-              openAPIV3Schema: {
-                type: "object",
-                properties: {
-                  spec: { type: "object", properties: { size: { type: "integer" } } },
-                  status: {
-                    type: "object",
+    const crd = crdObject({
+      group: "example.com",
+      names: { plural: "widgets", singular: "widget", kind: "Widget", listKind: "WidgetList" },
+      versions: [
+        {
+          name: "v1",
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: {
+            openAPIV3Schema: {
+              type: "object",
+              properties: {
+                spec: { type: "object", properties: { size: { type: "integer" } } },
+                status: {
+                  type: "object",
 
-                    properties: { ok: { type: "boolean" } },
-                  },
+                  properties: { ok: { type: "boolean" } },
                 },
               },
             },
           },
-        ],
-      },
-    };
+        },
+      ],
+    });
     const created = await call("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", {
       method: "POST",
       headers: { "Content-Type": "application/json" },

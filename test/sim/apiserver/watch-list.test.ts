@@ -5,24 +5,22 @@
  * events. Without the bookmark such a client waits forever (found by the fidelity suite).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { createCatalogue } from "../../../src/sim/catalogue.ts";
 import type { KubeObject, WatchEventType } from "../../../src/sim/types.ts";
 import { INITIAL_EVENTS_END, WatchHub, type WatchRequest } from "../../../src/sim/watch.ts";
-import { admin, CM, configMap, newStore } from "./helpers.ts";
+import { admin, CM, configMap, configMapWatch, newStore } from "./helpers.ts";
 
-const cmInfo = createCatalogue().byGVR(CM);
-
+/** A streaming list of the ConfigMaps in default, with bookmarks. */
 function watchList(over: Partial<WatchRequest> = {}): WatchRequest {
-  if (cmInfo === undefined) throw new Error("configmaps not in the catalogue");
-  return {
-    info: cmInfo,
-    namespace: "default",
-    matches: () => true,
-    resourceVersion: "",
-    allowBookmarks: true,
-    sendInitialEvents: true,
-    ...over,
-  };
+  return configMapWatch({ allowBookmarks: true, sendInitialEvents: true, ...over });
+}
+
+/** A store holding ConfigMaps a then b, and the resourceVersion it had between them. */
+function aThenB(): { store: ReturnType<typeof newStore>; first: string } {
+  const store = newStore();
+  store.create(CM, configMap("a"), admin);
+  const first = String(store.currentResourceVersion());
+  store.create(CM, configMap("b"), admin);
+  return { store, first };
 }
 
 function collect(): { seen: string[]; sink: Parameters<WatchHub["watch"]>[1] } {
@@ -52,13 +50,18 @@ describe("a streaming list (sendInitialEvents=true)", () => {
   afterEach(() => {
     for (const h of hubs.splice(0)) h.dispose();
   });
+  /** A hub on `store`, disposed after the test. */
+  const hubOn = (store: ReturnType<typeof newStore>): WatchHub => {
+    const hub = new WatchHub(store);
+    hubs.push(hub);
+    return hub;
+  };
 
   it("sends the state, the initial-events-end bookmark at the current resourceVersion, then live events", () => {
     const store = newStore();
     store.create(CM, configMap("a"), admin);
     store.create(CM, configMap("b"), admin);
-    const hub = new WatchHub(store);
-    hubs.push(hub);
+    const hub = hubOn(store);
     const c = collect();
     const rv = String(store.currentResourceVersion());
     hub.watch(watchList(), c.sink);
@@ -67,12 +70,8 @@ describe("a streaming list (sendInitialEvents=true)", () => {
   });
 
   it("starts from the current state even when given a resourceVersion (NotOlderThan)", () => {
-    const store = newStore();
-    store.create(CM, configMap("a"), admin);
-    const first = String(store.currentResourceVersion());
-    store.create(CM, configMap("b"), admin);
-    const hub = new WatchHub(store);
-    hubs.push(hub);
+    const { store, first } = aThenB();
+    const hub = hubOn(store);
     const c = collect();
     hub.watch(watchList({ resourceVersion: first }), c.sink);
     expect(c.seen.slice(0, 2)).toEqual(["ADDED:a", "ADDED:b"]);
@@ -80,12 +79,8 @@ describe("a streaming list (sendInitialEvents=true)", () => {
   });
 
   it("an ordinary watch from a resourceVersion still replays only what came after it, with no end bookmark", () => {
-    const store = newStore();
-    store.create(CM, configMap("a"), admin);
-    const first = String(store.currentResourceVersion());
-    store.create(CM, configMap("b"), admin);
-    const hub = new WatchHub(store);
-    hubs.push(hub);
+    const { store, first } = aThenB();
+    const hub = hubOn(store);
     const c = collect();
     hub.watch(watchList({ resourceVersion: first, sendInitialEvents: false }), c.sink);
     expect(c.seen).toEqual(["ADDED:b"]);

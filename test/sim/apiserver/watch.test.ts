@@ -1,12 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createCatalogue } from "../../../src/sim/catalogue.ts";
 import { startSim } from "../../../src/sim/index.ts";
 import type { Sim } from "../../../src/sim/index.ts";
 import { parseLabelSelector } from "../../../src/sim/selectors.ts";
 import type { WatchEventType } from "../../../src/sim/types.ts";
 import { WatchHub } from "../../../src/sim/watch.ts";
-import type { WatchRequest } from "../../../src/sim/watch.ts";
-import { admin, CM, configMap, newStore } from "./helpers.ts";
+import { admin, CM, configMap, configMapWatch, newStore } from "./helpers.ts";
 
 interface Seen {
   type: WatchEventType;
@@ -43,19 +41,6 @@ function collector(): {
   };
 }
 
-const cmInfo = createCatalogue().byGVR(CM)!;
-
-function request(over: Partial<WatchRequest> = {}): WatchRequest {
-  return {
-    info: cmInfo,
-    namespace: "default",
-    matches: () => true,
-    resourceVersion: "",
-    allowBookmarks: false,
-    ...over,
-  };
-}
-
 describe("watch", () => {
   const hubs: WatchHub[] = [];
   afterEach(() => {
@@ -70,7 +55,7 @@ describe("watch", () => {
     const hub = new WatchHub(store);
     hubs.push(hub);
     const c = collector();
-    hub.watch(request({ resourceVersion: "0" }), c.sink);
+    hub.watch(configMapWatch({ resourceVersion: "0" }), c.sink);
     store.create(CM, configMap("b"), admin);
     store.delete(CM, "default", "a", admin);
     expect(c.events.map(e => `${e.type}:${e.name}`)).toEqual(["ADDED:a", "ADDED:b", "DELETED:a"]);
@@ -85,12 +70,12 @@ describe("watch", () => {
     const hub = new WatchHub(store);
     hubs.push(hub);
     const c = collector();
-    hub.watch(request({ resourceVersion: String(rv) }), c.sink);
+    hub.watch(configMapWatch({ resourceVersion: String(rv) }), c.sink);
     expect(c.events.map(e => `${e.type}:${e.name}`)).toEqual(["ADDED:b"]);
     store.create(CM, configMap("c"), admin);
     store.create(CM, configMap("d"), admin);
     const old = collector();
-    hub.watch(request({ resourceVersion: "1" }), old.sink);
+    hub.watch(configMapWatch({ resourceVersion: "1" }), old.sink);
     expect(old.events[0]?.type).toBe("ERROR");
     expect(old.events[0]?.object).toMatchObject({
       kind: "Status",
@@ -110,7 +95,7 @@ describe("watch", () => {
     const hub = new WatchHub(store);
     hubs.push(hub);
     const c = collector();
-    hub.watch(request({ matches: parseLabelSelector("team=a") }), c.sink);
+    hub.watch(configMapWatch({ matches: parseLabelSelector("team=a") }), c.sink);
     store.create(CM, configMap("x"), admin);
     store.patch(CM, "default", "x", "merge", { metadata: { labels: { team: "a" } } }, admin);
     store.patch(CM, "default", "x", "merge", { data: { k: "v" } }, admin);
@@ -124,7 +109,7 @@ describe("watch", () => {
     const hub = new WatchHub(store, { bookmarkIntervalMs: 10 });
     hubs.push(hub);
     const c = collector();
-    hub.watch(request({ allowBookmarks: true, timeoutMs: 200 }), c.sink);
+    hub.watch(configMapWatch({ allowBookmarks: true, timeoutMs: 200 }), c.sink);
     await vi.waitFor(() => {
       expect(c.events.some(e => e.type === "BOOKMARK")).toBe(true);
     });
@@ -145,9 +130,9 @@ describe("watch", () => {
     const hub = new WatchHub(store);
     hubs.push(hub);
     const many = Array.from({ length: 50 }, () => collector());
-    for (const c of many) hub.watch(request(), c.sink);
+    for (const c of many) hub.watch(configMapWatch(), c.sink);
     let ended = false;
-    hub.watch(request(), {
+    hub.watch(configMapWatch(), {
       send: () => false,
       end: () => {
         ended = true;

@@ -8,16 +8,9 @@
  */
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import {
-  HAS_KUBECTL,
-  NEEDS_KUBECTL,
-  columns,
-  lines,
-  startKubectlSim,
-  type KubectlSim,
-} from "./harness.ts";
+import { HAS_KUBECTL, NEEDS_KUBECTL, columns, kubectlSimForBlock, lines } from "./harness.ts";
 
 const ROOT = join(import.meta.dirname, "../../..");
 const CRD_FILE = join(ROOT, "crds/rollbackdrills.rollbackdrill.io.yaml");
@@ -53,13 +46,7 @@ function badDrill(spec: string): string {
 describe.skipIf(!HAS_KUBECTL)(
   `kubectl and the RollbackDrill CRD ${HAS_KUBECTL ? "" : NEEDS_KUBECTL}`,
   () => {
-    let k: KubectlSim;
-    beforeAll(async () => {
-      k = await startKubectlSim();
-    });
-    afterAll(async () => {
-      await k.close();
-    });
+    const k = kubectlSimForBlock();
 
     it("applies the CRD and the samples client-side and server-side", async () => {
       // apply.go: created, then unchanged for the same manifest, serverside-applied with --server-side.
@@ -248,13 +235,7 @@ describe.skipIf(!HAS_KUBECTL)(
 describe.skipIf(!HAS_KUBECTL)(
   `kubectl apply -f crds/ and -k config/crd, the two ways users install the CRD ${HAS_KUBECTL ? "" : NEEDS_KUBECTL}`,
   () => {
-    let k: KubectlSim;
-    beforeAll(async () => {
-      k = await startKubectlSim();
-    });
-    afterAll(async () => {
-      await k.close();
-    });
+    const k = kubectlSimForBlock();
 
     it("crds/ holds only manifests, so the plain form applies the CRD and exits 0", async () => {
       const r = await k.run("apply", "-f", join(ROOT, "crds"));

@@ -1,13 +1,15 @@
 /**
  * The real kubectl (v1.32, /usr/bin/kubectl) against one started simulator per test file: the
  * sim's kubeconfig in a temp file and a KUBECACHEDIR of the file's own, so discovery caches never
- * leak between files (docs/KUBE-SIM.md, "kubectl on the wire").
+ * leak between files (docs/KUBE-SIM.md, "kubectl on the wire"). Also what the kubectl tests share
+ * on it: a simulator per describe() block, `kubectl create deployment`, and reading its output.
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { startSim } from "../../../src/sim/index.ts";
 import type { Sim, StartSimOptions } from "../../../src/sim/index.ts";
 
@@ -121,6 +123,56 @@ export async function startKubectlSim(options: StartSimOptions = {}): Promise<Ku
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A simulator for the tests of the describe() block this is called in: started before them
+ * (beforeAll) and closed after them (afterAll). The handle reaches that simulator once started.
+ */
+export function kubectlSimForBlock(options: StartSimOptions = {}): KubectlSim {
+  let started: KubectlSim | undefined;
+  beforeAll(async () => {
+    started = await startKubectlSim(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  const current = (): KubectlSim => {
+    if (started === undefined) throw new Error("the kubectl simulator has not started");
+    return started;
+  };
+  return {
+    get sim() {
+      return current().sim;
+    },
+    get dir() {
+      return current().dir;
+    },
+    kubectl: (...args) => current().kubectl(...args),
+    run: (...args) => current().run(...args),
+    file: (name, content) => current().file(name, content),
+    watch: (args, until, timeoutMs) => current().watch(args, until, timeoutMs),
+    close: () => current().close(),
+  };
+}
+
+/** `kubectl create deployment <name> --image=<image> --replicas=<replicas> -n <ns>`; resolves with its stdout. */
+export function createDeployment(
+  k: KubectlSim,
+  ns: string,
+  name: string,
+  image: string,
+  replicas: number,
+): Promise<string> {
+  return k.kubectl(
+    "create",
+    "deployment",
+    name,
+    `--image=${image}`,
+    `--replicas=${String(replicas)}`,
+    "-n",
+    ns,
+  );
 }
 
 /** Lines of kubectl output with trailing blanks removed. */

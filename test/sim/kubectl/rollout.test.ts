@@ -14,6 +14,7 @@ import {
   NEEDS_KUBECTL,
   WAIT,
   columns,
+  createDeployment,
   lines,
   startKubectlSim,
   type KubectlSim,
@@ -62,17 +63,9 @@ describe.skipIf(!HAS_KUBECTL)(
     const ready = async (ns: string, replicas: number): Promise<void> => {
       expect(await k.kubectl("create", "namespace", ns)).toBe(`namespace/${ns} created\n`);
       // create_deployment.go: the generator's object, printed with the "created" operation.
-      expect(
-        await k.kubectl(
-          "create",
-          "deployment",
-          "web",
-          `--image=${REPO}:v1`,
-          `--replicas=${String(replicas)}`,
-          "-n",
-          ns,
-        ),
-      ).toBe("deployment.apps/web created\n");
+      expect(await createDeployment(k, ns, "web", `${REPO}:v1`, replicas)).toBe(
+        "deployment.apps/web created\n",
+      );
       expectRolledOut(
         await k.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=30s"),
         "web",
@@ -170,15 +163,7 @@ describe.skipIf(!HAS_KUBECTL)(
     it("reports a rollout that cannot finish, and wait times out on Available", async () => {
       await k.kubectl("create", "namespace", "b");
       // No such tag: the pods never run (kubelet: ErrImagePull, then ImagePullBackOff).
-      await k.kubectl(
-        "create",
-        "deployment",
-        "slow",
-        `--image=${REPO}:missing`,
-        "--replicas=2",
-        "-n",
-        "b",
-      );
+      await createDeployment(k, "b", "slow", `${REPO}:missing`, 2);
       await waitForPass(k.sim, "deployment b/slow updated at its generation", () => {
         const d = deployment("b", "slow");
         const status = d.status as { observedGeneration?: number; updatedReplicas?: number };

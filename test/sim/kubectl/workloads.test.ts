@@ -12,6 +12,7 @@ import {
   NEEDS_KUBECTL,
   WAIT,
   columns,
+  createDeployment,
   lines,
   startKubectlSim,
   type KubectlSim,
@@ -71,6 +72,19 @@ describe.skipIf(!HAS_KUBECTL)(
       const [pod] = running;
       if (!pod) throw new Error("no pod");
       return pod;
+    };
+    /** Applies deploymentYaml's Deployment `name` in shop from <name>.yaml and waits for its rollout. */
+    const applyDeployment = async (
+      name: string,
+      image: string,
+      extra: Parameters<typeof deploymentYaml>[3],
+    ): Promise<void> => {
+      await k.kubectl(
+        "apply",
+        "-f",
+        await k.file(`${name}.yaml`, deploymentYaml("shop", name, image, extra)),
+      );
+      await k.kubectl("rollout", "status", `deployment/${name}`, "-n", "shop");
     };
 
     beforeAll(async () => {
@@ -175,15 +189,7 @@ describe.skipIf(!HAS_KUBECTL)(
 
     it("a moved tag: IfNotPresent keeps the node's cached digest, Always pulls the new one", async () => {
       const first = k.sim.world.images.push(REPO, "stable", { logLines: ["build 1"] });
-      await k.kubectl(
-        "apply",
-        "-f",
-        await k.file(
-          "ifnp.yaml",
-          deploymentYaml("shop", "ifnp", `${REPO}:stable`, { pullPolicy: "IfNotPresent" }),
-        ),
-      );
-      await k.kubectl("rollout", "status", "deployment/ifnp", "-n", "shop");
+      await applyDeployment("ifnp", `${REPO}:stable`, { pullPolicy: "IfNotPresent" });
       // containerd reports imageID as <repo>@<digest> (pkg/kubelet/kuberuntime: ImageRef).
       expect(statusOf(onePod("shop", "ifnp"))?.imageID).toBe(`${REPO}@${first}`);
 
@@ -215,15 +221,7 @@ describe.skipIf(!HAS_KUBECTL)(
       expect(await k.kubectl("logs", "deployment/ifnp", "-n", "shop")).toBe("build 1\n");
 
       // PullAlways resolves the tag again at pull time.
-      await k.kubectl(
-        "apply",
-        "-f",
-        await k.file(
-          "always.yaml",
-          deploymentYaml("shop", "always", `${REPO}:stable`, { pullPolicy: "Always" }),
-        ),
-      );
-      await k.kubectl("rollout", "status", "deployment/always", "-n", "shop");
+      await applyDeployment("always", `${REPO}:stable`, { pullPolicy: "Always" });
       const always = onePod("shop", "always");
       expect(statusOf(always)?.imageID).toBe(`${REPO}@${second}`);
       expect(await k.kubectl("describe", "pod", always.metadata.name ?? "", "-n", "shop")).toMatch(
@@ -241,12 +239,7 @@ describe.skipIf(!HAS_KUBECTL)(
         logLines: ["orders v2"],
       });
       const env = { DATABASE_URL: "postgres://db.internal:5432/orders" };
-      await k.kubectl(
-        "apply",
-        "-f",
-        await k.file("orders.yaml", deploymentYaml("shop", "orders", `${REPO}:orders-v1`, { env })),
-      );
-      await k.kubectl("rollout", "status", "deployment/orders", "-n", "shop");
+      await applyDeployment("orders", `${REPO}:orders-v1`, { env });
       await k.kubectl("set", "image", "deployment/orders", `app=${REPO}:orders-v2`, "-n", "shop");
       await k.kubectl("rollout", "status", "deployment/orders", "-n", "shop");
       expect(k.sim.world.images.databaseVersion("orders")).toBe(2);
@@ -321,15 +314,7 @@ describe.skipIf(!HAS_KUBECTL)(
 
     it("delete namespace waits until the namespace and everything in it are gone", async () => {
       await k.kubectl("create", "namespace", "gone");
-      await k.kubectl(
-        "create",
-        "deployment",
-        "web",
-        `--image=${REPO}:ok`,
-        "--replicas=2",
-        "-n",
-        "gone",
-      );
+      await createDeployment(k, "gone", "web", `${REPO}:ok`, 2);
       await k.kubectl("create", "configmap", "settings", "--from-literal=a=1", "-n", "gone");
       await k.kubectl("rollout", "status", "deployment/web", "-n", "gone");
       const phases: string[] = [];

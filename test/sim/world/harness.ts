@@ -1,13 +1,16 @@
 /**
- * A store on a fast clock with the whole simulated world attached, for the world's tests.
+ * A store on a fast clock with the whole simulated world attached, for the world's tests, and
+ * what those tests share on it: the kit's Deployment, what a Deployment owns, its status and
+ * events, a rolled-out wait, `kubectl set image`, a pull secret and a pod's waiting states.
  */
+import { expect } from "vitest";
 import { applyBuiltinDefaults } from "../../../src/sim/admission/defaults.ts";
 import { createCatalogue } from "../../../src/sim/catalogue.ts";
 import { createClock } from "../../../src/sim/clock.ts";
 import { createStore } from "../../../src/sim/store.ts";
 import type { Actor, GVR, KubeObject, SimClock, Store } from "../../../src/sim/types.ts";
 import { startWorld, type World } from "../../../src/sim/world.ts";
-import { DEPLOYMENTS, EVENTS, NAMESPACES, deploymentObject } from "../../kit/index.ts";
+import { DEPLOYMENTS, EVENTS, NAMESPACES, deploymentObject, waitForPass } from "../../kit/index.ts";
 
 export const ADMIN: Actor = {
   user: "kubernetes-admin",
@@ -99,6 +102,22 @@ export function statusOf(o: KubeObject | undefined): unknown {
   return o?.["status"] ?? {};
 }
 
+/** The status of Deployment `name` (default web) in namespace default. */
+export function dstatus(sim: Sim, name = "web"): DStatus {
+  return statusOf(sim.store.get(DEPLOYMENTS, "default", name)) as DStatus;
+}
+
+/** Waits until Deployment web has observed `generation` and runs `replicas` updated, available pods. */
+export async function rolledOut(sim: Sim, generation: number, replicas: number): Promise<void> {
+  await waitForPass(sim, `deployment web rolled out at generation ${String(generation)}`, () => {
+    const s = dstatus(sim);
+    expect(s.observedGeneration).toBe(generation);
+    expect(s.updatedReplicas).toBe(replicas);
+    expect(s.replicas).toBe(replicas);
+    expect(s.availableReplicas).toBe(replicas);
+  });
+}
+
 export function eventsFor(store: Store, name: string): { reason: string; message: string }[] {
   return store
     .list(EVENTS, { namespace: "default" })
@@ -116,6 +135,20 @@ export function setImage(store: Store, name: string, image: string): void {
   const c = spec.template.spec.containers[0];
   if (c) c.image = image;
   store.patch(DEPLOYMENTS, "default", name, "merge", { spec: { template: spec.template } }, ADMIN);
+}
+
+/** A kubernetes.io/dockerconfigjson Secret with credentials (u:p) for registry.example.com. */
+export function pullSecretObject(name: string, namespace: string): KubeObject {
+  const auths = {
+    auths: { "registry.example.com": { auth: Buffer.from("u:p").toString("base64") } },
+  };
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace },
+    type: "kubernetes.io/dockerconfigjson",
+    data: { ".dockerconfigjson": Buffer.from(JSON.stringify(auths)).toString("base64") },
+  };
 }
 
 /** Records every waiting state a pod's first container passes through (states can be brief at scale 1000). */

@@ -6,6 +6,7 @@ import {
   CONFIGMAPS,
   eventsFor,
   PODS,
+  pullSecretObject,
   recordWaiting,
   SECRETS,
   startTestWorld,
@@ -213,20 +214,7 @@ describe("kubelet", () => {
       "pull access denied, repository does not exist or may require authorization",
     );
     expect(failed?.message).toContain("authorization failed");
-    const auths = {
-      auths: { "registry.example.com": { auth: Buffer.from("u:p").toString("base64") } },
-    };
-    sim.store.create(
-      SECRETS,
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: "regcred", namespace: "default" },
-        type: "kubernetes.io/dockerconfigjson",
-        data: { ".dockerconfigjson": Buffer.from(JSON.stringify(auths)).toString("base64") },
-      },
-      ADMIN,
-    );
+    sim.store.create(SECRETS, pullSecretObject("regcred", "default"), ADMIN);
     sim.store.create(
       PODS,
       pod("authed", [{ name: "app", image: `${REPO}:v1` }], {

@@ -4,10 +4,12 @@ import {
   ADMIN,
   DEPLOYMENTS,
   deployment,
+  dstatus,
   eventsFor,
   listOwned,
   PODS,
   REPLICASETS,
+  rolledOut,
   setImage,
   startTestWorld,
   statusOf,
@@ -30,7 +32,7 @@ describe("deployment rollout", () => {
     sim.world.images.push(REPO, "v1");
     const d = sim.store.create(DEPLOYMENTS, deployment("web", `${REPO}:v1`), ADMIN);
     await waitForPass(sim, "deployment web rolled out", () => {
-      const s = statusOf(sim.store.get(DEPLOYMENTS, "default", "web")) as DStatus;
+      const s = dstatus(sim);
       expect(s.availableReplicas).toBe(3);
       expect(s.conditions?.find(c => c.type === "Progressing")?.reason).toBe(
         "NewReplicaSetAvailable",
@@ -98,21 +100,11 @@ describe("deployment rollout", () => {
       deployment("web", `${REPO}:v1`, { replicas: 2 }),
       ADMIN,
     );
-    const complete = async (gen: number): Promise<void> => {
-      await waitForPass(sim, "deployment web rolled out at its generation", () => {
-        const cur = sim.store.get(DEPLOYMENTS, "default", "web");
-        const s = statusOf(cur) as DStatus;
-        expect(s.observedGeneration).toBe(gen);
-        expect(s.updatedReplicas).toBe(2);
-        expect(s.replicas).toBe(2);
-        expect(s.availableReplicas).toBe(2);
-      });
-    };
-    await complete(1);
+    await rolledOut(sim, 1, 2);
     setImage(sim.store, "web", `${REPO}:v2`);
-    await complete(2);
+    await rolledOut(sim, 2, 2);
     setImage(sim.store, "web", `${REPO}:v3`);
-    await complete(3);
+    await rolledOut(sim, 3, 2);
     const byRev = (): Map<string, string> =>
       new Map(
         listOwned(sim.store, REPLICASETS, d.metadata.uid).map(rs => [
@@ -136,7 +128,7 @@ describe("deployment rollout", () => {
       [{ op: "replace", path: "/spec/template", value: template }],
       ADMIN,
     );
-    await complete(4);
+    await rolledOut(sim, 4, 2);
     const after = sim.store.get(REPLICASETS, "default", before.get("2") ?? "");
     expect(after?.metadata.annotations?.["deployment.kubernetes.io/revision"]).toBe("4");
     expect(after?.metadata.annotations?.["deployment.kubernetes.io/revision-history"]).toBe("2");

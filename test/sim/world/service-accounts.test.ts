@@ -13,6 +13,7 @@ import {
 } from "../../kit/index.ts";
 import { startSim, type Sim } from "../../../src/sim/index.ts";
 import type { Actor, KubeObject } from "../../../src/sim/types.ts";
+import { pullSecretObject } from "./harness.ts";
 
 const ADMIN: Actor = { user: "kubernetes-admin", manager: "kubectl", userAgent: "kubectl/v1.36.3" };
 const REPO = "registry.example.com/shop/private";
@@ -37,20 +38,7 @@ function pod(name: string, spec: Record<string, unknown> = {}): KubeObject {
 }
 
 function pullSecret(s: Sim, name: string): void {
-  const auths = {
-    auths: { "registry.example.com": { auth: Buffer.from("u:p").toString("base64") } },
-  };
-  s.store.create(
-    SECRETS,
-    {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name, namespace: "shop" },
-      type: "kubernetes.io/dockerconfigjson",
-      data: { ".dockerconfigjson": Buffer.from(JSON.stringify(auths)).toString("base64") },
-    },
-    ADMIN,
-  );
+  s.store.create(SECRETS, pullSecretObject(name, "shop"), ADMIN);
 }
 
 /** A simulator with a private repository, namespace shop and its pull secret "regcred". */

@@ -6,36 +6,25 @@ import {
   ADMIN,
   DEPLOYMENTS,
   deployment,
+  dstatus,
   eventsFor,
   listOwned,
   PODS,
   REPLICASETS,
+  rolledOut,
   setImage,
   startTestWorld,
-  statusOf,
   type DStatus,
   type Sim,
 } from "./harness.ts";
 
 const REPO = "registry.example.com/shop/web";
 
-const dstatus = (sim: Sim, name = "web"): DStatus =>
-  statusOf(sim.store.get(DEPLOYMENTS, "default", name)) as DStatus;
 const progressing = (
   sim: Sim,
 ): DStatus["conditions"] extends (infer C)[] | undefined ? C | undefined : never =>
   dstatus(sim).conditions?.find(c => c.type === "Progressing");
 const rsReplicas = (rs: KubeObject): number => (rs["spec"] as { replicas?: number }).replicas ?? 0;
-
-async function rolledOut(sim: Sim, generation: number, replicas: number): Promise<void> {
-  await waitForPass(sim, "deployment web rolled out", () => {
-    const s = dstatus(sim);
-    expect(s.observedGeneration).toBe(generation);
-    expect(s.updatedReplicas).toBe(replicas);
-    expect(s.replicas).toBe(replicas);
-    expect(s.availableReplicas).toBe(replicas);
-  });
-}
 
 describe("rollout strategies", () => {
   let sim: Sim;
