@@ -7,8 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ADMIN_TOKEN } from "../kubeconfig.ts";
-import { badRequest } from "../errors.ts";
-import { readBody, sendJson } from "../http/respond.ts";
+import { decodeObjectBody, readBody, sendJson } from "../http/respond.ts";
 import type { SimStore } from "../store.ts";
 import type { Actor, KubeObject, SimClock } from "../types.ts";
 import { guardStore } from "./escalation.ts";
@@ -48,24 +47,9 @@ function bearerToken(req: IncomingMessage): string | undefined {
   return match?.[1] ?? "";
 }
 
-async function decodeBody(req: IncomingMessage): Promise<KubeObject> {
-  const body = await readBody(req);
-  const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-  if (type === "application/vnd.kubernetes.protobuf") {
-    return decodeAuthProtobuf(new Uint8Array(body));
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw badRequest(`Object 'Kind' is missing in '${body.toString("utf8").slice(0, 200)}'`);
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw badRequest("the body of the request is not an object");
-  }
-  const object = value as KubeObject;
-  if (typeof object.metadata !== "object") object.metadata = {};
-  return object;
+/** A review's body: JSON, YAML or protobuf (the authentication and authorization types). */
+function decodeBody(req: IncomingMessage): Promise<KubeObject> {
+  return decodeObjectBody(req, decodeAuthProtobuf);
 }
 
 export class RequestAuth {

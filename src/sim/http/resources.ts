@@ -25,7 +25,7 @@ import type { WatchHub } from "../watch.ts";
 import type { AuditLog } from "../audit.ts";
 import type { FaultDecision } from "../faults.ts";
 import { checkWriteFields } from "../admission/field-validation.ts";
-import { readBody, sendJson, sendText } from "./respond.ts";
+import { decodeObjectBody, mediaType, readBody, sendJson, sendText } from "./respond.ts";
 import { methodNotSupported } from "./route.ts";
 import type { ResourceRoute } from "./route.ts";
 
@@ -62,30 +62,9 @@ const PATCH_TYPES: Record<string, PatchType> = {
   "application/apply-patch+yaml": "apply",
 };
 
-function mediaType(header: string | undefined): string {
-  return (header ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-}
-
 /** Decodes a create/update body: JSON, YAML or Kubernetes protobuf. */
-export async function decodeObject(req: IncomingMessage): Promise<KubeObject> {
-  const body = await readBody(req);
-  const type = mediaType(req.headers["content-type"]);
-  let value: unknown;
-  try {
-    if (type === "application/vnd.kubernetes.protobuf")
-      return decodeKubeProtobuf(new Uint8Array(body));
-    const text = body.toString("utf8");
-    value = type === "application/yaml" ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw badRequest(`Object 'Kind' is missing in '${body.toString("utf8").slice(0, 200)}'`);
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw badRequest("the body of the request is not an object");
-  }
-  const object = value as KubeObject;
-  if (typeof object.metadata !== "object") object.metadata = {};
-  return object;
+export function decodeObject(req: IncomingMessage): Promise<KubeObject> {
+  return decodeObjectBody(req, decodeKubeProtobuf);
 }
 
 function writeOptions(url: URL, subresource?: string): WriteOptions {

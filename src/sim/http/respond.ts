@@ -1,9 +1,12 @@
 /**
  * Writing answers the way the apiserver does: JSON bodies, Status objects for errors with the HTTP
- * code equal to Status.code, Retry-After for 429, and reading request bodies.
+ * code equal to Status.code, Retry-After for 429, and reading request bodies (an object's body
+ * as JSON, YAML or protobuf, as the apiserver's decoders take it).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ApiError } from "../errors.ts";
+import { parse as parseYaml } from "yaml";
+import { ApiError, badRequest } from "../errors.ts";
+import type { KubeObject } from "../types.ts";
 
 /** Largest request body accepted (the apiserver's default is 3 MiB for most writes). */
 const MAX_BODY = 3 * 1024 * 1024;
@@ -72,4 +75,36 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
     });
     req.on("error", reject);
   });
+}
+
+/** The request's media type, without parameters, lower-cased. */
+export function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+/**
+ * Decodes an object's body: JSON, YAML, or Kubernetes protobuf with the decoder for the
+ * endpoint's types; an undecodable body or one that is not an object is a 400.
+ */
+export async function decodeObjectBody(
+  req: IncomingMessage,
+  decodeProtobuf: (body: Uint8Array) => KubeObject,
+): Promise<KubeObject> {
+  const body = await readBody(req);
+  const type = mediaType(req.headers["content-type"]);
+  let value: unknown;
+  try {
+    if (type === "application/vnd.kubernetes.protobuf") return decodeProtobuf(new Uint8Array(body));
+    const text = body.toString("utf8");
+    value = type === "application/yaml" ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw badRequest(`Object 'Kind' is missing in '${body.toString("utf8").slice(0, 200)}'`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw badRequest("the body of the request is not an object");
+  }
+  const object = value as KubeObject;
+  if (typeof object.metadata !== "object") object.metadata = {};
+  return object;
 }
