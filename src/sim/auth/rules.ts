@@ -40,38 +40,26 @@ export interface Attributes {
   name: string;
 }
 
+/** The resource fields of a request, all unset (empty, as in AttributesRecord). */
+const NO_RESOURCE = {
+  apiGroup: "",
+  apiVersion: "",
+  resource: "",
+  subresource: "",
+  namespace: "",
+  name: "",
+} as const;
+
 /** Attributes of a resource request; unset fields are empty as in AttributesRecord. */
 export function resourceAttributes(
   user: UserInfo,
   fields: Partial<Omit<Attributes, "user" | "resourceRequest" | "path">> & { verb: string },
 ): Attributes {
-  return {
-    user,
-    resourceRequest: true,
-    path: "",
-    apiGroup: "",
-    apiVersion: "",
-    resource: "",
-    subresource: "",
-    namespace: "",
-    name: "",
-    ...fields,
-  };
+  return { user, resourceRequest: true, path: "", ...NO_RESOURCE, ...fields };
 }
 
 export function nonResourceAttributes(user: UserInfo, verb: string, path: string): Attributes {
-  return {
-    user,
-    verb,
-    resourceRequest: false,
-    path,
-    apiGroup: "",
-    apiVersion: "",
-    resource: "",
-    subresource: "",
-    namespace: "",
-    name: "",
-  };
+  return { user, verb, resourceRequest: false, path, ...NO_RESOURCE };
 }
 
 const ALL = "*";
