@@ -34,11 +34,14 @@ export function gateDrill(sim: Sim): void {
   });
 }
 
-/** Deployment web in shop rolled out twice, each revision pinned to its digest. */
-export async function pinnedTwoRevisions(sim: Sim): Promise<{ v1: string; v2: string }> {
-  const v1 = sim.world.images.push(REPO, "1.0");
-  const v2 = sim.world.images.push(REPO, "2.0");
-  await deploy(sim, NS, "web", `${REPO}@${v1}`);
-  await deploy(sim, NS, "web", `${REPO}@${v2}`);
+/** Deployment `name` in shop rolled out twice, each revision pinned to its digest (tags <name>-1.0, -2.0). */
+export async function pinnedTwoRevisions(
+  sim: Sim,
+  name = "web",
+): Promise<{ v1: string; v2: string }> {
+  const v1 = sim.world.images.push(REPO, `${name}-1.0`);
+  const v2 = sim.world.images.push(REPO, `${name}-2.0`);
+  await deploy(sim, NS, name, `${REPO}@${v1}`);
+  await deploy(sim, NS, name, `${REPO}@${v2}`);
   return { v1, v2 };
 }

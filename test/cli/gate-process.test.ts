@@ -25,10 +25,9 @@ import {
   startScenario,
   type Scenario,
 } from "../controller/scenario-helpers.ts";
+import { NS, REPO, pinnedTwoRevisions } from "./gate-helpers.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const REPO = "registry.example.com/shop/web";
-const NS = "shop";
 const RUNS = 50;
 const LANES = 2;
 
@@ -56,13 +55,6 @@ function runCli(args: string[], deadlineMs: number): Promise<Exit> {
       resolve({ code, killed, output });
     });
   });
-}
-
-async function twoPinnedRevisions(sim: Sim, name: string): Promise<void> {
-  const v1 = sim.world.images.push(REPO, `${name}-1.0`);
-  const v2 = sim.world.images.push(REPO, `${name}-2.0`);
-  await deploy(sim, NS, name, `${REPO}@${v1}`);
-  await deploy(sim, NS, name, `${REPO}@${v2}`);
 }
 
 interface Kind {
@@ -93,7 +85,7 @@ describe("rollback-drill run as a separate process", () => {
     writeFileSync(aloneKc, noOperator.kubeconfig);
     for (const sim of [withOperator.sim, noOperator]) {
       createNamespace(sim, NS);
-      await twoPinnedRevisions(sim, "web");
+      await pinnedTwoRevisions(sim, "web");
     }
     const flat = withOperator.sim.world.images.push(REPO, "flat-1.0");
     await deploy(withOperator.sim, NS, "flat", `${REPO}@${flat}`, { revisionHistoryLimit: 0 });
