@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { waitForPass } from "../../kit/index.ts";
 import type { KubeObject } from "../../../src/sim/types.ts";
 import {
@@ -341,7 +341,7 @@ describe("kubelet", () => {
     sim.world.images.push(REPO, "v2", { migratesTo: 4, supportsUpTo: 4 });
     const env = [{ name: "DATABASE_URL", value: "postgres://db:5432/shop" }];
     sim.store.create(PODS, pod("new", [{ name: "app", image: `${REPO}:v2`, env }]), ADMIN);
-    await vi.waitFor(() => {
+    await waitForPass(sim, "database shop migrated to 4", () => {
       expect(sim.world.images.databaseVersion("shop")).toBe(4);
     });
     sim.store.create(PODS, pod("old", [{ name: "app", image: `${REPO}:v1`, env }]), ADMIN);
