@@ -29,15 +29,26 @@ async function kubectlPresent(): Promise<boolean> {
   }
 }
 
+export interface ByHandOptions {
+  /** The kubectl binary; default /usr/bin/kubectl. */
+  readonly kubectl?: string;
+  /** The namespace it makes; default sre-sandbox. */
+  readonly namespace?: string;
+  /** How long it watches the rolled-back pods, real ms; default the drill group's stableSeconds at SCALE. */
+  readonly stableMs?: number;
+}
+
 /** One rehearsal by hand; returns real ms and the imageIDs it read. */
-async function byHand(
+export async function byHand(
   kubeconfig: string,
   dir: string,
   images: string[],
+  options: ByHandOptions = {},
 ): Promise<{ realMs: number; imageIds: string }> {
-  const ns = "sre-sandbox";
+  const ns = options.namespace ?? "sre-sandbox";
+  const kubectl = options.kubectl ?? KUBECTL;
   const k = (...args: string[]): Promise<{ stdout: string }> =>
-    run(KUBECTL, ["--kubeconfig", kubeconfig, ...args]);
+    run(kubectl, ["--kubeconfig", kubeconfig, ...args]);
   const manifests = await Promise.all(
     images.map(async (image, i) => {
       const file = join(dir, `revision-${i + 1}.yaml`);
@@ -54,7 +65,9 @@ async function byHand(
   await k("rollout", "undo", "deployment/app", "-n", ns);
   await k("rollout", "status", "deployment/app", "-n", ns, "--timeout=120s");
   // The careful part: watch the rolled-back pods stay up for stableSeconds.
-  await new Promise(resolve => setTimeout(resolve, (STABLE_SECONDS * 1000) / SCALE));
+  await new Promise(resolve =>
+    setTimeout(resolve, options.stableMs ?? (STABLE_SECONDS * 1000) / SCALE),
+  );
   const { stdout } = await k(
     "get",
     "pods",

@@ -9,6 +9,7 @@
  */
 import { benchApart } from "./apart.ts";
 import { benchBaseline } from "./baseline.ts";
+import { benchCluster } from "./cluster.ts";
 import { benchOneDrill, SCALE, type GoalFigure } from "./drill.ts";
 import { benchMemory } from "./memory.ts";
 import { benchConcurrent, benchReaction, benchThroughput } from "./scale.ts";
@@ -60,5 +61,11 @@ if (only === undefined || only === "apart") {
   print(
     "Apart: simulator and operator (compiled build) in their own processes, time scale 1 (median of 3 runs after a warm-up where repeated)",
     await benchApart(3),
+  );
+}
+if (only === "cluster") {
+  print(
+    "Real cluster: the operator installed from config/, drills against their physical floor (median of 3 after a warm-up)",
+    await benchCluster(3),
   );
 }
