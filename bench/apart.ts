@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- apart`: the operator as users run it. The simulator runs in one child process
  * (`rollback-drill sim`), the operator in another (`rollback-drill operator`, the compiled build,
- * as the Docker image runs it), both on loopback; this process only creates targets and drills
+ * with the Node flags of the Docker image's ENTRYPOINT, as the image runs it), both on loopback; this process only creates targets and drills
  * over HTTP (client-node) and waits for verdicts on watches. Each figure says whose cost it is:
  * the operator's CPU seconds (user + sys) and peak RSS are read from /proc/<pid>/stat and
  * /proc/<pid>/status of its process, the simulator's CPU from its own, so neither is charged
@@ -27,7 +27,7 @@ import { Cluster } from "../src/scenarios/cluster.ts";
 import type { ImageBehaviour } from "../src/scenarios/registry.ts";
 import { waitUntil } from "../src/scenarios/wait.ts";
 import { figure, percentile, type GoalFigure } from "./drill.ts";
-import { buildOperator } from "./memory.ts";
+import { buildOperator, imageNodeFlags } from "./memory.ts";
 import { deploymentObject, isRolledOut, REPO, tally, type Target } from "./world.ts";
 import type { KubeObject } from "../src/sim/types.ts";
 
@@ -66,9 +66,15 @@ interface Proc {
   pid: number;
 }
 
-/** Spawns `node main args`; resolves once its stdout has printed `ready`. */
-function startProcess(main: string, args: string[], ready: string, what: string): Promise<Proc> {
-  const child = spawn(process.execPath, [main, ...args], {
+/** Spawns `node [nodeFlags] main args`; resolves once its stdout has printed `ready`. */
+function startProcess(
+  main: string,
+  args: string[],
+  ready: string,
+  what: string,
+  nodeFlags: readonly string[] = [],
+): Promise<Proc> {
+  const child = spawn(process.execPath, [...nodeFlags, main, ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
@@ -272,6 +278,7 @@ async function withWorld<R>(
       ],
       "Started workers",
       "rollback-drill operator",
+      await imageNodeFlags(),
     );
     return await use({ ...partial, operator, targets });
   } finally {

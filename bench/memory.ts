@@ -4,7 +4,8 @@
  * from /proc/<pid>/status. Figures: idle, with 250 and then 1,000 drills and target Deployments
  * (each with 10 ReplicaSets and one pod) watched, and the peak while 20 drills run. Measured twice:
  * from source (node src/cli/main.ts, type stripping) and as production runs it, the compiled build
- * (tsc -p tsconfig.build.json into a temporary directory, then node <dir>/dist/cli/main.js).
+ * (tsc -p tsconfig.build.json into a temporary directory, then node with the image's flags,
+ * imageNodeFlags, and <dir>/dist/cli/main.js).
  * Prints figures; asserts nothing.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -43,11 +44,28 @@ async function settledRss(pid: number, samples = 5, everyMs = 200): Promise<numb
   return values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 }
 
+/**
+ * The Node flags the image runs the operator with: the arguments between the node binary and the
+ * entry point in the Dockerfile's ENTRYPOINT, so the compiled build is measured as it ships.
+ */
+export async function imageNodeFlags(): Promise<string[]> {
+  const dockerfile = await readFile(join(ROOT, "Dockerfile"), "utf8");
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  if (entrypoint === undefined) throw new Error("the Dockerfile has no ENTRYPOINT [...] line");
+  const args = JSON.parse(entrypoint) as string[];
+  return args.slice(1, args.indexOf("dist/cli/main.js"));
+}
+
 /** Starts the operator command; resolves once it logs that its workers started. */
-function startOperatorProcess(main: string, kubeconfig: string): Promise<ChildProcess> {
+function startOperatorProcess(
+  main: string,
+  kubeconfig: string,
+  nodeFlags: readonly string[],
+): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
+      ...nodeFlags,
       main,
       "operator",
       "--kubeconfig",
@@ -126,8 +144,8 @@ export async function benchMemory(): Promise<GoalFigure[]> {
   try {
     const compiled = await buildOperator(build);
     return [
-      ...(await measureOperator(MAIN, "source")),
-      ...(await measureOperator(compiled, "compiled")),
+      ...(await measureOperator(MAIN, "source", [])),
+      ...(await measureOperator(compiled, "compiled", await imageNodeFlags())),
     ];
   } finally {
     await rm(build, { recursive: true, force: true });
@@ -135,7 +153,11 @@ export async function benchMemory(): Promise<GoalFigure[]> {
 }
 
 /** The memory figures of one operator entry point (`main`), each row named with `label`. */
-async function measureOperator(main: string, label: string): Promise<GoalFigure[]> {
+async function measureOperator(
+  main: string,
+  label: string,
+  nodeFlags: readonly string[],
+): Promise<GoalFigure[]> {
   const sim = await startBenchSim({ timeScale: 1, retainEvents: 200_000 });
   const dir = await mkdtemp(join(tmpdir(), "rollback-drill-bench-"));
   let child: ChildProcess | undefined;
@@ -143,7 +165,7 @@ async function measureOperator(main: string, label: string): Promise<GoalFigure[
     const kubeconfig = join(dir, "kubeconfig");
     await sim.writeKubeconfig(kubeconfig);
     const images = pushBuilds(sim, { pullMs: 50, startMs: 50 }, 10);
-    child = await startOperatorProcess(main, kubeconfig);
+    child = await startOperatorProcess(main, kubeconfig, nodeFlags);
     const pid = child.pid ?? 0;
     const idle = await settledRss(pid);
     await waitForVerdicts(sim, await seed(sim, 0, 250, images), 300_000);
@@ -173,7 +195,7 @@ async function measureOperator(main: string, label: string): Promise<GoalFigure[
         "-",
         main === MAIN
           ? "node src/cli/main.ts"
-          : "node dist/cli/main.js (built into a temporary directory)",
+          : `node ${[...nodeFlags, "dist/cli/main.js"].join(" ")} (as the image runs it; built into a temporary directory)`,
       ),
       figure(`${label}: operator RSS, 250 drills + 250 Deployments x 10 RSs`, "MB", [at250], "-"),
       figure(
