@@ -654,11 +654,7 @@ const accounts: Script = {
         metadata: { name, namespace: ns },
         spec: { containers: [{ name: "app", image: "busybox:1" }], ...spec },
       });
-    await must(
-      k,
-      ["create", "-f", "-"],
-      pod("via-account", { pod: { serviceAccountName: "puller" } }),
-    );
+    await must(k, ["create", "-f", "-"], pod("via-account", { serviceAccountName: "puller" }));
     await must(
       k,
       ["create", "-f", "-"],
