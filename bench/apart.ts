@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- apart`: the operator as users run it. The simulator runs in one child process
  * (`rollback-drill sim`), the operator in another (`rollback-drill operator`, the compiled build,
- * with the Node flags of the Docker image's ENTRYPOINT, as the image runs it), both on loopback; this process only creates targets and drills
- * over HTTP (client-node) and waits for verdicts on watches. Each figure says whose cost it is:
+ * with the Node flags of the Docker image's ENTRYPOINT, as the image runs it), both on loopback;
+ * this process only creates targets and drills over HTTP (client-node) and waits for verdicts on
+ * watches. Each figure says whose cost it is:
  * the operator's CPU seconds (user + sys) and peak RSS are read from /proc/<pid>/stat and
  * /proc/<pid>/status of its process, the simulator's CPU from its own, so neither is charged
  * for the other.

@@ -28,7 +28,7 @@ import { OciRegistry } from "../e2e/backends/oci-registry.ts";
 import { install, OPERATOR_NAMESPACE, uninstall } from "../e2e/cluster/install.ts";
 import { readInfo, type ClusterInfo } from "../e2e/cluster/state.ts";
 import { byHand } from "./baseline.ts";
-import { figure, type GoalFigure } from "./drill.ts";
+import { figure, percentile, type GoalFigure } from "./drill.ts";
 
 const exec = promisify(execFile);
 const STABLE_SECONDS = 5;
@@ -200,11 +200,6 @@ async function cleanUp(cluster: Cluster, info: ClusterInfo): Promise<void> {
     );
 }
 
-const quantile = (values: readonly number[], q: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
-};
-
 export async function benchCluster(runs = 3): Promise<GoalFigure[]> {
   const info = readInfo();
   if (info === undefined)
@@ -314,9 +309,9 @@ export async function benchCluster(runs = 3): Promise<GoalFigure[]> {
       Promise.all(targets.map(t => drillTiming(cluster, t))),
     );
     const manyWalls = manyTimings.map(t => t.verdictMs);
-    const floorMedian = quantile(manyFloors, 0.5);
+    const floorMedian = percentile(manyFloors, 50);
     log(
-      `${String(CONCURRENT)} at once: floors median ${(floorMedian / 1000).toFixed(1)} s, drills median ${(quantile(manyWalls, 0.5) / 1000).toFixed(1)} s, max ${(Math.max(...manyWalls) / 1000).toFixed(1)} s`,
+      `${String(CONCURRENT)} at once: floors median ${(floorMedian / 1000).toFixed(1)} s, drills median ${(percentile(manyWalls, 50) / 1000).toFixed(1)} s, max ${(Math.max(...manyWalls) / 1000).toFixed(1)} s`,
     );
     const manyRatios = manyWalls.map(w => w / floorMedian);
     figures.push(
@@ -329,7 +324,7 @@ export async function benchCluster(runs = 3): Promise<GoalFigure[]> {
       figure(
         `  p99 (the slowest of ${String(CONCURRENT)})`,
         "ratio",
-        [quantile(manyRatios, 0.99)],
+        [percentile(manyRatios, 99)],
         "-",
       ),
       figure(

@@ -1,5 +1,5 @@
 /**
- * The one Deployment builder: the catalogue's apps, the tests' targets (test/kit re-exports it as
+ * The one Deployment builder: the catalogue's apps, the tests' targets (test/kit wraps it as
  * deploymentObject) and the fidelity suite's objects on the real cluster. A Deployment of one
  * container "app" whose pods are labelled app=<name>, selected by that label; every other field
  * is the caller's option, laid over the built ones.
