@@ -214,3 +214,47 @@ export interface PodView {
     initContainerStatuses?: ContainerStatusView[];
   };
 }
+
+/** A StatefulSet's update strategy: RollingUpdate (the default, with a partition) or OnDelete. */
+export interface StatefulSetUpdateStrategy {
+  type?: string;
+  rollingUpdate?: { partition?: number; maxUnavailable?: number | string };
+}
+
+/** A StatefulSet as the core reads it; its history is ControllerRevisions. */
+export interface StatefulSetView {
+  metadata: ObjectMeta;
+  spec: {
+    replicas?: number;
+    selector: LabelSelector;
+    template: PodTemplateSpec;
+    serviceName?: string;
+    podManagementPolicy?: string;
+    updateStrategy?: StatefulSetUpdateStrategy;
+    revisionHistoryLimit?: number;
+    minReadySeconds?: number;
+    volumeClaimTemplates?: { metadata?: { name?: string }; [field: string]: unknown }[];
+    [field: string]: unknown;
+  };
+  /** Absent integer fields mean 0, as the apiserver omits zeros. */
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    readyReplicas?: number;
+    currentReplicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    currentRevision?: string;
+    updateRevision?: string;
+  };
+}
+
+/**
+ * A ControllerRevision: one entry of a StatefulSet's (or DaemonSet's) history. `data` is the
+ * strategic merge patch that restores it, `{"spec":{"template":{..., "$patch":"replace"}}}`.
+ */
+export interface ControllerRevisionView {
+  metadata: ObjectMeta;
+  revision: number;
+  data?: unknown;
+}

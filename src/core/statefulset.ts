@@ -1,0 +1,294 @@
+/**
+ * A StatefulSet's history and undo exactly as `kubectl rollout undo statefulset/NAME` reads and
+ * performs them (k8s.io/kubectl pkg/polymorphichelpers/rollback.go, StatefulSetRollbacker; its
+ * history from history.go), its `kubectl rollout status` (rollout_status.go), and the traps of its
+ * rollback that the StatefulSet controller (pkg/controller/statefulset) sets: OnDelete replaces no
+ * pod, a partition leaves the ordinals below it alone, and OrderedReady waits for a broken pod to
+ * become Ready before it replaces it. Pure: no I/O, no clock.
+ */
+import type {
+  ControllerRevisionView,
+  PodTemplateSpec,
+  PodView,
+  StatefulSetView,
+} from "./objects.ts";
+import { semanticEqual } from "./revisions.ts";
+
+/** The label the StatefulSet controller puts on each pod: the name of its ControllerRevision. */
+export const CONTROLLER_REVISION_HASH = "controller-revision-hash";
+
+/** One revision of a StatefulSet: its number, its ControllerRevision's name and the template. */
+export interface SetRevision {
+  revision: number;
+  /** The ControllerRevision's name: the pods' controller-revision-hash label. */
+  name: string;
+  /** Undefined when the ControllerRevision's data holds no template (then it cannot be rehearsed). */
+  template: PodTemplateSpec | undefined;
+  controllerRevision: ControllerRevisionView;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The template a ControllerRevision restores: `data.spec.template` without the strategic merge
+ * patch directive `$patch`. Undefined when the data is not of that shape.
+ */
+export function revisionTemplate(revision: ControllerRevisionView): PodTemplateSpec | undefined {
+  const data = revision.data;
+  if (!isRecord(data) || !isRecord(data.spec) || !isRecord(data.spec.template)) return undefined;
+  const template = { ...data.spec.template };
+  delete template.$patch;
+  const spec = template.spec;
+  if (!isRecord(spec) || !Array.isArray(spec.containers)) return undefined;
+  return template as unknown as PodTemplateSpec;
+}
+
+/**
+ * The ControllerRevisions controlled by the set (a controller ownerReference with its uid, as
+ * metav1.IsControlledBy), highest revision first. The shell lists them by the set's selector, as
+ * kubectl does.
+ */
+export function setRevisions(
+  set: StatefulSetView,
+  revisions: readonly ControllerRevisionView[],
+): SetRevision[] {
+  const uid = set.metadata.uid;
+  if (uid === undefined) return [];
+  return revisions
+    .filter(r => r.metadata.ownerReferences?.some(o => o.controller === true && o.uid === uid))
+    .map(r => ({
+      revision: r.revision,
+      name: r.metadata.name,
+      template: revisionTemplate(r),
+      controllerRevision: r,
+    }))
+    .sort((a, b) => b.revision - a.revision);
+}
+
+/** Whether two templates are the same revision: what kubectl's byte comparison of the patches amounts to. */
+export function sameTemplate(a: PodTemplateSpec | undefined, b: PodTemplateSpec): boolean {
+  return a !== undefined && semanticEqual(a, b);
+}
+
+export type SetResolution =
+  | { ok: true; current: SetRevision; target: SetRevision; revisions: number[] }
+  | {
+      ok: false;
+      kind: "NoHistory" | "NotFound" | "SameTemplate";
+      message: string;
+      revisions: number[];
+    };
+
+function listed(revisions: readonly number[]): string {
+  return revisions.length === 0 ? "none" : [...revisions].sort((a, b) => a - b).join(", ");
+}
+
+const KEEP_HISTORY =
+  "keep revisionHistoryLimit >= 2 on the StatefulSet (the default is 10) so a previous revision exists to roll back to";
+
+/**
+ * The current revision N (the one whose template the set has now, else its status.updateRevision,
+ * else the highest) and the rollback target M as kubectl picks it: with `--to-revision=0` the
+ * second highest revision number (not "the highest below N"), else the one numbered so. A target
+ * whose template is the set's own is refused, as kubectl prints "skipped rollback" and changes
+ * nothing.
+ */
+export function resolveSetRevisions(
+  set: StatefulSetView,
+  controllerRevisions: readonly ControllerRevisionView[],
+  toRevision: number,
+): SetResolution {
+  const owned = setRevisions(set, controllerRevisions);
+  const revisions = owned.map(r => r.revision);
+  const name = set.metadata.name;
+  const current =
+    owned.find(r => sameTemplate(r.template, set.spec.template)) ??
+    owned.find(r => r.name === set.status?.updateRevision) ??
+    owned[0];
+  if (toRevision < 0)
+    return {
+      ok: false,
+      kind: "NotFound",
+      revisions,
+      message: `unable to find specified revision ${toRevision} in history: spec.toRevision must be 0 (the previous revision) or one of ${listed(revisions)}.`,
+    };
+  if (current === undefined || (toRevision === 0 && owned.length <= 1)) {
+    const why =
+      set.spec.revisionHistoryLimit === 0
+        ? "revisionHistoryLimit is 0, so old ControllerRevisions are deleted"
+        : `only revision ${listed(revisions)} exists`;
+    return {
+      ok: false,
+      kind: "NoHistory",
+      revisions,
+      message: `no last revision to roll back to for statefulset "${name}" (${why}): ${KEEP_HISTORY}.`,
+    };
+  }
+  const target = toRevision === 0 ? owned[1] : owned.find(r => r.revision === toRevision);
+  if (target === undefined)
+    return {
+      ok: false,
+      kind: "NotFound",
+      revisions,
+      message: `unable to find specified revision ${toRevision} in history (existing revisions: ${listed(revisions)}): set spec.toRevision to one of them or 0 for the previous one, and ${KEEP_HISTORY}.`,
+    };
+  if (target.template === undefined)
+    return {
+      ok: false,
+      kind: "NotFound",
+      revisions,
+      message: `ControllerRevision "${target.name}" (revision ${target.revision}) of statefulset "${name}" holds no pod template in its data, so kubectl could not restore it.`,
+    };
+  if (target === current || sameTemplate(target.template, set.spec.template))
+    return {
+      ok: false,
+      kind: "SameTemplate",
+      revisions,
+      message: `kubectl rollout undo would print "skipped rollback (current template already matches revision ${toRevision})" for statefulset "${name}": revision ${target.revision} is the current template, so there is nothing to roll back to; set spec.toRevision to an earlier revision (existing: ${listed(revisions)}) or 0.`,
+    };
+  return { ok: true, current, target, revisions };
+}
+
+/**
+ * The body `kubectl rollout undo` PATCHes a StatefulSet with (Content-Type
+ * application/strategic-merge-patch+json): the ControllerRevision's data as it is stored.
+ */
+export function setUndoPatch(revision: SetRevision): unknown {
+  return revision.controllerRevision.data;
+}
+
+export type SetRolloutStatus =
+  | { done: boolean; message: string }
+  /** kubectl refuses: rollout status exists for RollingUpdate only. */
+  | { done: undefined; message: string };
+
+/** The update strategy's type as defaulted: RollingUpdate unless it says otherwise. */
+export function updateStrategyOf(set: StatefulSetView): string {
+  return set.spec.updateStrategy?.type ?? "RollingUpdate";
+}
+
+/** The partition as defaulted (0). */
+export function partitionOf(set: StatefulSetView): number {
+  return set.spec.updateStrategy?.rollingUpdate?.partition ?? 0;
+}
+
+/**
+ * `kubectl rollout status statefulset/NAME`'s test, in its order: RollingUpdate only; the spec
+ * observed; every replica ready; then, as the apiserver always defaults rollingUpdate, the
+ * partitioned test (updatedReplicas >= replicas - partition). kubectl never compares
+ * currentRevision with updateRevision once rollingUpdate is set.
+ */
+export function setRolloutStatus(set: StatefulSetView): SetRolloutStatus {
+  if (updateStrategyOf(set) !== "RollingUpdate")
+    return {
+      done: undefined,
+      message: "rollout status is only available for RollingUpdate strategy type",
+    };
+  const status = set.status ?? {};
+  const observed = status.observedGeneration ?? 0;
+  if (observed === 0 || (set.metadata.generation ?? 0) > observed)
+    return { done: false, message: "Waiting for statefulset spec update to be observed..." };
+  const replicas = set.spec.replicas ?? 1;
+  const ready = status.readyReplicas ?? 0;
+  if (ready < replicas)
+    return { done: false, message: `Waiting for ${replicas - ready} pods to be ready...` };
+  const wanted = replicas - partitionOf(set);
+  const updated = status.updatedReplicas ?? 0;
+  if (updated < wanted)
+    return {
+      done: false,
+      message: `Waiting for partitioned roll out to finish: ${updated} out of ${wanted} new pods have been updated...`,
+    };
+  return {
+    done: true,
+    message: `partitioned roll out complete: ${updated} new pods have been updated...`,
+  };
+}
+
+/** A pod's ordinal: the number after the set's name (`web-2` is 2); undefined for another's pod. */
+export function ordinalOf(pod: PodView, setName: string): number | undefined {
+  const name = pod.metadata.name;
+  if (!name.startsWith(`${setName}-`)) return undefined;
+  const rest = name.slice(setName.length + 1);
+  return /^(0|[1-9]\d*)$/.test(rest) ? Number(rest) : undefined;
+}
+
+/** The set's pods (by name and ordinal), lowest ordinal first, without those being deleted. */
+export function podsOfSet(set: StatefulSetView, pods: readonly PodView[]): PodView[] {
+  const name = set.metadata.name;
+  return pods
+    .filter(p => ordinalOf(p, name) !== undefined && p.metadata.deletionTimestamp === undefined)
+    .sort((a, b) => (ordinalOf(a, name) ?? 0) - (ordinalOf(b, name) ?? 0));
+}
+
+/** The pods of one revision, by their controller-revision-hash label. */
+export function podsOfRevision(pods: readonly PodView[], revisionName: string): PodView[] {
+  return pods.filter(p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] === revisionName);
+}
+
+function isRunningAndReady(pod: PodView): boolean {
+  return (
+    pod.status?.phase === "Running" &&
+    (pod.status.conditions?.some(c => c.type === "Ready" && c.status === "True") ?? false)
+  );
+}
+
+/** Why some pods are not on the rollback's revision once the undo is in: the StatefulSet's trap. */
+export type SetTrap =
+  | { kind: "OnDelete"; pods: string[] }
+  | { kind: "Partition"; partition: number; pods: string[] }
+  | { kind: "BlockedByUnreadyPod"; pod: string; ordinal: number; pods: string[] };
+
+/**
+ * After the undo changed the template back to revision `to`, which of the set's pods the
+ * StatefulSet controller will not bring to it on its own, and why; undefined while it still will.
+ * - OnDelete: the controller replaces no pod; each stays on its revision until someone deletes it.
+ * - A partition: ordinals below it keep their revision (RollingUpdate replaces only those >= it).
+ * - OrderedReady (the default policy): the controller walks the pods in ordinal order and stops at
+ *   the first that is not Running and Ready, before it replaces any pod; a pod of the broken
+ *   revision that never becomes Ready therefore blocks its own replacement (the "forced rollback"
+ *   of the StatefulSet documentation: delete that pod by hand).
+ */
+export function setTrap(
+  set: StatefulSetView,
+  pods: readonly PodView[],
+  to: SetRevision,
+): SetTrap | undefined {
+  const mine = podsOfSet(set, pods);
+  const name = set.metadata.name;
+  const behind = mine.filter(p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== to.name);
+  if (behind.length === 0) return undefined;
+  const names = behind.map(p => p.metadata.name);
+  if (updateStrategyOf(set) === "OnDelete") return { kind: "OnDelete", pods: names };
+  const partition = partitionOf(set);
+  const below = behind.filter(p => (ordinalOf(p, name) ?? 0) < partition);
+  if (below.length > 0 && below.length === behind.length)
+    return { kind: "Partition", partition, pods: below.map(p => p.metadata.name) };
+  if ((set.spec.podManagementPolicy ?? "OrderedReady") !== "OrderedReady") return undefined;
+  const blocker = mine.find(p => !isRunningAndReady(p));
+  if (blocker === undefined || !behind.includes(blocker)) return undefined;
+  return {
+    kind: "BlockedByUnreadyPod",
+    pod: blocker.metadata.name,
+    ordinal: ordinalOf(blocker, name) ?? 0,
+    pods: names,
+  };
+}
+
+/** What a trap means in an incident, and the one-line fix. */
+export function describeSetTrap(set: StatefulSetView, trap: SetTrap, to: SetRevision): string {
+  const ns = set.metadata.namespace ?? "default";
+  const name = set.metadata.name;
+  const pods = trap.pods.join(" ");
+  const deleteThem = `kubectl delete pod -n ${ns} ${pods}`;
+  switch (trap.kind) {
+    case "OnDelete":
+      return `StatefulSet "${name}" has updateStrategy OnDelete: kubectl rollout undo restored revision ${to.revision}'s template, but the controller replaces no pod, so ${pods} keep running the broken revision. In an incident, run the undo and then ${deleteThem} (or switch the StatefulSet to RollingUpdate).`;
+    case "Partition":
+      return `StatefulSet "${name}" has rollingUpdate.partition ${trap.partition}: kubectl rollout undo restored revision ${to.revision}'s template only on ordinals >= ${trap.partition}, so ${pods} keep their revision. In an incident, set the partition to 0 before the undo: kubectl patch statefulset ${name} -n ${ns} -p '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}'.`;
+    case "BlockedByUnreadyPod":
+      return `StatefulSet "${name}" (podManagementPolicy OrderedReady) waits for pod ${trap.pod} (ordinal ${trap.ordinal}) of the broken revision to become Running and Ready before it replaces any pod, which never happens: kubectl rollout undo alone does not roll back. In an incident, run the undo and then ${deleteThem} (the StatefulSet documentation's forced rollback).`;
+  }
+}
