@@ -157,6 +157,22 @@ function groupBuiltins(ns: boolean, cluster: boolean): ResourceInfo[] {
       scale: true,
     }),
     info({
+      group: "apps",
+      resource: "statefulsets",
+      kind: "StatefulSet",
+      namespaced: ns,
+      shortNames: ["sts"],
+      categories: ["all"],
+      subresources: ["status", "scale"],
+      scale: true,
+    }),
+    info({
+      group: "apps",
+      resource: "controllerrevisions",
+      kind: "ControllerRevision",
+      namespaced: ns,
+    }),
+    info({
       group: "events.k8s.io",
       resource: "events",
       kind: "Event",
@@ -274,6 +290,7 @@ export interface WriteStrategy {
 
 const GENERATION_SPEC = new Set([
   "apps/replicasets",
+  "apps/statefulsets",
   "apiextensions.k8s.io/customresourcedefinitions",
   "networking.k8s.io/networkpolicies",
 ]);
@@ -281,7 +298,8 @@ const GENERATION_SPEC = new Set([
 /**
  * Per-resource write strategy. Sources: pkg/registry/apps/deployment/strategy.go (PrepareForUpdate:
  * spec or annotations bump generation; status strategy resets spec and labels),
- * pkg/registry/apps/replicaset/strategy.go, pkg/registry/networking/networkpolicy/strategy.go,
+ * pkg/registry/apps/replicaset/strategy.go, pkg/registry/apps/statefulset/strategy.go (spec changes
+ * bump generation), pkg/registry/networking/networkpolicy/strategy.go,
  * apiextensions-apiserver/pkg/registry/customresource/strategy.go (copyNonMetadata).
  */
 export function writeStrategy(i: ResourceInfo): WriteStrategy {

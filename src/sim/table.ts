@@ -543,6 +543,58 @@ const events: Printer = {
   },
 };
 
+const statefulsets: Printer = {
+  columns: [
+    NAME,
+    col("Ready", "string", 0, "Number of the pod with ready state"),
+    AGE,
+    col("Containers", "string", 1, "Names of each container in the template."),
+    col("Images", "string", 1, "Images referenced by each container in the template."),
+  ],
+  cells(o, now) {
+    const spec = obj(o["spec"]);
+    const status = obj(o["status"]);
+    const cs = templateContainers(o);
+    return [
+      o.metadata.name ?? "",
+      `${num(status["readyReplicas"])}/${num(spec["replicas"])}`,
+      age(o.metadata.creationTimestamp, now),
+      cs.map(c => str(c["name"])).join(","),
+      cs.map(c => str(c["image"])).join(","),
+    ];
+  },
+};
+
+/** printControllerRevision: the controller as `<kind>.<group>/<name>` (formatResourceName). */
+const controllerrevisions: Printer = {
+  columns: [
+    NAME,
+    col("Controller", "string", 0, "Controller of the object"),
+    col(
+      "Revision",
+      "string",
+      0,
+      "Revision indicates the revision of the state represented by Data.",
+    ),
+    AGE,
+  ],
+  cells(o, now) {
+    const ref = (o.metadata.ownerReferences ?? []).find(r => r.controller === true);
+    let controller = "<none>";
+    if (ref !== undefined) {
+      const group = ref.apiVersion.includes("/") ? ref.apiVersion.split("/")[0] : "";
+      const kind = group === "" ? ref.kind : `${ref.kind}.${group}`;
+      controller = `${kind.toLowerCase()}/${ref.name}`;
+    }
+    return [
+      o.metadata.name ?? "",
+      controller,
+      num(o["revision"]),
+      age(o.metadata.creationTimestamp, now),
+    ];
+  },
+};
+
 const defaultPrinter: Printer = {
   columns: [NAME, col("Created At", "date", 0, AGE_DESC)],
   cells: o => [o.metadata.name ?? "", o.metadata.creationTimestamp ?? null],
@@ -551,6 +603,8 @@ const defaultPrinter: Printer = {
 const BUILTIN: Record<string, Printer> = {
   "apps/deployments": deployments,
   "apps/replicasets": replicasets,
+  "apps/statefulsets": statefulsets,
+  "apps/controllerrevisions": controllerrevisions,
   "/pods": pods,
   "/namespaces": namespaces,
   "/configmaps": configmaps,

@@ -1,6 +1,6 @@
 /**
- * The simulated world attached to a store: the controllers (deployment, replicaset, garbage
- * collector, namespace), the nodes with their kubelets and scheduler, and the image registry with
+ * The simulated world attached to a store: the controllers (deployment, replicaset, statefulset,
+ * garbage collector, namespace), the nodes with their kubelets and scheduler, and the image registry with
  * its API objects. Everything runs on the given clock and talks to the store only.
  */
 import { startDeploymentController } from "./controllers/deployment.ts";
@@ -8,6 +8,7 @@ import { startGarbageCollector } from "./controllers/gc.ts";
 import { startNamespaceController } from "./controllers/namespace.ts";
 import { startReplicaSetController } from "./controllers/replicaset.ts";
 import { startServiceAccountController } from "./controllers/serviceaccount.ts";
+import { startStatefulSetController } from "./controllers/statefulset.ts";
 import { createImageRegistry, type ImageRegistry } from "./images.ts";
 import { startRegistrySync } from "./images/sync.ts";
 import { startKubelets, type LogOptions } from "./kubelet.ts";
@@ -46,6 +47,7 @@ export function startWorld(store: Store, clock: SimClock, options: WorldOptions)
     startServiceAccountController(store, clock),
     startDeploymentController(store, clock),
     startReplicaSetController(store, clock),
+    startStatefulSetController(store, clock),
     kubelets,
   ];
   for (const c of components) c.start();

@@ -176,6 +176,40 @@ function defaultReplicaSet(object: KubeObject): void {
   defaultPodTemplateSpec(spec["template"]);
 }
 
+/**
+ * SetDefaults_StatefulSet (apps/v1), and the strategy's dropStatefulSetDisabledFields:
+ * rollingUpdate.maxUnavailable is dropped unless the set already had it, as the
+ * MaxUnavailableStatefulSet gate is off by default in v1.36. `serviceName` has no omitempty, so
+ * an unset one reads back as "".
+ */
+function defaultStatefulSet(object: KubeObject, oldObject: KubeObject | undefined): void {
+  const spec = ensure(object, "spec");
+  setIfEmpty(spec, "podManagementPolicy", "OrderedReady");
+  const strategy = ensure(spec, "updateStrategy");
+  if (strategy["type"] === undefined || strategy["type"] === "") {
+    strategy["type"] = "RollingUpdate";
+    if (!isObj(strategy["rollingUpdate"])) strategy["rollingUpdate"] = {};
+  }
+  const rolling = strategy["rollingUpdate"];
+  if (strategy["type"] === "RollingUpdate" && isObj(rolling)) {
+    if (rolling["partition"] === undefined || rolling["partition"] === null)
+      rolling["partition"] = 0;
+  }
+  const oldRolling = isObj(oldObject?.["spec"]) ? oldObject["spec"]["updateStrategy"] : undefined;
+  const hadMaxUnavailable =
+    isObj(oldRolling) &&
+    isObj(oldRolling["rollingUpdate"]) &&
+    oldRolling["rollingUpdate"]["maxUnavailable"] !== undefined;
+  if (isObj(rolling) && !hadMaxUnavailable) delete rolling["maxUnavailable"];
+  const retention = ensure(spec, "persistentVolumeClaimRetentionPolicy");
+  setIfEmpty(retention, "whenDeleted", "Retain");
+  setIfEmpty(retention, "whenScaled", "Retain");
+  setIfEmpty(spec, "replicas", 1);
+  setIfEmpty(spec, "revisionHistoryLimit", 10);
+  if (spec["serviceName"] === undefined || spec["serviceName"] === null) spec["serviceName"] = "";
+  defaultPodTemplateSpec(spec["template"]);
+}
+
 function shortHash(text: string, length: number): string {
   const alphabet = "bcdfghjklmnpqrstvwxz2456789";
   const digest = createHash("sha256").update(text).digest();
@@ -361,6 +395,8 @@ export function applyBuiltinDefaults(
       defaultReplicaSet(object);
       break;
     case "apps/StatefulSet":
+      defaultStatefulSet(object, oldObject);
+      break;
     case "apps/DaemonSet":
     case "batch/Job":
       defaultPodTemplateSpec(ensure(object, "spec")["template"]);

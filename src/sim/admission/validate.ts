@@ -2,7 +2,8 @@
  * Built-in validation for the kinds our operator and the kubectl tests touch. Wording and field
  * paths follow kubernetes/kubernetes pkg/apis/apps/validation/validation.go
  * (ValidateDeploymentSpec, ValidateDeploymentStrategy, ValidateRollingUpdateDeployment,
- * ValidatePodTemplateSpecForReplicaSet, ValidateDeploymentUpdate) and
+ * ValidatePodTemplateSpecForReplicaSet, ValidateDeploymentUpdate, ValidateStatefulSetSpec,
+ * ValidateStatefulSetUpdate, ValidateControllerRevisionCreate / Update) and
  * pkg/apis/core/validation/validation.go (ValidatePodSpec, validateContainers,
  * validateRestartPolicy, validateDNSPolicy, ValidateConfigMap).
  */
@@ -15,6 +16,7 @@ import { labelSelectorMatches, validateLabelSelector } from "./selector.ts";
 
 const nameRules: Record<string, NameRule> = {
   "/Namespace": "label",
+  "apps/StatefulSet": "label",
   "/Service": "dns1035",
   "rbac.authorization.k8s.io/Role": "path",
   "rbac.authorization.k8s.io/ClusterRole": "path",
@@ -257,6 +259,176 @@ function validateDeployment(object: KubeObject): StatusCause[] {
   return causes;
 }
 
+const podManagementPolicies = ["OrderedReady", "Parallel"];
+const retentionPolicies = ["Retain", "Delete"];
+
+/** ValidateStatefulSetSpec's update strategy: OnDelete has no rollingUpdate; partition >= 0. */
+function validateStatefulSetStrategy(strategy: unknown): StatusCause[] {
+  const s = isObj(strategy) ? strategy : {};
+  const rolling = s["rollingUpdate"];
+  const path = "spec.updateStrategy";
+  switch (s["type"]) {
+    case undefined:
+    case "":
+      return [required(path)];
+    case "OnDelete":
+      return rolling === undefined || rolling === null
+        ? []
+        : [
+            invalidValue(
+              `${path}.rollingUpdate`,
+              rolling,
+              "only allowed for updateStrategy 'RollingUpdate'",
+            ),
+          ];
+    case "RollingUpdate": {
+      if (!isObj(rolling)) return [];
+      const causes = nonNegative(rolling["partition"], `${path}.rollingUpdate.partition`);
+      const max = rolling["maxUnavailable"];
+      if (max !== undefined) {
+        causes.push(...intOrPercent(max, `${path}.rollingUpdate.maxUnavailable`));
+        if (isZeroIntOrPercent(max))
+          causes.push(invalidValue(`${path}.rollingUpdate.maxUnavailable`, max, "cannot be 0"));
+      }
+      return causes;
+    }
+    default:
+      return [invalidValue(path, s, "must be 'RollingUpdate' or 'OnDelete'")];
+  }
+}
+
+/** ValidateStatefulSetSpec (pkg/apis/apps/validation), in its order. */
+function validateStatefulSet(object: KubeObject, update: boolean): StatusCause[] {
+  const spec = isObj(object["spec"]) ? object["spec"] : {};
+  const causes: StatusCause[] = [];
+  const policy = spec["podManagementPolicy"];
+  if (policy === undefined || policy === "") causes.push(required("spec.podManagementPolicy"));
+  else if (typeof policy !== "string" || !podManagementPolicies.includes(policy))
+    causes.push(
+      invalidValue("spec.podManagementPolicy", policy, "must be 'OrderedReady' or 'Parallel'"),
+    );
+  causes.push(...validateStatefulSetStrategy(spec["updateStrategy"]));
+  const retention = spec["persistentVolumeClaimRetentionPolicy"];
+  if (isObj(retention)) {
+    for (const key of ["whenDeleted", "whenScaled"]) {
+      const value = retention[key];
+      if (typeof value !== "string" || !retentionPolicies.includes(value))
+        causes.push(
+          notSupported(
+            `spec.persistentVolumeClaimRetentionPolicy.${key}`,
+            value ?? "",
+            retentionPolicies,
+          ),
+        );
+    }
+  }
+  causes.push(...nonNegative(spec["replicas"], "spec.replicas"));
+  causes.push(...nonNegative(spec["minReadySeconds"], "spec.minReadySeconds"));
+  if (isObj(spec["ordinals"]))
+    causes.push(...nonNegative(spec["ordinals"]["start"], "spec.ordinals.start"));
+  const serviceName = spec["serviceName"];
+  if (!update && typeof serviceName === "string" && serviceName !== "") {
+    for (const m of isDNS1123Label(serviceName))
+      causes.push(invalidValue("spec.serviceName", serviceName, m));
+  }
+  causes.push(...validateSelector(spec, "statefulset"));
+  return [...causes, ...validateStatefulSetTemplate(spec)];
+}
+
+/** ValidatePodTemplateSpecForStatefulSet and the template checks that follow it. */
+function validateStatefulSetTemplate(spec: Obj): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const template = spec["template"];
+  if (!isObj(template)) return [required("spec.template")];
+  const metadata = isObj(template["metadata"]) ? template["metadata"] : {};
+  const labels = isObj(metadata["labels"]) ? (metadata["labels"] as Record<string, string>) : {};
+  if (isObj(spec["selector"]) && !labelSelectorMatches(spec["selector"], labels)) {
+    causes.push(
+      invalidValue(
+        "spec.template.metadata.labels",
+        labels,
+        "`selector` does not match template `labels`",
+        "map[string]string",
+      ),
+    );
+  }
+  // The controller sets hostname and subdomain itself, so they are not validated here.
+  const podSpec = isObj(template["spec"]) ? { ...template["spec"] } : template["spec"];
+  if (isObj(podSpec)) {
+    delete podSpec["hostname"];
+    delete podSpec["subdomain"];
+  }
+  causes.push(...validatePodSpec(podSpec, "spec.template.spec"));
+  causes.push(...validateLabels(metadata["labels"], "spec.template.labels"));
+  if (isObj(podSpec) && podSpec["restartPolicy"] !== "Always") {
+    causes.push(
+      notSupported("spec.template.spec.restartPolicy", podSpec["restartPolicy"] ?? "", ["Always"]),
+    );
+  }
+  if (isObj(podSpec) && podSpec["activeDeadlineSeconds"] !== undefined) {
+    causes.push(
+      forbidden(
+        "spec.template.spec.activeDeadlineSeconds",
+        "activeDeadlineSeconds in StatefulSet is not Supported",
+      ),
+    );
+  }
+  return causes;
+}
+
+/** The spec fields an update of a StatefulSet may change (ValidateStatefulSetUpdate). */
+const STATEFULSET_MUTABLE = [
+  "replicas",
+  "template",
+  "updateStrategy",
+  "minReadySeconds",
+  "ordinals",
+  "revisionHistoryLimit",
+  "persistentVolumeClaimRetentionPolicy",
+];
+
+function validateStatefulSetUpdate(object: KubeObject, old: KubeObject): StatusCause[] {
+  const rest = (o: KubeObject): Obj =>
+    Object.fromEntries(
+      Object.entries(specOf(o)).filter(([field]) => !STATEFULSET_MUTABLE.includes(field)),
+    );
+  return JSON.stringify(canonicalValue(rest(object))) === JSON.stringify(canonicalValue(rest(old)))
+    ? []
+    : [
+        forbidden(
+          "spec",
+          "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+        ),
+      ];
+}
+
+/** A JSON value with its keys sorted, for comparisons that ignore key order. */
+function canonicalValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonicalValue);
+  if (!isObj(value)) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map(k => [k, canonicalValue(value[k])]),
+  );
+}
+
+/** validateControllerRevision and ValidateControllerRevisionCreate / Update. */
+function validateControllerRevision(
+  object: KubeObject,
+  old: KubeObject | undefined,
+): StatusCause[] {
+  const causes = nonNegative(object["revision"], "revision");
+  const data = object["data"];
+  if (old === undefined) {
+    if (data === undefined || data === null) causes.push(required("data", "data is mandatory"));
+    else if (!isObj(data)) causes.push(required("data", "data must be a valid JSON object"));
+  } else if (JSON.stringify(canonicalValue(data)) !== JSON.stringify(canonicalValue(old["data"]))) {
+    causes.push(invalidValue("data", data, "field is immutable"));
+  }
+  return causes;
+}
+
 const configKey = /^[-._a-zA-Z0-9]+$/;
 
 function validateConfigKeys(object: KubeObject, fields: string[]): StatusCause[] {
@@ -296,8 +468,16 @@ function specOf(object: KubeObject | undefined): Obj {
 }
 
 /** Per-kind checks beyond ObjectMeta; undefined kinds are accepted as they are. */
-function validateKind(group: string, object: KubeObject): StatusCause[] {
+function validateKind(
+  group: string,
+  object: KubeObject,
+  old: KubeObject | undefined,
+): StatusCause[] {
   switch (`${group}/${object.kind}`) {
+    case "apps/StatefulSet":
+      return validateStatefulSet(object, old !== undefined);
+    case "apps/ControllerRevision":
+      return validateControllerRevision(object, old);
     case "apps/Deployment":
       return validateDeployment(object);
     case "apps/ReplicaSet":
@@ -313,15 +493,14 @@ function validateKind(group: string, object: KubeObject): StatusCause[] {
   }
 }
 
-/** ValidateDeploymentUpdate / ValidateReplicaSetUpdate: the selector is immutable in apps/v1. */
+/**
+ * ValidateDeploymentUpdate / ValidateReplicaSetUpdate: the selector is immutable in apps/v1;
+ * ValidateStatefulSetUpdate: only some spec fields may change.
+ */
 function validateUpdate(group: string, object: KubeObject, old: KubeObject): StatusCause[] {
   const kind = `${group}/${object.kind}`;
-  if (
-    kind === "apps/Deployment" ||
-    kind === "apps/ReplicaSet" ||
-    kind === "apps/StatefulSet" ||
-    kind === "apps/DaemonSet"
-  ) {
+  if (kind === "apps/StatefulSet") return validateStatefulSetUpdate(object, old);
+  if (kind === "apps/Deployment" || kind === "apps/ReplicaSet" || kind === "apps/DaemonSet") {
     return immutable("spec.selector", specOf(object)["selector"], specOf(old)["selector"]);
   }
   return [];
@@ -334,7 +513,7 @@ export function validateBuiltin(
   oldObject?: KubeObject,
 ): StatusCause[] {
   const causes = validateObjectMeta(object.metadata, namespaced, nameRuleFor(group, object.kind));
-  causes.push(...validateKind(group, object));
+  causes.push(...validateKind(group, object, oldObject));
   if (oldObject !== undefined) causes.push(...validateUpdate(group, object, oldObject));
   return causes;
 }

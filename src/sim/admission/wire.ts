@@ -4,7 +4,8 @@
  * counts this is visible to every client (a scaled-down ReplicaSet has no readyReplicas, a healthy
  * Deployment no unavailableReplicas). Fields from k8s.io/api apps/v1 types.go DeploymentStatus and
  * ReplicaSetStatus; ReplicaSetStatus.replicas has no omitempty and stays, and the pointer
- * DeploymentStatus.collisionCount keeps a 0.
+ * DeploymentStatus.collisionCount keeps a 0. StatefulSetStatus keeps replicas and
+ * availableReplicas (no omitempty) and its pointer collisionCount.
  */
 import type { GVR, KubeObject } from "../types.ts";
 
@@ -18,6 +19,12 @@ const OMIT_ZERO: Record<string, readonly string[]> = {
     "unavailableReplicas",
     "terminatingReplicas",
   ],
+  "apps/statefulsets": [
+    "observedGeneration",
+    "readyReplicas",
+    "currentReplicas",
+    "updatedReplicas",
+  ],
   "apps/replicasets": [
     "fullyLabeledReplicas",
     "readyReplicas",
@@ -27,7 +34,7 @@ const OMIT_ZERO: Record<string, readonly string[]> = {
   ],
 };
 
-/** Drops the zero-valued omitempty status counts of apps/v1 Deployments and ReplicaSets. */
+/** Drops the zero-valued omitempty status counts of apps/v1 Deployments, ReplicaSets, StatefulSets. */
 export function dropOmittedZeros(gvr: GVR, object: KubeObject): void {
   const fields = OMIT_ZERO[`${gvr.group}/${gvr.resource}`];
   const status = object.status;

@@ -15,6 +15,12 @@ export const SECRETS: GVR = { group: "", version: "v1", resource: "secrets" };
 export const SERVICEACCOUNTS: GVR = { group: "", version: "v1", resource: "serviceaccounts" };
 export const DEPLOYMENTS: GVR = { group: "apps", version: "v1", resource: "deployments" };
 export const REPLICASETS: GVR = { group: "apps", version: "v1", resource: "replicasets" };
+export const STATEFULSETS: GVR = { group: "apps", version: "v1", resource: "statefulsets" };
+export const CONTROLLERREVISIONS: GVR = {
+  group: "apps",
+  version: "v1",
+  resource: "controllerrevisions",
+};
 
 const KCM_AGENT = "kube-controller-manager/v1.32.4 (linux/amd64) kubernetes/sim";
 
@@ -117,6 +123,43 @@ export interface DeploymentStatus {
   unavailableReplicas?: number;
   collisionCount?: number;
   conditions?: Condition[];
+}
+
+export interface StatefulSetView extends KubeObject {
+  spec: {
+    replicas?: number;
+    selector: LabelSelector;
+    template: PodTemplate;
+    serviceName?: string;
+    podManagementPolicy?: "OrderedReady" | "Parallel";
+    updateStrategy?: {
+      type?: "RollingUpdate" | "OnDelete";
+      rollingUpdate?: { partition?: number; maxUnavailable?: number | string };
+    };
+    revisionHistoryLimit?: number;
+    minReadySeconds?: number;
+    ordinals?: { start?: number };
+    volumeClaimTemplates?: { metadata?: { name?: string } }[];
+  };
+  status?: StatefulSetStatus;
+}
+
+export interface StatefulSetStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  readyReplicas?: number;
+  currentReplicas?: number;
+  updatedReplicas?: number;
+  availableReplicas?: number;
+  currentRevision?: string;
+  updateRevision?: string;
+  collisionCount?: number;
+  conditions?: Condition[];
+}
+
+export interface ControllerRevisionView extends KubeObject {
+  data?: unknown;
+  revision: number;
 }
 
 /** Does a LabelSelector object match these labels (metav1.LabelSelectorAsSelector semantics)? */

@@ -64,6 +64,11 @@ export function prepareForCreate(ctx: Ctx, object: KubeObject): void {
     const name = object.metadata.name ?? "";
     object.metadata.labels = { ...object.metadata.labels, "kubernetes.io/metadata.name": name };
   }
+  if (key === "apps/statefulsets") {
+    // pkg/registry/apps/statefulset/strategy.go: PrepareForCreate resets status to its zero
+    // value, whose non-omitempty counts read back as 0.
+    object["status"] = { replicas: 0, availableReplicas: 0 };
+  }
   if (key === "/pods") {
     // pkg/registry/core/pod/strategy.go: PrepareForCreate
     object["status"] = { phase: "Pending", qosClass: podQosClass(object) };
