@@ -45,7 +45,7 @@ export interface InformerOptions<T extends KubernetesObject> {
   readonly baseDelayMs?: number;
   /** Largest restart delay, in ms. Default 30_000. */
   readonly maxDelayMs?: number;
-  /** What is kept of each object entering the cache. Default: slimmerFor(path). */
+  /** What is kept of each object entering the cache (then frozen). Default: slimmerFor(path). */
   readonly slim?: (obj: T) => T;
 }
 
@@ -55,16 +55,17 @@ function isRecord(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Plain JSON (Dates become RFC 3339 strings), frozen all the way down. */
+/** The value, frozen all the way down. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
+  return value;
+}
+
+/** Plain JSON (the typed list's Dates become RFC 3339 strings), frozen all the way down. */
 function frozenJson<T>(value: T): T {
-  const plain: unknown = JSON.parse(JSON.stringify(value));
-  const freeze = (v: unknown): void => {
-    if (typeof v !== "object" || v === null) return;
-    Object.freeze(v);
-    for (const child of Object.values(v)) freeze(child);
-  };
-  freeze(plain);
-  return plain as T;
+  return deepFreeze(JSON.parse(JSON.stringify(value)) as T);
 }
 
 function pick(source: unknown, keys: readonly string[]): Json | undefined {
@@ -119,8 +120,7 @@ export function slimPod<T extends KubernetesObject>(pod: T): T {
 
 /** The default slimming for a collection path: pods keep what gather reads; the rest lose managedFields. */
 export function slimmerFor<T extends KubernetesObject>(path: string): (obj: T) => T {
-  const slim = path.endsWith("/pods") ? slimPod : withoutManagedFields;
-  return obj => frozenJson(slim(obj));
+  return path.endsWith("/pods") ? slimPod : withoutManagedFields;
 }
 
 /** A Watch whose events carry slimmed objects, as the list's items are. */
@@ -136,8 +136,10 @@ function slimmingWatch<T extends KubernetesObject>(
       query,
       (phase: string, obj: unknown, raw: unknown) => {
         // ERROR and BOOKMARK events carry a Status or a bare resourceVersion: left as they are.
+        // A watch event's object is already plain JSON (Watch parses the line and nothing more),
+        // so it is slimmed and frozen in place, without the list's copy through JSON.
         const isObject = phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED";
-        callback(phase, isObject ? slim(obj as T) : obj, raw);
+        callback(phase, isObject ? deepFreeze(slim(obj as T)) : obj, raw);
       },
       done,
     );
@@ -158,7 +160,7 @@ export function createInformer<T extends KubernetesObject>(
       synced = true;
       markSynced();
       failures = 0;
-      return { ...list, items: list.items.map(slim) };
+      return { ...list, items: list.items.map(item => frozenJson(slim(item))) };
     },
     false,
     options.labelSelector,

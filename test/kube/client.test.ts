@@ -142,6 +142,28 @@ describe("KubeClient on client-node against the simulator", () => {
     expect(seen).toContain("delete one");
   });
 
+  it("caches listed and watched objects alike: plain JSON, without managedFields, frozen all the way down", async () => {
+    const apps = loadKubeConfig(sim.kubeconfig).makeApiClient(AppsV1Api);
+    await apps.createNamespacedDeployment({ namespace: "default", body: deployment("listed") });
+    const informer = kube.informer("deployments", { labelSelector: "suite=adapter" });
+    informers.push(informer as Informer<never>);
+    await informer.start();
+    await apps.createNamespacedDeployment({ namespace: "default", body: deployment("watched") });
+    await vi.waitFor(() => {
+      expect(informer.get("watched", "default")).toBeDefined();
+    });
+    for (const name of ["listed", "watched"]) {
+      const cached = informer.get(name, "default");
+      expect(typeof cached?.metadata?.creationTimestamp, name).toBe("string");
+      expect(cached?.metadata?.managedFields, name).toBeUndefined();
+      expect(Object.isFrozen(cached), name).toBe(true);
+      expect(Object.isFrozen(cached?.spec?.template.spec?.containers[0]), name).toBe(true);
+      expect(() => {
+        (cached?.metadata?.labels as Record<string, string>)["x"] = "y";
+      }, name).toThrow(TypeError);
+    }
+  });
+
   it("restarts an informer whose list failed, and start() waits for that list", async () => {
     sim.faults.add({ verb: "list", resource: "namespaces", code: 500, count: 1 });
     const informer = kube.informer("namespaces", {});
