@@ -11,6 +11,7 @@
  * normalising; UIDs, resourceVersions, timestamps, ages, IPs and pod-template-hashes do (the
  * hash is compared once, raw, on its own: `rollout.pod-template-hash`).
  */
+import { containerImageName, SIM_GROUP } from "../../src/sim/contract.ts";
 import { deploymentObject, type DeploymentOptions } from "../../test/kit/builders.ts";
 
 export interface KubectlResult {
@@ -722,6 +723,241 @@ const times: Script = {
   },
 };
 
+/** The busybox the real cluster's node pulls from its local registry (e2e/cluster/node.ts). */
+const BUSYBOX = "localhost:5000/rollback-drill/busybox";
+const DIGEST = /sha256:[0-9a-f]{64}/g;
+
+/** A StatefulSet of busybox pods that sleep until TERM, so a replaced pod goes at once. */
+const statefulSet = (ns: string, name: string, spec: Record<string, unknown> = {}): string =>
+  JSON.stringify({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: 2,
+      serviceName: name,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          terminationGracePeriodSeconds: 5,
+          containers: [
+            {
+              name: "app",
+              image: `${BUSYBOX}:1`,
+              command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+            },
+          ],
+        },
+      },
+      ...spec,
+    },
+  });
+
+interface SetStatus {
+  observedGeneration?: number;
+  readyReplicas?: number;
+  updatedReplicas?: number;
+  currentRevision?: string;
+  updateRevision?: string;
+}
+
+/** The StatefulSet controller and its ControllerRevisions, through the kubectl a drill runs. */
+const statefulsets: Script = {
+  name: "statefulset",
+  namespace: "fidelity-sts",
+  async run(k, ns, o) {
+    // The simulator's registry learns the image as an API object of its own group; the real
+    // cluster has it in its local registry already and refuses the unknown kind (not observed).
+    await k(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: `${SIM_GROUP}/v1`,
+        kind: "ContainerImage",
+        metadata: { name: containerImageName(BUSYBOX) },
+        spec: { repository: BUSYBOX, images: [{ tag: "1" }] },
+      }),
+    );
+    const get = <T>(kind: string, name: string): Promise<T> =>
+      json<T>(k, ["-n", ns, "get", kind, name]);
+    const status = async (name: string): Promise<SetStatus> =>
+      (await get<Obj & { status?: SetStatus }>("statefulset", name)).status ?? {};
+    const settled = async (name: string, what: (s: SetStatus) => boolean): Promise<void> => {
+      await eventually(`${ns}/${name} settled`, 90_000, async () => {
+        const set = await get<Obj & { metadata: { generation?: number } }>("statefulset", name);
+        const s = (set.status ?? {}) as SetStatus;
+        return s.observedGeneration === set.metadata.generation && what(s);
+      });
+    };
+    const revisions = async (app: string): Promise<string> => {
+      const list = await json<List<Obj & { revision?: number }>>(k, [
+        "-n",
+        ns,
+        "get",
+        "controllerrevisions",
+        "-l",
+        `app=${app}`,
+      ]);
+      return normalise(
+        list.items
+          .map(r => ({
+            revision: r.revision ?? 0,
+            line: `rev ${String(r.revision)} ${r.metadata.name} owners ${(r.metadata.ownerReferences ?? []).map(x => `${x.kind}/${x.name}${x.controller === true ? "*" : ""}`).join(",")}`,
+          }))
+          .sort((a, b) => a.revision - b.revision)
+          .map(x => x.line)
+          .join("\n"),
+      );
+    };
+    const pods = async (app: string): Promise<string> => {
+      const list = await json<List>(k, ["-n", ns, "get", "pods", "-l", `app=${app}`]);
+      const s = await status(app);
+      return normalise(
+        list.items
+          .filter(
+            p => (p.metadata as { deletionTimestamp?: string }).deletionTimestamp === undefined,
+          )
+          .map(p => {
+            const revision = p.metadata.labels?.["controller-revision-hash"] ?? "";
+            const at =
+              revision === s.currentRevision
+                ? "current"
+                : revision === s.updateRevision
+                  ? "update"
+                  : "other";
+            const image = (p.spec as { containers: { image: string }[] }).containers[0]?.image;
+            return `${p.metadata.name} ${at} ${String(image).replace(DIGEST, "sha256:<digest>")}`;
+          })
+          .sort()
+          .join("\n"),
+      );
+    };
+    const rolloutStatus = async (name: string): Promise<string> =>
+      outcome(await k(["-n", ns, "rollout", "status", `statefulset/${name}`, "--timeout=90s"]));
+
+    await must(k, ["create", "-f", "-"], statefulSet(ns, "db"));
+    o["rollout status"] = await rolloutStatus("db");
+    await settled("db", s => s.readyReplicas === 2);
+    const created = await get<Obj>("statefulset", "db");
+    o["a StatefulSet's defaulted spec"] = canonical(created.spec);
+    o["a settled StatefulSet's status"] = canonical(created.status);
+    o["revisions after create"] = await revisions("db");
+    o["controller-revision hash of the same template (raw)"] = String(
+      created.status?.["updateRevision"],
+    );
+    const pod = await get<Obj>("pod", "db-0");
+    o["a StatefulSet pod's metadata"] = canonical(
+      { ...pod.metadata, ownerReferences: undefined },
+      true,
+    );
+    o["a StatefulSet pod's identity"] = canonical({
+      hostname: pod.spec?.["hostname"],
+      subdomain: pod.spec?.["subdomain"],
+    });
+    o["a ControllerRevision"] = canonical(
+      await get<Obj>("controllerrevision", String(created.status?.["updateRevision"])),
+    );
+    o["get statefulsets"] = outcome(await k(["-n", ns, "get", "statefulsets"]));
+    o["get controllerrevisions"] = outcome(await k(["-n", ns, "get", "controllerrevisions"]));
+
+    // set image to the same build pinned by digest: a new template, so a new revision.
+    const imageID =
+      (pod.status?.["containerStatuses"] as { imageID?: string }[] | undefined)?.[0]?.imageID ?? "";
+    const pinned = imageID.replace(/^docker-pullable:\/\//, "");
+    o["set image"] = outcome(
+      await k(["-n", ns, "set", "image", "statefulset/db", `app=${pinned}`]),
+    ).replace(DIGEST, "sha256:<digest>");
+    o["rollout status after set image"] = await rolloutStatus("db");
+    await settled("db", s => s.updatedReplicas === 2 && s.currentRevision === s.updateRevision);
+    o["revisions after set image"] = await revisions("db");
+    o["pods after set image"] = await pods("db");
+    o["rollout history"] = outcome(await k(["-n", ns, "rollout", "history", "statefulset/db"]));
+    o["rollout history --revision=1"] = outcome(
+      await k(["-n", ns, "rollout", "history", "statefulset/db", "--revision=1"]),
+    );
+    o["undo"] = outcome(await k(["-n", ns, "rollout", "undo", "statefulset/db"]));
+    await settled("db", s => s.updatedReplicas === 2 && s.currentRevision === s.updateRevision);
+    o["revisions after undo"] = await revisions("db");
+    o["pods after undo"] = await pods("db");
+    o["undo to the revision already current"] = outcome(
+      await k(["-n", ns, "rollout", "undo", "statefulset/db", "--to-revision=3"]),
+    );
+    o["undo --to-revision=2"] = outcome(
+      await k(["-n", ns, "rollout", "undo", "statefulset/db", "--to-revision=2"]),
+    );
+    await settled("db", s => s.updatedReplicas === 2 && s.currentRevision === s.updateRevision);
+    o["revisions after undo --to-revision=2"] = await revisions("db");
+    o["undo to a missing revision"] = outcome(
+      await k(["-n", ns, "rollout", "undo", "statefulset/db", "--to-revision=9"]),
+    );
+
+    // OnDelete: a new template changes nothing until a pod is deleted.
+    await must(
+      k,
+      ["create", "-f", "-"],
+      statefulSet(ns, "od", { updateStrategy: { type: "OnDelete" } }),
+    );
+    await settled("od", s => s.readyReplicas === 2);
+    o["OnDelete: rollout status"] = outcome(
+      await k(["-n", ns, "rollout", "status", "statefulset/od", "--timeout=10s"]),
+    );
+    await must(k, ["-n", ns, "set", "image", "statefulset/od", `app=${pinned}`]);
+    await settled("od", s => s.updateRevision !== s.currentRevision);
+    o["OnDelete: pods after set image"] = await pods("od");
+    o["OnDelete: status after set image"] = canonical(await status("od"));
+    await must(k, ["-n", ns, "delete", "pod", "od-1", "--wait=false"]);
+    await settled("od", s => s.updatedReplicas === 1 && s.readyReplicas === 2);
+    o["OnDelete: pods after a pod's delete"] = await pods("od");
+    o["OnDelete: revisions"] = await revisions("od");
+
+    // A partition: ordinals below it keep the current revision.
+    await must(
+      k,
+      ["create", "-f", "-"],
+      statefulSet(ns, "part", {
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 1 } },
+      }),
+    );
+    await settled("part", s => s.readyReplicas === 2);
+    await must(k, ["-n", ns, "set", "image", "statefulset/part", `app=${pinned}`]);
+    o["partition: rollout status"] = await rolloutStatus("part");
+    await settled("part", s => s.updatedReplicas === 1 && s.readyReplicas === 2);
+    o["partition: pods"] = await pods("part");
+    o["partition: status"] = canonical(await status("part"));
+
+    const events = await json<
+      List<{ reason: string; message: string; type: string; involvedObject: { kind: string } }>
+    >(k, ["-n", ns, "get", "events"]);
+    o["the StatefulSet controller's events"] = normalise(
+      [
+        ...new Set(
+          events.items
+            .filter(e => e.involvedObject.kind === "StatefulSet")
+            .map(e => `${e.type} ${e.reason}: ${e.message}`),
+        ),
+      ]
+        .sort()
+        .join("\n"),
+    );
+
+    o["delete (background)"] = outcome(await k(["-n", ns, "delete", "statefulset", "db"]));
+    await eventually("db's pods and revisions collected", 90_000, async () => {
+      const left = await json<List>(k, [
+        "-n",
+        ns,
+        "get",
+        "pods,controllerrevisions",
+        "-l",
+        "app=db",
+      ]);
+      return left.items.length === 0;
+    });
+    o["after the delete"] = outcome(
+      await k(["-n", ns, "get", "pods,controllerrevisions", "-l", "app=db"]),
+    );
+  },
+};
+
 export const SCRIPTS: readonly Script[] = [
   apiErrors,
   defaults,
@@ -729,6 +965,7 @@ export const SCRIPTS: readonly Script[] = [
   lifecycle,
   accounts,
   times,
+  statefulsets,
 ];
 
 /** What is not compared at all, and why (listed in the printout and in src/sim/FIDELITY.md). */
