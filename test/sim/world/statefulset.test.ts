@@ -323,6 +323,40 @@ describe("statefulset controller", () => {
     expect(statusOf(sim.store).currentRevision).toBe(first.updateRevision);
   });
 
+  it("after an undo, waits for the broken pod to become ready, so only deleting it rolls back", async () => {
+    // As the real cluster does (docs/ARCHITECTURE.md, the forced rollback): the undo restores the
+    // template and the update revision, but OrderedReady stops at the first pod that is not
+    // Running and Ready before it replaces any.
+    sim = startTestWorld();
+    sim.world.images.push(REPO, "v1");
+    sim.world.images.push(REPO, "broken", { neverReady: true });
+    sim.store.create(
+      STATEFULSETS,
+      statefulSet("db", `${REPO}:v1`, {}, { readinessProbe: { periodSeconds: 1 } }),
+      ADMIN,
+    );
+    const good = (await rolledOut(sim, 3)).updateRevision ?? "";
+    setImage(sim.store, `${REPO}:broken`);
+    await waitForPass(sim, "db-2 on the broken revision", () => {
+      const pod = sim.store.get(PODS, "default", "db-2");
+      expect(pod?.metadata.labels?.["controller-revision-hash"]).not.toBe(good);
+      expect((pod?.["status"] as { phase?: string }).phase).toBe("Running");
+    });
+    const broken = podRevisions(sim.store)["db-2"] ?? "";
+    const data = sim.store.get(REVISIONS, "default", good)?.["data"];
+    sim.store.patch(STATEFULSETS, "default", "db", "strategic", data, ADMIN);
+    await waitForPass(sim, "the undo observed", () => {
+      const s = statusOf(sim.store);
+      expect(s.observedGeneration).toBe(setOf(sim.store)?.metadata.generation);
+      expect(s.updateRevision).toBe(good);
+    });
+    await simulatedWait(sim, 120_000);
+    expect(podRevisions(sim.store)).toEqual({ "db-0": good, "db-1": good, "db-2": broken });
+    sim.store.delete(PODS, "default", "db-2", ADMIN);
+    await rolledOut(sim, 3);
+    expect(podRevisions(sim.store)).toEqual({ "db-0": good, "db-1": good, "db-2": good });
+  });
+
   it("keeps ordinals below the partition at the current revision", async () => {
     sim = startTestWorld();
     sim.world.images.push(REPO, "v1");
