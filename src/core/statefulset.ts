@@ -207,12 +207,13 @@ export function setRolloutStatus(set: StatefulSetView): SetRolloutStatus {
   };
 }
 
-/** A pod's ordinal: the number after the set's name (`web-2` is 2); undefined for another's pod. */
+/** A pod's ordinal: the number after the set's name (`web-2` is 2, `web-02` too); undefined for another's pod. */
 export function ordinalOf(pod: PodView, setName: string): number | undefined {
   const name = pod.metadata.name;
   if (!name.startsWith(`${setName}-`)) return undefined;
   const rest = name.slice(setName.length + 1);
-  return /^(0|[1-9]\d*)$/.test(rest) ? Number(rest) : undefined;
+  // getParentNameAndOrdinal: digits after the last dash, as strconv.ParseInt reads them.
+  return /^\d+$/.test(rest) ? Number(rest) : undefined;
 }
 
 /** The set's pods (by name and ordinal), lowest ordinal first, without those being deleted. */

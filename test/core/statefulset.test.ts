@@ -270,7 +270,7 @@ describe("the set's pods", () => {
     const pod = (name: string): PodView => ({ metadata: { name } });
     expect(ordinalOf(pod("db-0"), "db")).toBe(0);
     expect(ordinalOf(pod("db-12"), "db")).toBe(12);
-    expect(ordinalOf(pod("db-01"), "db")).toBeUndefined();
+    expect(ordinalOf(pod("db-01"), "db")).toBe(1);
     expect(ordinalOf(pod("db-x"), "db")).toBeUndefined();
     expect(ordinalOf(pod("dba-1"), "db")).toBeUndefined();
     expect(ordinalOf(pod("db-"), "db")).toBeUndefined();
