@@ -832,8 +832,14 @@ const statefulsets: Script = {
           .join("\n"),
       );
     };
-    const rolloutStatus = async (name: string): Promise<string> =>
-      outcome(await k(["-n", ns, "rollout", "status", `statefulset/${name}`, "--timeout=90s"]));
+    // kubectl prints a line per status change it sees, and how many it sees while pods are
+    // replaced depends on timing (the real kubelet also reports a stopping pod not ready first):
+    // the exit code and the last line, the verdict, are compared.
+    const rolloutStatus = async (name: string): Promise<string> => {
+      const r = await k(["-n", ns, "rollout", "status", `statefulset/${name}`, "--timeout=90s"]);
+      const lines = `${r.stdout}${r.stderr}`.trim().split("\n");
+      return normalise(`exit ${String(r.code)}\n${lines.at(-1) ?? ""}`);
+    };
 
     await must(k, ["create", "-f", "-"], statefulSet(ns, "db"));
     o["rollout status"] = await rolloutStatus("db");
