@@ -87,11 +87,36 @@ export type Resolution =
       revisions: number[];
     };
 
-const KEEP_HISTORY =
-  "keep revisionHistoryLimit >= 2 on the Deployment (the default is 10) so a previous revision exists to roll back to";
+/** How to keep a workload's history, for the messages of a resolution that found none. */
+export function keepHistory(kind: string): string {
+  return `keep revisionHistoryLimit >= 2 on the ${kind} (the default is 10) so a previous revision exists to roll back to`;
+}
 
-function listed(revisions: readonly number[]): string {
+const KEEP_HISTORY = keepHistory("Deployment");
+
+/** Revision numbers for a message, lowest first ("none" for none). */
+export function listed(revisions: readonly number[]): string {
   return revisions.length === 0 ? "none" : [...revisions].sort((a, b) => a - b).join(", ");
+}
+
+/** kubectl's "unable to find specified revision" for any kind, with what to do about it. */
+export function revisionNotFoundMessage(
+  toRevision: number,
+  revisions: readonly number[],
+  kind: string,
+): string {
+  return `unable to find specified revision ${toRevision} in history (existing revisions: ${listed(revisions)}): set spec.toRevision to one of them or 0 for the previous one, and ${keepHistory(kind)}.`;
+}
+
+/** kubectl's "skipped rollback" for any kind (resource as kubectl names it: "deployment"). */
+export function skippedRollbackMessage(
+  resource: string,
+  name: string,
+  toRevision: number,
+  target: number,
+  revisions: readonly number[],
+): string {
+  return `kubectl rollout undo would print "skipped rollback (current template already matches revision ${toRevision})" for ${resource} "${name}": revision ${target} is the current template, so there is nothing to roll back to; set spec.toRevision to an earlier revision (existing: ${listed(revisions)}) or 0.`;
 }
 
 /**
@@ -143,7 +168,7 @@ export function resolveRevisions(
         ok: false,
         kind: "NotFound",
         revisions,
-        message: `unable to find specified revision ${toRevision} in history (existing revisions: ${listed(revisions)}): set spec.toRevision to one of them or 0 for the previous one, and ${KEEP_HISTORY}.`,
+        message: revisionNotFoundMessage(toRevision, revisions, "Deployment"),
       };
   }
   if (
@@ -154,7 +179,7 @@ export function resolveRevisions(
       ok: false,
       kind: "SameTemplate",
       revisions,
-      message: `kubectl rollout undo would print "skipped rollback (current template already matches revision ${toRevision})" for deployment "${name}": revision ${target.revision} is the current template, so there is nothing to roll back to; set spec.toRevision to an earlier revision (existing: ${listed(revisions)}) or 0.`,
+      message: skippedRollbackMessage("deployment", name, toRevision, target.revision, revisions),
     };
   return { ok: true, current, target, revisions };
 }

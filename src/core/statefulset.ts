@@ -12,7 +12,13 @@ import type {
   PodView,
   StatefulSetView,
 } from "./objects.ts";
-import { semanticEqual } from "./revisions.ts";
+import {
+  keepHistory,
+  listed,
+  revisionNotFoundMessage,
+  semanticEqual,
+  skippedRollbackMessage,
+} from "./revisions.ts";
 
 /** The label the StatefulSet controller puts on each pod: the name of its ControllerRevision. */
 export const CONTROLLER_REVISION_HASH = "controller-revision-hash";
@@ -81,12 +87,7 @@ export type SetResolution =
       revisions: number[];
     };
 
-function listed(revisions: readonly number[]): string {
-  return revisions.length === 0 ? "none" : [...revisions].sort((a, b) => a - b).join(", ");
-}
-
-const KEEP_HISTORY =
-  "keep revisionHistoryLimit >= 2 on the StatefulSet (the default is 10) so a previous revision exists to roll back to";
+const KEEP_HISTORY = keepHistory("StatefulSet");
 
 /**
  * The current revision N (the one whose template the set has now, else its status.updateRevision,
@@ -132,7 +133,7 @@ export function resolveSetRevisions(
       ok: false,
       kind: "NotFound",
       revisions,
-      message: `unable to find specified revision ${toRevision} in history (existing revisions: ${listed(revisions)}): set spec.toRevision to one of them or 0 for the previous one, and ${KEEP_HISTORY}.`,
+      message: revisionNotFoundMessage(toRevision, revisions, "StatefulSet"),
     };
   if (target.template === undefined)
     return {
@@ -146,7 +147,7 @@ export function resolveSetRevisions(
       ok: false,
       kind: "SameTemplate",
       revisions,
-      message: `kubectl rollout undo would print "skipped rollback (current template already matches revision ${toRevision})" for statefulset "${name}": revision ${target.revision} is the current template, so there is nothing to roll back to; set spec.toRevision to an earlier revision (existing: ${listed(revisions)}) or 0.`,
+      message: skippedRollbackMessage("statefulset", name, toRevision, target.revision, revisions),
     };
   return { ok: true, current, target, revisions };
 }
