@@ -291,42 +291,11 @@ describe("statefulset controller", () => {
   });
 
   // The well-known stuck roll-out: the new pod at the highest ordinal never becomes ready.
-  it("blocks a broken update at the highest ordinal and leaves the others alone", async () => {
-    sim = startTestWorld();
-    sim.world.images.push(REPO, "v1");
-    sim.world.images.push(REPO, "broken", { neverReady: true });
-    sim.store.create(
-      STATEFULSETS,
-      statefulSet("db", `${REPO}:v1`, {}, { readinessProbe: { periodSeconds: 1 } }),
-      ADMIN,
-    );
-    const first = await rolledOut(sim, 3);
-    setImage(sim.store, `${REPO}:broken`);
-    let update = "";
-    await waitForPass(sim, "db-2 replaced by the broken revision and running", () => {
-      const s = statusOf(sim.store);
-      update = s.updateRevision ?? "";
-      expect(update).not.toBe(first.updateRevision);
-      const pod = sim.store.get(PODS, "default", "db-2");
-      expect(pod?.metadata.labels?.["controller-revision-hash"]).toBe(update);
-      expect((pod?.["status"] as { phase?: string }).phase).toBe("Running");
-      expect(s).toMatchObject({ replicas: 3, readyReplicas: 2, currentReplicas: 2 });
-      expect(s.updatedReplicas).toBe(1);
-    });
-    // Two simulated minutes (0.12 s at this scale) pass without progress.
-    await simulatedWait(sim, 120_000);
-    expect(podRevisions(sim.store)).toEqual({
-      "db-0": first.updateRevision,
-      "db-1": first.updateRevision,
-      "db-2": update,
-    });
-    expect(statusOf(sim.store).currentRevision).toBe(first.updateRevision);
-  });
-
-  it("after an undo, waits for the broken pod to become ready, so only deleting it rolls back", async () => {
-    // As the real cluster does (docs/ARCHITECTURE.md, the forced rollback): the undo restores the
-    // template and the update revision, but OrderedReady stops at the first pod that is not
-    // Running and Ready before it replaces any.
+  /**
+   * A set of three rolled out at v1, then updated to an image that runs but is never ready:
+   * returns once db-2 runs the broken revision, with both revision names.
+   */
+  async function brokenUpdate(): Promise<{ good: string; broken: string }> {
     sim = startTestWorld();
     sim.world.images.push(REPO, "v1");
     sim.world.images.push(REPO, "broken", { neverReady: true });
@@ -337,12 +306,35 @@ describe("statefulset controller", () => {
     );
     const good = (await rolledOut(sim, 3)).updateRevision ?? "";
     setImage(sim.store, `${REPO}:broken`);
-    await waitForPass(sim, "db-2 on the broken revision", () => {
+    let broken = "";
+    await waitForPass(sim, "db-2 replaced by the broken revision and running", () => {
+      broken = statusOf(sim.store).updateRevision ?? "";
+      expect(broken).not.toBe(good);
       const pod = sim.store.get(PODS, "default", "db-2");
-      expect(pod?.metadata.labels?.["controller-revision-hash"]).not.toBe(good);
+      expect(pod?.metadata.labels?.["controller-revision-hash"]).toBe(broken);
       expect((pod?.["status"] as { phase?: string }).phase).toBe("Running");
     });
-    const broken = podRevisions(sim.store)["db-2"] ?? "";
+    return { good, broken };
+  }
+
+  it("blocks a broken update at the highest ordinal and leaves the others alone", async () => {
+    const { good, broken } = await brokenUpdate();
+    await waitForPass(sim, "the status counts the blocked pod", () => {
+      const s = statusOf(sim.store);
+      expect(s).toMatchObject({ replicas: 3, readyReplicas: 2, currentReplicas: 2 });
+      expect(s.updatedReplicas).toBe(1);
+    });
+    // Two simulated minutes (0.12 s at this scale) pass without progress.
+    await simulatedWait(sim, 120_000);
+    expect(podRevisions(sim.store)).toEqual({ "db-0": good, "db-1": good, "db-2": broken });
+    expect(statusOf(sim.store).currentRevision).toBe(good);
+  });
+
+  it("after an undo, waits for the broken pod to become ready, so only deleting it rolls back", async () => {
+    // As the real cluster does (docs/ARCHITECTURE.md, the forced rollback): the undo restores the
+    // template and the update revision, but OrderedReady stops at the first pod that is not
+    // Running and Ready before it replaces any.
+    const { good, broken } = await brokenUpdate();
     const data = sim.store.get(REVISIONS, "default", good)?.["data"];
     sim.store.patch(STATEFULSETS, "default", "db", "strategic", data, ADMIN);
     await waitForPass(sim, "the undo observed", () => {
