@@ -168,6 +168,15 @@ function groupBuiltins(ns: boolean, cluster: boolean): ResourceInfo[] {
     }),
     info({
       group: "apps",
+      resource: "daemonsets",
+      kind: "DaemonSet",
+      namespaced: ns,
+      shortNames: ["ds"],
+      categories: ["all"],
+      subresources: ["status"],
+    }),
+    info({
+      group: "apps",
       resource: "controllerrevisions",
       kind: "ControllerRevision",
       namespaced: ns,
@@ -291,6 +300,7 @@ export interface WriteStrategy {
 const GENERATION_SPEC = new Set([
   "apps/replicasets",
   "apps/statefulsets",
+  "apps/daemonsets",
   "apiextensions.k8s.io/customresourcedefinitions",
   "networking.k8s.io/networkpolicies",
 ]);
@@ -299,7 +309,8 @@ const GENERATION_SPEC = new Set([
  * Per-resource write strategy. Sources: pkg/registry/apps/deployment/strategy.go (PrepareForUpdate:
  * spec or annotations bump generation; status strategy resets spec and labels),
  * pkg/registry/apps/replicaset/strategy.go, pkg/registry/apps/statefulset/strategy.go (spec changes
- * bump generation), pkg/registry/networking/networkpolicy/strategy.go,
+ * bump generation), pkg/registry/apps/daemonset/strategy.go (so do a DaemonSet's),
+ * pkg/registry/networking/networkpolicy/strategy.go,
  * apiextensions-apiserver/pkg/registry/customresource/strategy.go (copyNonMetadata).
  */
 export function writeStrategy(i: ResourceInfo): WriteStrategy {

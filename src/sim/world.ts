@@ -1,8 +1,9 @@
 /**
- * The simulated world attached to a store: the controllers (deployment, replicaset, statefulset,
+ * The simulated world attached to a store: the controllers (deployment, replicaset, statefulset, daemonset,
  * garbage collector, namespace), the nodes with their kubelets and scheduler, and the image registry with
  * its API objects. Everything runs on the given clock and talks to the store only.
  */
+import { startDaemonSetController } from "./controllers/daemonset.ts";
 import { startDeploymentController } from "./controllers/deployment.ts";
 import { startGarbageCollector } from "./controllers/gc.ts";
 import { startNamespaceController } from "./controllers/namespace.ts";
@@ -48,6 +49,7 @@ export function startWorld(store: Store, clock: SimClock, options: WorldOptions)
     startDeploymentController(store, clock),
     startReplicaSetController(store, clock),
     startStatefulSetController(store, clock),
+    startDaemonSetController(store, clock),
     kubelets,
   ];
   for (const c of components) c.start();

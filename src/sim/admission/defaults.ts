@@ -210,6 +210,24 @@ function defaultStatefulSet(object: KubeObject, oldObject: KubeObject | undefine
   defaultPodTemplateSpec(spec["template"]);
 }
 
+/**
+ * SetDefaults_DaemonSet (apps/v1): a RollingUpdate strategy (the default type) gets
+ * maxUnavailable 1 and maxSurge 0; revisionHistoryLimit 10.
+ */
+function defaultDaemonSet(object: KubeObject): void {
+  const spec = ensure(object, "spec");
+  const strategy = ensure(spec, "updateStrategy");
+  setIfEmpty(strategy, "type", "RollingUpdate");
+  if (strategy["type"] === "RollingUpdate") {
+    const rolling = ensure(strategy, "rollingUpdate");
+    if (rolling["maxUnavailable"] === undefined || rolling["maxUnavailable"] === null)
+      rolling["maxUnavailable"] = 1;
+    if (rolling["maxSurge"] === undefined || rolling["maxSurge"] === null) rolling["maxSurge"] = 0;
+  }
+  setIfEmpty(spec, "revisionHistoryLimit", 10);
+  defaultPodTemplateSpec(spec["template"]);
+}
+
 function shortHash(text: string, length: number): string {
   const alphabet = "bcdfghjklmnpqrstvwxz2456789";
   const digest = createHash("sha256").update(text).digest();
@@ -398,6 +416,8 @@ export function applyBuiltinDefaults(
       defaultStatefulSet(object, oldObject);
       break;
     case "apps/DaemonSet":
+      defaultDaemonSet(object);
+      break;
     case "batch/Job":
       defaultPodTemplateSpec(ensure(object, "spec")["template"]);
       break;

@@ -429,6 +429,73 @@ function validateControllerRevision(
   return causes;
 }
 
+/** ValidateRollingUpdateDaemonSet: both int-or-percent, at most 100%, exactly one non-zero. */
+function validateDaemonSetRolling(rolling: Obj, path: string): StatusCause[] {
+  const maxUnavailable = rolling["maxUnavailable"];
+  const maxSurge = rolling["maxSurge"];
+  const causes = [
+    ...intOrPercent(maxUnavailable ?? 0, `${path}.maxUnavailable`),
+    ...intOrPercent(maxSurge ?? 0, `${path}.maxSurge`),
+  ];
+  const hasUnavailable = !isZeroIntOrPercent(maxUnavailable ?? 0);
+  const hasSurge = !isZeroIntOrPercent(maxSurge ?? 0);
+  if (hasUnavailable && hasSurge)
+    causes.push(
+      invalidValue(`${path}.maxSurge`, maxSurge, "may not be set when maxUnavailable is non-zero"),
+    );
+  else if (!hasUnavailable && !hasSurge)
+    causes.push(required(`${path}.maxUnavailable`, "cannot be 0 when maxSurge is 0"));
+  return causes;
+}
+
+/** ValidateDaemonSetSpec (pkg/apis/apps/validation), in its order. */
+function validateDaemonSet(object: KubeObject): StatusCause[] {
+  const spec = specOf(object);
+  const causes = validateSelector(spec, "daemonset");
+  const template = spec["template"];
+  if (!isObj(template)) return [...causes, required("spec.template")];
+  const metadata = isObj(template["metadata"]) ? template["metadata"] : {};
+  const labels = isObj(metadata["labels"]) ? (metadata["labels"] as Record<string, string>) : {};
+  if (isObj(spec["selector"]) && !labelSelectorMatches(spec["selector"], labels)) {
+    causes.push(
+      invalidValue(
+        "spec.template.metadata.labels",
+        labels,
+        "`selector` does not match template `labels`",
+        "map[string]string",
+      ),
+    );
+  }
+  const podSpec = template["spec"];
+  causes.push(...validatePodSpec(podSpec, "spec.template.spec"));
+  causes.push(...validateLabels(metadata["labels"], "spec.template.labels"));
+  if (isObj(podSpec) && podSpec["restartPolicy"] !== "Always") {
+    causes.push(
+      notSupported("spec.template.spec.restartPolicy", podSpec["restartPolicy"] ?? "", ["Always"]),
+    );
+  }
+  if (isObj(podSpec) && podSpec["activeDeadlineSeconds"] !== undefined) {
+    causes.push(
+      forbidden(
+        "spec.template.spec.activeDeadlineSeconds",
+        "activeDeadlineSeconds in DaemonSet is not Supported",
+      ),
+    );
+  }
+  causes.push(...nonNegative(spec["minReadySeconds"], "spec.minReadySeconds"));
+  const strategy = isObj(spec["updateStrategy"]) ? spec["updateStrategy"] : {};
+  const path = "spec.updateStrategy";
+  if (strategy["type"] === "RollingUpdate") {
+    const rolling = strategy["rollingUpdate"];
+    if (!isObj(rolling)) causes.push(required(`${path}.rollingUpdate`));
+    else causes.push(...validateDaemonSetRolling(rolling, `${path}.rollingUpdate`));
+  } else if (strategy["type"] !== "OnDelete") {
+    causes.push(notSupported(path, strategy, ["RollingUpdate", "OnDelete"]));
+  }
+  causes.push(...nonNegative(spec["revisionHistoryLimit"], "spec.revisionHistoryLimit"));
+  return causes;
+}
+
 const configKey = /^[-._a-zA-Z0-9]+$/;
 
 function validateConfigKeys(object: KubeObject, fields: string[]): StatusCause[] {
@@ -478,6 +545,8 @@ function validateKind(
       return validateStatefulSet(object, old !== undefined);
     case "apps/ControllerRevision":
       return validateControllerRevision(object, old);
+    case "apps/DaemonSet":
+      return validateDaemonSet(object);
     case "apps/Deployment":
       return validateDeployment(object);
     case "apps/ReplicaSet":

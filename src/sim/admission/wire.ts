@@ -5,7 +5,8 @@
  * Deployment no unavailableReplicas). Fields from k8s.io/api apps/v1 types.go DeploymentStatus and
  * ReplicaSetStatus; ReplicaSetStatus.replicas has no omitempty and stays, and the pointer
  * DeploymentStatus.collisionCount keeps a 0. StatefulSetStatus keeps replicas and
- * availableReplicas (no omitempty) and its pointer collisionCount.
+ * availableReplicas (no omitempty) and its pointer collisionCount; DaemonSetStatus keeps
+ * currentNumberScheduled, numberMisscheduled, desiredNumberScheduled and numberReady.
  */
 import type { GVR, KubeObject } from "../types.ts";
 
@@ -24,6 +25,12 @@ const OMIT_ZERO: Record<string, readonly string[]> = {
     "readyReplicas",
     "currentReplicas",
     "updatedReplicas",
+  ],
+  "apps/daemonsets": [
+    "observedGeneration",
+    "updatedNumberScheduled",
+    "numberAvailable",
+    "numberUnavailable",
   ],
   "apps/replicasets": [
     "fullyLabeledReplicas",

@@ -16,6 +16,7 @@ export const SERVICEACCOUNTS: GVR = { group: "", version: "v1", resource: "servi
 export const DEPLOYMENTS: GVR = { group: "apps", version: "v1", resource: "deployments" };
 export const REPLICASETS: GVR = { group: "apps", version: "v1", resource: "replicasets" };
 export const STATEFULSETS: GVR = { group: "apps", version: "v1", resource: "statefulsets" };
+export const DAEMONSETS: GVR = { group: "apps", version: "v1", resource: "daemonsets" };
 export const CONTROLLERREVISIONS: GVR = {
   group: "apps",
   version: "v1",
@@ -153,6 +154,33 @@ export interface StatefulSetStatus {
   availableReplicas?: number;
   currentRevision?: string;
   updateRevision?: string;
+  collisionCount?: number;
+  conditions?: Condition[];
+}
+
+export interface DaemonSetView extends KubeObject {
+  spec: {
+    selector: LabelSelector;
+    template: PodTemplate;
+    updateStrategy?: {
+      type?: "RollingUpdate" | "OnDelete";
+      rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string };
+    };
+    revisionHistoryLimit?: number;
+    minReadySeconds?: number;
+  };
+  status?: DaemonSetStatus;
+}
+
+export interface DaemonSetStatus {
+  currentNumberScheduled?: number;
+  numberMisscheduled?: number;
+  desiredNumberScheduled?: number;
+  numberReady?: number;
+  observedGeneration?: number;
+  updatedNumberScheduled?: number;
+  numberAvailable?: number;
+  numberUnavailable?: number;
   collisionCount?: number;
   conditions?: Condition[];
 }

@@ -22,6 +22,36 @@ function nodeNameOf(pod: KubeObject): string | undefined {
   return (pod["spec"] as { nodeName?: string } | undefined)?.nodeName;
 }
 
+/**
+ * The node a required node affinity on `metadata.name` pins the pod to, as the DaemonSet
+ * controller sets it (ReplaceDaemonSetPodNodeNameNodeAffinity); the NodeAffinity plugin then
+ * leaves the scheduler that node only.
+ */
+export function pinnedNode(pod: KubeObject): string | undefined {
+  interface Term {
+    matchFields?: { key?: string; operator?: string; values?: string[] }[];
+  }
+  const spec = pod["spec"] as
+    | {
+        affinity?: {
+          nodeAffinity?: {
+            requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: Term[] };
+          };
+        };
+      }
+    | undefined;
+  const terms =
+    spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+      ?.nodeSelectorTerms ?? [];
+  for (const term of terms) {
+    for (const f of term.matchFields ?? []) {
+      if (f.key === "metadata.name" && f.operator === "In" && f.values?.length === 1)
+        return f.values[0];
+    }
+  }
+  return undefined;
+}
+
 function isTerminal(pod: KubeObject): boolean {
   const phase = (pod["status"] as { phase?: string } | undefined)?.phase;
   return phase === "Succeeded" || phase === "Failed";
@@ -82,9 +112,10 @@ export function createScheduler(store: Store, clock: SimClock, nodeNames: string
       const pod = store.get(PODS, ns, name);
       if (pod === undefined || pod.metadata.deletionTimestamp !== undefined || nodeNameOf(pod))
         continue;
-      const node = [...counts.entries()].sort(
-        (a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1),
-      )[0]?.[0];
+      const pinned = pinnedNode(pod);
+      const node = [...counts.entries()]
+        .filter(([n]) => pinned === undefined || n === pinned)
+        .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];
       if (node === undefined) continue;
       counts.set(node, (counts.get(node) ?? 0) + 1);
       const now = formatTimestamp(clock.nowMs());

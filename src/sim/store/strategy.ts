@@ -48,6 +48,27 @@ function podQosClass(pod: KubeObject): string {
   return guaranteed ? "Guaranteed" : "Burstable";
 }
 
+/** apps/v1 DeprecatedTemplateGeneration: a DaemonSet's internal spec.templateGeneration. */
+export const TEMPLATE_GENERATION = "deprecated.daemonset.template.generation";
+
+/**
+ * The DaemonSet strategy's PrepareForUpdate: templateGeneration cannot be set by a client and
+ * goes up by one when the template changes.
+ */
+function keepTemplateGeneration(old: KubeObject, next: KubeObject): void {
+  const oldGeneration = Number(old.metadata.annotations?.[TEMPLATE_GENERATION] ?? "0");
+  const template = (o: KubeObject): unknown =>
+    isRecord(o["spec"]) ? o["spec"]["template"] : undefined;
+  const changed = !jsonEqual(template(old), template(next));
+  next.metadata = {
+    ...next.metadata,
+    annotations: {
+      ...next.metadata.annotations,
+      [TEMPLATE_GENERATION]: String(oldGeneration + (changed ? 1 : 0)),
+    },
+  };
+}
+
 /** Strategy work done on create (each registry's PrepareForCreate). */
 export function prepareForCreate(ctx: Ctx, object: KubeObject): void {
   const key = storageKey(ctx.info);
@@ -68,6 +89,17 @@ export function prepareForCreate(ctx: Ctx, object: KubeObject): void {
     // pkg/registry/apps/statefulset/strategy.go: PrepareForCreate resets status to its zero
     // value, whose non-omitempty counts read back as 0.
     object["status"] = { replicas: 0, availableReplicas: 0 };
+  }
+  if (key === "apps/daemonsets") {
+    // pkg/registry/apps/daemonset/strategy.go: PrepareForCreate zeroes status (four counts have
+    // no omitempty) and sets templateGeneration 1, which apps/v1 shows as an annotation.
+    object["status"] = {
+      currentNumberScheduled: 0,
+      numberMisscheduled: 0,
+      desiredNumberScheduled: 0,
+      numberReady: 0,
+    };
+    object.metadata.annotations = { ...object.metadata.annotations, [TEMPLATE_GENERATION]: "1" };
   }
   if (key === "/pods") {
     // pkg/registry/core/pod/strategy.go: PrepareForCreate
@@ -111,6 +143,7 @@ export function prepareForUpdate(
   }
   if (subresource !== undefined) throw unknownResource();
   const next = { ...incoming };
+  if (storageKey(ctx.info) === "apps/daemonsets") keepTemplateGeneration(old, next);
   if (ctx.strategy.statusSubresource) {
     if (old["status"] === undefined) delete next["status"];
     else next["status"] = old["status"];
