@@ -6,11 +6,13 @@
  * pod, a partition leaves the ordinals below it alone, and OrderedReady waits for a broken pod to
  * become Ready before it replaces it. Pure: no I/O, no clock.
  */
+import type { RollbackDrill } from "../api/types.ts";
 import type {
   ControllerRevisionView,
   PodTemplateSpec,
   PodView,
   StatefulSetView,
+  Volume,
 } from "./objects.ts";
 import {
   keepHistory,
@@ -19,6 +21,7 @@ import {
   semanticEqual,
   skippedRollbackMessage,
 } from "./revisions.ts";
+import { sandboxLabels, sandboxTemplate } from "./sandbox.ts";
 
 /** The label the StatefulSet controller puts on each pod: the name of its ControllerRevision. */
 export const CONTROLLER_REVISION_HASH = "controller-revision-hash";
@@ -293,4 +296,74 @@ export function describeSetTrap(set: StatefulSetView, trap: SetTrap, to: SetRevi
     case "BlockedByUnreadyPod":
       return `StatefulSet "${name}" (podManagementPolicy OrderedReady) waits for pod ${trap.pod} (ordinal ${trap.ordinal}) of the broken revision to become Running and Ready before it replaces any pod, which never happens: kubectl rollout undo alone does not roll back. In an incident, run the undo and then ${deleteThem} (the StatefulSet documentation's forced rollback).`;
   }
+}
+
+/** A complete StatefulSet manifest: the clone. */
+export type StatefulSetManifest = Omit<StatefulSetView, "status"> & {
+  apiVersion: "apps/v1";
+  kind: "StatefulSet";
+};
+
+/** The clone, and the claims of the target's volumeClaimTemplates it mounts as emptyDir instead. */
+export interface SetClone {
+  manifest: StatefulSetManifest;
+  /** Names of the volumeClaimTemplates replaced by emptyDir volumes (the status must say so). */
+  emptyDirClaims: string[];
+}
+
+/**
+ * The clone's replicas: spec.sandbox.replicas, but at least one ordinal at or above the target's
+ * partition, or the roll-outs in the sandbox would replace no pod and rehearse nothing.
+ */
+export function setCloneReplicas(drill: RollbackDrill, target: StatefulSetView): number {
+  return Math.max(drill.spec.sandbox.replicas, partitionOf(target) + 1);
+}
+
+/**
+ * The clone of a StatefulSet in the sandbox: the target's name, selector, serviceName, ordinals,
+ * pod management policy, update strategy (so OnDelete and a partition are rehearsed as they
+ * are) and minReadySeconds; revision M's template prepared for the sandbox (sandboxTemplate);
+ * each volumeClaimTemplate mounted as an emptyDir of its name, since the sandbox provisions no
+ * volumes. An emptyDir lives as long as its pod, so data one revision writes is not there for the
+ * pod that replaces it: the run must say that this choice was made.
+ */
+export function setCloneManifest(
+  drill: RollbackDrill,
+  runId: string,
+  namespace: string,
+  target: StatefulSetView,
+  template: PodTemplateSpec,
+): SetClone {
+  const spec = target.spec;
+  const claims = (spec.volumeClaimTemplates ?? [])
+    .map(c => c.metadata?.name)
+    .filter((name): name is string => name !== undefined && name !== "");
+  const prepared = sandboxTemplate(template, drill, runId);
+  // As the controller does with a claim's volume (updateStorage): a template volume of the same
+  // name is replaced.
+  const kept = (prepared.spec.volumes ?? []).filter(v => !claims.includes(v.name));
+  const volumes: Volume[] = [...kept, ...claims.map(name => ({ name, emptyDir: {} }))];
+  const withVolumes: PodTemplateSpec =
+    claims.length === 0 ? prepared : { ...prepared, spec: { ...prepared.spec, volumes } };
+  const copied = (key: string): Record<string, unknown> =>
+    spec[key] === undefined ? {} : { [key]: spec[key] };
+  return {
+    manifest: {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: target.metadata.name, namespace, labels: sandboxLabels(drill, runId) },
+      spec: {
+        replicas: setCloneReplicas(drill, target),
+        selector: spec.selector,
+        template: withVolumes,
+        revisionHistoryLimit: 10,
+        ...copied("serviceName"),
+        ...copied("ordinals"),
+        ...copied("podManagementPolicy"),
+        ...copied("updateStrategy"),
+        ...copied("minReadySeconds"),
+      },
+    },
+    emptyDirClaims: claims,
+  };
 }

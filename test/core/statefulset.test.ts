@@ -18,12 +18,15 @@ import {
   resolveSetRevisions,
   revisionTemplate,
   setRevisions,
+  setCloneManifest,
+  setCloneReplicas,
   setRolloutStatus,
   setTrap,
   setUndoPatch,
   type SetRevision,
 } from "../../src/core/statefulset.ts";
-import { aFailingPod, aPod, aTemplate } from "./builders.ts";
+import { sandboxTemplate } from "../../src/core/sandbox.ts";
+import { aDrill, aFailingPod, aPod, aTemplate } from "./builders.ts";
 
 const UID = "5e7a0000-1111-2222-3333-444455556666";
 const v1 = aTemplate([{ name: "app", image: "registry.local/db:1.0" }]);
@@ -365,4 +368,75 @@ describe("the traps of a StatefulSet's rollback", () => {
     const stranger = { ...broken(0), metadata: { ...broken(0).metadata, name: "cache-0" } };
     expect(setTrap(aSet(v1), [...rolledBack, stranger], to)).toBeUndefined();
   });
+});
+
+describe("the StatefulSet's clone in the sandbox", () => {
+  const drill = aDrill();
+  const claims = [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"] } }];
+
+  it("keeps what the rollback's behaviour depends on and runs revision M's prepared template", () => {
+    const target = aSet(v2, {
+      serviceName: "db",
+      podManagementPolicy: "Parallel",
+      updateStrategy: { type: "OnDelete" },
+      minReadySeconds: 5,
+      ordinals: { start: 1 },
+      revisionHistoryLimit: 0,
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete" },
+    });
+    const { manifest, emptyDirClaims } = setCloneManifest(drill, "3", "sbx", target, v1);
+    expect(manifest).toEqual({
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "db", namespace: "sbx", labels: expect.any(Object) as unknown },
+      spec: {
+        replicas: 1,
+        selector: target.spec.selector,
+        template: sandboxTemplate(v1, drill, "3"),
+        revisionHistoryLimit: 10,
+        serviceName: "db",
+        ordinals: { start: 1 },
+        podManagementPolicy: "Parallel",
+        updateStrategy: { type: "OnDelete" },
+        minReadySeconds: 5,
+      },
+    });
+    expect(emptyDirClaims).toEqual([]);
+  });
+
+  it("mounts each volumeClaimTemplate as an emptyDir of its name, replacing a template volume so named", () => {
+    const template = aTemplate([{ name: "app", image: "registry.local/db:1.0" }], {
+      volumes: [
+        { name: "data", configMap: { name: "ignored" } },
+        { name: "conf", configMap: { name: "conf" } },
+      ],
+    });
+    const target = aSet(v2, { volumeClaimTemplates: [...claims, { metadata: { name: "logs" } }] });
+    const { manifest, emptyDirClaims } = setCloneManifest(drill, "3", "sbx", target, template);
+    expect(manifest.spec.template.spec.volumes).toEqual([
+      { name: "conf", configMap: { name: "conf" } },
+      { name: "data", emptyDir: {} },
+      { name: "logs", emptyDir: {} },
+    ]);
+    expect(manifest.spec.volumeClaimTemplates).toBeUndefined();
+    expect(emptyDirClaims).toEqual(["data", "logs"]);
+  });
+
+  it.each([
+    [1, undefined, 1],
+    [3, undefined, 3],
+    [1, 2, 3],
+    [4, 2, 4],
+  ])(
+    "runs spec.sandbox.replicas %i, at least one ordinal at or above partition %s: %i",
+    (replicas, partition, want) => {
+      const target = aSet(
+        v2,
+        partition === undefined ? {} : { updateStrategy: { rollingUpdate: { partition } } },
+      );
+      const d = aDrill({ spec: { sandbox: { replicas } } });
+      expect(setCloneReplicas(d, target)).toBe(want);
+      expect(setCloneManifest(d, "1", "sbx", target, v1).manifest.spec.replicas).toBe(want);
+    },
+  );
 });
