@@ -565,6 +565,81 @@ const statefulsets: Printer = {
   },
 };
 
+const DS_DOC = "More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/";
+
+/** labels.FormatLabels: sorted `k=v` pairs, `<none>` for none. */
+function formatLabels(labels: Obj): string {
+  const keys = Object.keys(labels).sort();
+  return keys.length === 0 ? "<none>" : keys.map(k => `${k}=${str(labels[k])}`).join(",");
+}
+
+/** printDaemonSet (pkg/printers/internalversion/printers.go). */
+const daemonsets: Printer = {
+  columns: [
+    NAME,
+    col(
+      "Desired",
+      "integer",
+      0,
+      `The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). ${DS_DOC}`,
+    ),
+    col(
+      "Current",
+      "integer",
+      0,
+      `The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod. ${DS_DOC}`,
+    ),
+    col(
+      "Ready",
+      "integer",
+      0,
+      "numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.",
+    ),
+    col(
+      "Up-to-date",
+      "integer",
+      0,
+      "The total number of nodes that are running updated daemon pod",
+    ),
+    col(
+      "Available",
+      "integer",
+      0,
+      "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)",
+    ),
+    col(
+      "Node Selector",
+      "string",
+      0,
+      "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/",
+    ),
+    AGE,
+    col("Containers", "string", 1, "Names of each container in the template."),
+    col("Images", "string", 1, "Images referenced by each container in the template."),
+    col(
+      "Selector",
+      "string",
+      1,
+      "A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template's labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+    ),
+  ],
+  cells(o, now) {
+    const status = obj(o["status"]);
+    const podSpec = obj(obj(obj(o["spec"])["template"])["spec"]);
+    return [
+      o.metadata.name ?? "",
+      num(status["desiredNumberScheduled"]),
+      num(status["currentNumberScheduled"]),
+      num(status["numberReady"]),
+      num(status["updatedNumberScheduled"]),
+      num(status["numberAvailable"]),
+      formatLabels(obj(podSpec["nodeSelector"])),
+      age(o.metadata.creationTimestamp, now),
+      ...wideContainers(o),
+    ];
+  },
+};
+
 /** printControllerRevision: the controller as `<kind>.<group>/<name>` (formatResourceName). */
 const controllerrevisions: Printer = {
   columns: [
@@ -604,6 +679,7 @@ const BUILTIN: Record<string, Printer> = {
   "apps/deployments": deployments,
   "apps/replicasets": replicasets,
   "apps/statefulsets": statefulsets,
+  "apps/daemonsets": daemonsets,
   "apps/controllerrevisions": controllerrevisions,
   "/pods": pods,
   "/namespaces": namespaces,
