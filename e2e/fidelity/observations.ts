@@ -964,6 +964,302 @@ const statefulsets: Script = {
   },
 };
 
+/** A DaemonSet of busybox pods that sleep until TERM, on the one node named `node`. */
+const daemonSet = (
+  ns: string,
+  name: string,
+  node: string,
+  spec: Record<string, unknown> = {},
+): string =>
+  JSON.stringify({
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name, namespace: ns },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          nodeSelector: { "kubernetes.io/hostname": node },
+          terminationGracePeriodSeconds: 5,
+          containers: [
+            {
+              name: "app",
+              image: `${BUSYBOX}:1`,
+              command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+            },
+          ],
+        },
+      },
+      ...spec,
+    },
+  });
+
+interface DaemonStatus {
+  observedGeneration?: number;
+  desiredNumberScheduled?: number;
+  numberReady?: number;
+  updatedNumberScheduled?: number;
+  numberAvailable?: number;
+}
+
+/**
+ * The DaemonSet controller and its ControllerRevisions, through the kubectl a drill runs. The
+ * real cluster has one node and the fidelity suite's simulator three, so every DaemonSet here
+ * selects the first node by its hostname label, and that node's name reads `<node>`.
+ */
+const daemonsets: Script = {
+  name: "daemonset",
+  namespace: "fidelity-ds",
+  async run(k, ns, o) {
+    await k(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: `${SIM_GROUP}/v1`,
+        kind: "ContainerImage",
+        metadata: { name: containerImageName(BUSYBOX) },
+        spec: { repository: BUSYBOX, images: [{ tag: "1" }] },
+      }),
+    );
+    const nodes = await json<List>(k, ["get", "nodes"]);
+    const node = nodes.items.map(n => n.metadata.name).sort()[0] ?? "";
+    // The node's name, pod names' random suffixes and the controller-revision-hash (the
+    // simulator approximates ComputeHash, see FIDELITY.md) read alike on both.
+    const norm = (text: string): string =>
+      normalise(
+        text
+          .split(node)
+          .join("<node>")
+          .replace(/\b((?:agent|od)-)[bcdfghjklmnpqrstvwxz2456789]{5}\b/g, "$1<pod>")
+          .replace(
+            /(controller-revision-hash"?[=:]\s*"?)[bcdfghjklmnpqrstvwxz2456789]{1,10}/g,
+            "$1<hash>",
+          ),
+      );
+    const get = <T>(kind: string, name: string): Promise<T> =>
+      json<T>(k, ["-n", ns, "get", kind, name]);
+    const status = async (name: string): Promise<DaemonStatus> =>
+      (await get<Obj & { status?: DaemonStatus }>("daemonset", name)).status ?? {};
+    const settled = async (name: string, what: (s: DaemonStatus) => boolean): Promise<void> => {
+      await eventually(`${ns}/${name} settled`, 90_000, async () => {
+        const ds = await get<Obj & { metadata: { generation?: number } }>("daemonset", name);
+        const s = (ds.status ?? {}) as DaemonStatus;
+        return s.observedGeneration === ds.metadata.generation && what(s);
+      });
+    };
+    const done = (s: DaemonStatus): boolean =>
+      s.desiredNumberScheduled === 1 && s.updatedNumberScheduled === 1 && s.numberAvailable === 1;
+    const revisions = async (app: string): Promise<string> => {
+      const list = await json<List<Obj & { revision?: number }>>(k, [
+        "-n",
+        ns,
+        "get",
+        "controllerrevisions",
+        "-l",
+        `app=${app}`,
+      ]);
+      return norm(
+        list.items
+          .map(r => ({
+            revision: r.revision ?? 0,
+            line: `rev ${String(r.revision)} ${r.metadata.name} owners ${(r.metadata.ownerReferences ?? []).map(x => `${x.kind}/${x.name}${x.controller === true ? "*" : ""}`).join(",")}`,
+          }))
+          .sort((a, b) => a.revision - b.revision)
+          .map(x => x.line)
+          .join("\n"),
+      );
+    };
+    const pods = async (app: string): Promise<string> => {
+      const list = await json<List>(k, ["-n", ns, "get", "pods", "-l", `app=${app}`]);
+      const newest = await json<List<Obj & { revision?: number }>>(k, [
+        "-n",
+        ns,
+        "get",
+        "controllerrevisions",
+        "-l",
+        `app=${app}`,
+      ]);
+      const latest = newest.items.sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0))[0];
+      const hash = latest?.metadata.labels?.["controller-revision-hash"];
+      return norm(
+        list.items
+          .filter(
+            p => (p.metadata as { deletionTimestamp?: string }).deletionTimestamp === undefined,
+          )
+          .map(p => {
+            const at = p.metadata.labels?.["controller-revision-hash"] === hash ? "new" : "old";
+            const image = (p.spec as { containers: { image: string }[] }).containers[0]?.image;
+            const on = (p.spec as { nodeName?: string }).nodeName ?? "";
+            return `${at} on ${on} ${String(image).replace(DIGEST, "sha256:<digest>")}`;
+          })
+          .sort()
+          .join("\n"),
+      );
+    };
+    const rolloutStatus = async (name: string): Promise<string> => {
+      const r = await k(["-n", ns, "rollout", "status", `daemonset/${name}`, "--timeout=90s"]);
+      const lines = `${r.stdout}${r.stderr}`.trim().split("\n");
+      return norm(`exit ${String(r.code)}\n${lines.at(-1) ?? ""}`);
+    };
+    const result = async (args: readonly string[]): Promise<string> => {
+      const r = await k(args);
+      return norm(`exit ${String(r.code)}\n${r.stdout}${r.stderr}`);
+    };
+
+    const create = await k(["create", "-f", "-"], daemonSet(ns, "agent", node));
+    o["create"] = norm(`exit ${String(create.code)}\n${create.stdout}${create.stderr}`);
+    o["rollout status"] = await rolloutStatus("agent");
+    await settled("agent", done);
+    const created = await get<Obj>("daemonset", "agent");
+    o["a DaemonSet's defaulted spec"] = norm(canonical(created.spec));
+    o["a settled DaemonSet's status"] = norm(canonical(created.status));
+    o["a DaemonSet's annotations"] = norm(canonical(created.metadata.annotations));
+    o["revisions after create"] = await revisions("agent");
+    const podList = await json<List>(k, ["-n", ns, "get", "pods", "-l", "app=agent"]);
+    const pod = podList.items[0];
+    o["a DaemonSet pod's metadata"] = norm(
+      canonical({ ...pod?.metadata, ownerReferences: undefined }, true),
+    );
+    o["a DaemonSet pod's affinity and tolerations"] = norm(
+      canonical({ affinity: pod?.spec?.["affinity"], tolerations: pod?.spec?.["tolerations"] }),
+    );
+    const revisionList = await json<List>(k, [
+      "-n",
+      ns,
+      "get",
+      "controllerrevisions",
+      "-l",
+      "app=agent",
+    ]);
+    o["a DaemonSet's ControllerRevision"] = norm(canonical(revisionList.items[0]));
+    o["get daemonsets"] = await result(["-n", ns, "get", "daemonsets"]);
+    o["get daemonsets -o wide"] = await result(["-n", ns, "get", "ds", "-o", "wide"]);
+
+    const imageID =
+      (pod?.status?.["containerStatuses"] as { imageID?: string }[] | undefined)?.[0]?.imageID ??
+      "";
+    const pinned = imageID.replace(/^docker-pullable:\/\//, "");
+    o["set image"] = (
+      await result(["-n", ns, "set", "image", "daemonset/agent", `app=${pinned}`])
+    ).replace(DIGEST, "sha256:<digest>");
+    o["rollout status after set image"] = await rolloutStatus("agent");
+    await settled("agent", done);
+    o["revisions after set image"] = await revisions("agent");
+    o["pods after set image"] = await pods("agent");
+    o["rollout history"] = await result(["-n", ns, "rollout", "history", "daemonset/agent"]);
+    o["rollout history --revision=1"] = await result([
+      "-n",
+      ns,
+      "rollout",
+      "history",
+      "daemonset/agent",
+      "--revision=1",
+    ]);
+    o["undo"] = await result(["-n", ns, "rollout", "undo", "daemonset/agent"]);
+    await settled("agent", done);
+    o["revisions after undo"] = await revisions("agent");
+    o["pods after undo"] = await pods("agent");
+    o["undo to the revision already current"] = await result([
+      "-n",
+      ns,
+      "rollout",
+      "undo",
+      "daemonset/agent",
+      "--to-revision=3",
+    ]);
+    o["undo to a missing revision"] = await result([
+      "-n",
+      ns,
+      "rollout",
+      "undo",
+      "daemonset/agent",
+      "--to-revision=9",
+    ]);
+    o["selector change refused"] = await result([
+      "-n",
+      ns,
+      "patch",
+      "daemonset/agent",
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        spec: {
+          selector: { matchLabels: { app: "agent", tier: "x" } },
+          template: { metadata: { labels: { app: "agent", tier: "x" } } },
+        },
+      }),
+    ]);
+
+    // OnDelete: a new template changes nothing until the pod is deleted.
+    await must(
+      k,
+      ["create", "-f", "-"],
+      daemonSet(ns, "od", node, { updateStrategy: { type: "OnDelete" } }),
+    );
+    await settled("od", s => s.numberAvailable === 1);
+    o["OnDelete: rollout status"] = await result([
+      "-n",
+      ns,
+      "rollout",
+      "status",
+      "daemonset/od",
+      "--timeout=10s",
+    ]);
+    await must(k, ["-n", ns, "set", "image", "daemonset/od", `app=${pinned}`]);
+    await settled("od", s => s.numberAvailable === 1);
+    o["OnDelete: pods after set image"] = await pods("od");
+    o["OnDelete: status after set image"] = norm(canonical(await status("od")));
+    const odPods = await json<List>(k, ["-n", ns, "get", "pods", "-l", "app=od"]);
+    await must(k, [
+      "-n",
+      ns,
+      "delete",
+      "pod",
+      odPods.items[0]?.metadata.name ?? "",
+      "--wait=false",
+    ]);
+    await settled("od", s => s.updatedNumberScheduled === 1 && s.numberAvailable === 1);
+    o["OnDelete: pods after the pod's delete"] = await pods("od");
+    o["OnDelete: revisions"] = await revisions("od");
+
+    const events = await json<
+      List<{ reason: string; message: string; type: string; involvedObject: { kind: string } }>
+    >(k, ["-n", ns, "get", "events"]);
+    o["the DaemonSet controller's events"] = norm(
+      [
+        ...new Set(
+          events.items
+            .filter(e => e.involvedObject.kind === "DaemonSet")
+            .map(e => `${e.type} ${e.reason}: ${e.message}`),
+        ),
+      ]
+        .sort()
+        .join("\n"),
+    );
+
+    o["delete (background)"] = await result(["-n", ns, "delete", "daemonset", "agent"]);
+    await eventually("agent's pods and revisions collected", 90_000, async () => {
+      const left = await json<List>(k, [
+        "-n",
+        ns,
+        "get",
+        "pods,controllerrevisions",
+        "-l",
+        "app=agent",
+      ]);
+      return left.items.length === 0;
+    });
+    o["after the delete"] = await result([
+      "-n",
+      ns,
+      "get",
+      "pods,controllerrevisions",
+      "-l",
+      "app=agent",
+    ]);
+  },
+};
+
 export const SCRIPTS: readonly Script[] = [
   apiErrors,
   defaults,
@@ -972,6 +1268,7 @@ export const SCRIPTS: readonly Script[] = [
   accounts,
   times,
   statefulsets,
+  daemonsets,
 ];
 
 /** What is not compared at all, and why (listed in the printout and in src/sim/FIDELITY.md). */
