@@ -23,7 +23,7 @@
  * Not modelled: the failed-pod back-off (a failed pod is deleted at once), burstReplicas and slow
  * start, hash collisions between different templates.
  */
-import type { KubeObject, SimClock, SimComponent, Store, StoreEvent } from "../types.ts";
+import type { KubeObject, SimClock, SimComponent, Store } from "../types.ts";
 import { createEventRecorder, type EventRecorder } from "./events.ts";
 import { byRevisionNumber, goJson, revisionData } from "./history.ts";
 import {
@@ -36,7 +36,6 @@ import {
   isNotFound,
   isPodAvailable,
   isPodReady,
-  keyOf,
   NODES,
   podPhase,
   PODS,
@@ -48,8 +47,9 @@ import {
   type PodTemplate,
 } from "./kube.ts";
 import { computeTemplateHash } from "./names.ts";
-import { createOwnerIndex, type OwnerIndex } from "./owner-index.ts";
-import { createWorkQueue, type SyncResult, type WorkQueue } from "./workqueue.ts";
+import type { OwnerIndex } from "./owner-index.ts";
+import { startOwnerController } from "./owner-controller.ts";
+import type { SyncResult } from "./workqueue.ts";
 import { pinnedNode } from "../kubelet/scheduler.ts";
 import { TEMPLATE_GENERATION } from "../store/strategy.ts";
 
@@ -588,23 +588,15 @@ class DaemonSetSync {
 /** Starts the DaemonSet controller; a set's, its pods' and any node's events queue sets. */
 export function startDaemonSetController(store: Store, clock: SimClock): SimComponent {
   const recorder = createEventRecorder(store, clock, { component: "daemonset-controller" }, ACTOR);
-  let queue: WorkQueue | undefined;
-  let unsubscribe: (() => void) | undefined;
-  let indexes: { pods: OwnerIndex; revisions: OwnerIndex } | undefined;
-
-  const sync = (key: string): SyncResult | undefined => {
-    const { namespace, name } = splitKey(key);
-    const ds = store.get(DAEMONSETS, namespace, name) as DaemonSetView | undefined;
-    if (ds === undefined || indexes === undefined) return undefined;
-    return new DaemonSetSync(store, clock, recorder, indexes, ds).run();
-  };
-
-  const onEvent = (e: StoreEvent): void => {
-    if (e.gvr.group === "apps" && e.gvr.resource === "daemonsets") {
-      queue?.add(keyOf(e.object));
-      return;
-    }
-    if (e.gvr.group === "" && e.gvr.resource === "nodes") {
+  return startOwnerController(store, clock, {
+    name: "daemonset-controller",
+    gvr: DAEMONSETS,
+    kind: "DaemonSet",
+    owns: { pods: PODS, revisions: CONTROLLERREVISIONS },
+    sync: (ds, indexes) =>
+      new DaemonSetSync(store, clock, recorder, indexes, ds as DaemonSetView).run(),
+    onOtherEvent(e, enqueue) {
+      if (e.gvr.group !== "" || e.gvr.resource !== "nodes") return;
       // shouldIgnoreNodeUpdate: a status-only change (a heartbeat) queues nothing.
       const old = e.oldObject;
       if (
@@ -614,34 +606,7 @@ export function startDaemonSetController(store: Store, clock: SimClock): SimComp
         JSON.stringify(old.metadata.labels) === JSON.stringify(e.object.metadata.labels)
       )
         return;
-      for (const ds of store.list(DAEMONSETS).items) queue?.add(keyOf(ds));
-      return;
-    }
-    if (e.gvr.group !== "" || e.gvr.resource !== "pods") return;
-    for (const o of [e.object, e.oldObject]) {
-      const ref = o === undefined ? undefined : controllerOf(o);
-      if (o !== undefined && ref?.kind === "DaemonSet")
-        queue?.add(`${o.metadata.namespace ?? ""}/${ref.name}`);
-    }
-  };
-
-  return {
-    name: "daemonset-controller",
-    start() {
-      queue = createWorkQueue(clock, sync);
-      indexes = {
-        pods: createOwnerIndex(store, PODS),
-        revisions: createOwnerIndex(store, CONTROLLERREVISIONS),
-      };
-      unsubscribe = store.subscribe(onEvent);
-      for (const ds of store.list(DAEMONSETS).items) queue.add(keyOf(ds));
+      for (const ds of store.list(DAEMONSETS).items) enqueue(ds);
     },
-    stop() {
-      unsubscribe?.();
-      queue?.stop();
-      indexes?.pods.stop();
-      indexes?.revisions.stop();
-      indexes = undefined;
-    },
-  };
+  });
 }

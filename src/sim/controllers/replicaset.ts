@@ -11,10 +11,9 @@ import {
   type SimClock,
   type SimComponent,
   type Store,
-  type StoreEvent,
 } from "../types.ts";
 import { createEventRecorder, type EventRecorder } from "./events.ts";
-import { createOwnerIndex, type OwnerIndex } from "./owner-index.ts";
+import type { OwnerIndex } from "./owner-index.ts";
 import {
   controllerActor,
   controllerOf,
@@ -25,7 +24,6 @@ import {
   isPodActive,
   isPodAvailable,
   isPodReady,
-  keyOf,
   podPhase,
   podReadyCondition,
   PODS,
@@ -35,7 +33,8 @@ import {
   type Condition,
   type ReplicaSetView,
 } from "./kube.ts";
-import { createWorkQueue, type SyncResult, type WorkQueue } from "./workqueue.ts";
+import { startOwnerController } from "./owner-controller.ts";
+import type { SyncResult } from "./workqueue.ts";
 
 const ACTOR = controllerActor("replicaset-controller");
 
@@ -255,43 +254,12 @@ function sameRSStatus(
 
 export function startReplicaSetController(store: Store, clock: SimClock): SimComponent {
   const recorder = createEventRecorder(store, clock, { component: "replicaset-controller" }, ACTOR);
-  let queue: WorkQueue | undefined;
-  let unsubscribe: (() => void) | undefined;
-  let owned: OwnerIndex | undefined;
-
-  const sync = (key: string): SyncResult | undefined => {
-    const { namespace, name } = splitKey(key);
-    const rs = store.get(REPLICASETS, namespace, name) as ReplicaSetView | undefined;
-    if (rs === undefined || owned === undefined) return undefined;
-    return new ReplicaSetSync(store, clock, recorder, owned, rs).run();
-  };
-
-  const onEvent = (e: StoreEvent): void => {
-    if (e.gvr.group === "apps" && e.gvr.resource === "replicasets") {
-      queue?.add(keyOf(e.object));
-      return;
-    }
-    if (e.gvr.group !== "" || e.gvr.resource !== "pods") return;
-    for (const o of [e.object, e.oldObject]) {
-      const ref = o === undefined ? undefined : controllerOf(o);
-      if (o !== undefined && ref?.kind === "ReplicaSet")
-        queue?.add(`${o.metadata.namespace ?? ""}/${ref.name}`);
-    }
-  };
-
-  return {
+  return startOwnerController(store, clock, {
     name: "replicaset-controller",
-    start() {
-      queue = createWorkQueue(clock, sync);
-      owned = createOwnerIndex(store, PODS);
-      unsubscribe = store.subscribe(onEvent);
-      for (const rs of store.list(REPLICASETS).items) queue.add(keyOf(rs));
-    },
-    stop() {
-      unsubscribe?.();
-      queue?.stop();
-      owned?.stop();
-      owned = undefined;
-    },
-  };
+    gvr: REPLICASETS,
+    kind: "ReplicaSet",
+    owns: { pods: PODS },
+    sync: (rs, { pods }) =>
+      new ReplicaSetSync(store, clock, recorder, pods, rs as ReplicaSetView).run(),
+  });
 }

@@ -23,7 +23,7 @@
  * volumeClaimTemplates: pods get the claims' volumes under the names the real controller gives
  * (`<claim>-<set>-<ordinal>`), but the simulator serves no PersistentVolumeClaims, so none is made.
  */
-import type { KubeObject, SimClock, SimComponent, Store, StoreEvent } from "../types.ts";
+import type { KubeObject, SimClock, SimComponent, Store } from "../types.ts";
 import { createEventRecorder, type EventRecorder } from "./events.ts";
 import {
   byRevisionNumber,
@@ -44,7 +44,6 @@ import {
   isNotFound,
   isPodAvailable,
   isPodReady,
-  keyOf,
   podPhase,
   podReadyCondition,
   PODS,
@@ -56,8 +55,9 @@ import {
   type StatefulSetStatus,
   type StatefulSetView,
 } from "./kube.ts";
-import { createOwnerIndex, type OwnerIndex } from "./owner-index.ts";
-import { createWorkQueue, type SyncResult, type WorkQueue } from "./workqueue.ts";
+import type { OwnerIndex } from "./owner-index.ts";
+import { startOwnerController } from "./owner-controller.ts";
+import type { SyncResult } from "./workqueue.ts";
 
 const ACTOR = controllerActor("statefulset-controller");
 
@@ -584,47 +584,12 @@ export function startStatefulSetController(store: Store, clock: SimClock): SimCo
     { component: "statefulset-controller" },
     ACTOR,
   );
-  let queue: WorkQueue | undefined;
-  let unsubscribe: (() => void) | undefined;
-  let indexes: { pods: OwnerIndex; revisions: OwnerIndex } | undefined;
-
-  const sync = (key: string): SyncResult | undefined => {
-    const { namespace, name } = splitKey(key);
-    const set = store.get(STATEFULSETS, namespace, name) as StatefulSetView | undefined;
-    if (set === undefined || indexes === undefined) return undefined;
-    return new StatefulSetSync(store, clock, recorder, indexes, set).run();
-  };
-
-  const onEvent = (e: StoreEvent): void => {
-    if (e.gvr.group === "apps" && e.gvr.resource === "statefulsets") {
-      queue?.add(keyOf(e.object));
-      return;
-    }
-    if (e.gvr.group !== "" || e.gvr.resource !== "pods") return;
-    for (const o of [e.object, e.oldObject]) {
-      const ref = o === undefined ? undefined : controllerOf(o);
-      if (o !== undefined && ref?.kind === "StatefulSet")
-        queue?.add(`${o.metadata.namespace ?? ""}/${ref.name}`);
-    }
-  };
-
-  return {
+  return startOwnerController(store, clock, {
     name: "statefulset-controller",
-    start() {
-      queue = createWorkQueue(clock, sync);
-      indexes = {
-        pods: createOwnerIndex(store, PODS),
-        revisions: createOwnerIndex(store, CONTROLLERREVISIONS),
-      };
-      unsubscribe = store.subscribe(onEvent);
-      for (const set of store.list(STATEFULSETS).items) queue.add(keyOf(set));
-    },
-    stop() {
-      unsubscribe?.();
-      queue?.stop();
-      indexes?.pods.stop();
-      indexes?.revisions.stop();
-      indexes = undefined;
-    },
-  };
+    gvr: STATEFULSETS,
+    kind: "StatefulSet",
+    owns: { pods: PODS, revisions: CONTROLLERREVISIONS },
+    sync: (set, indexes) =>
+      new StatefulSetSync(store, clock, recorder, indexes, set as StatefulSetView).run(),
+  });
 }
