@@ -9,9 +9,16 @@ import type { KubeObject, Store } from "../../../src/sim/types.ts";
 import { waitForPass } from "../../kit/index.ts";
 import { admitAs, builtin, messages, rejection } from "../admission/helpers.ts";
 import { ADMIN, PODS, startTestWorld, type Sim } from "./harness.ts";
+import {
+  REVISIONS,
+  isReady,
+  recordPods,
+  revisions,
+  simulatedWait,
+  workloadKit,
+} from "./workloads.ts";
 
 const DAEMONSETS = { group: "apps", version: "v1", resource: "daemonsets" };
-const REVISIONS = { group: "apps", version: "v1", resource: "controllerrevisions" };
 const REPO = "registry.example.com/shop/agent";
 const NODES = ["node-1", "node-2", "node-3"];
 
@@ -26,48 +33,16 @@ interface DsStatus {
   numberMisscheduled?: number;
 }
 
-function daemonSet(
-  name: string,
-  image: string,
-  spec: Record<string, unknown> = {},
-  container: Record<string, unknown> = {},
-): KubeObject {
-  return {
-    apiVersion: "apps/v1",
-    kind: "DaemonSet",
-    metadata: { name, namespace: "default" },
-    spec: {
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: "app", image, ...container }] },
-      },
-      ...spec,
-    },
-  };
-}
-
-const dsOf = (store: Store, name = "agent"): KubeObject | undefined =>
-  store.get(DAEMONSETS, "default", name);
-const statusOf = (store: Store, name = "agent"): DsStatus => dsOf(store, name)?.["status"] ?? {};
+const kit = workloadKit(DAEMONSETS, "DaemonSet", "agent");
+const { build: daemonSet, get: dsOf, setImage } = kit;
+const statusOf = (store: Store, name?: string): DsStatus => kit.status(store, name) as DsStatus;
 
 const nodeOf = (pod: KubeObject): string =>
   (pod["spec"] as { nodeName?: string } | undefined)?.nodeName ?? "";
 const hashOf = (pod: KubeObject): string => pod.metadata.labels?.["controller-revision-hash"] ?? "";
-const isReady = (pod: KubeObject): boolean =>
-  (
-    (pod["status"] as { conditions?: { type: string; status: string }[] } | undefined)
-      ?.conditions ?? []
-  ).some(c => c.type === "Ready" && c.status === "True");
 
-function livePods(store: Store, name = "agent"): KubeObject[] {
-  return store
-    .list(PODS, { namespace: "default" })
-    .items.filter(
-      p =>
-        p.metadata.ownerReferences?.some(r => r.name === name) &&
-        p.metadata.deletionTimestamp === undefined,
-    );
+function livePods(store: Store, name?: string): KubeObject[] {
+  return kit.pods(store, name).filter(p => p.metadata.deletionTimestamp === undefined);
 }
 
 /** Node -> the controller-revision-hash of each live pod on it. */
@@ -77,32 +52,12 @@ function hashesByNode(store: Store, name = "agent"): Record<string, string[]> {
   return out;
 }
 
-/** Revision name -> revision number. */
-function revisions(store: Store): Map<string, number> {
-  return new Map(
-    store
-      .list(REVISIONS, { namespace: "default" })
-      .items.map(r => [r.metadata.name ?? "", r["revision"] as number]),
-  );
-}
-
 /** The newest revision's hash label (the one the template matches after a roll-out). */
 function currentHash(store: Store): string {
   const newest = store
     .list(REVISIONS, { namespace: "default" })
     .items.sort((a, b) => (b["revision"] as number) - (a["revision"] as number))[0];
   return newest?.metadata.labels?.["controller-revision-hash"] ?? "";
-}
-
-function setImage(store: Store, image: string, name = "agent"): void {
-  store.patch(
-    DAEMONSETS,
-    "default",
-    name,
-    "strategic",
-    { spec: { template: { spec: { containers: [{ name: "app", image }] } } } },
-    ADMIN,
-  );
 }
 
 /** Waits until every node runs one ready pod of the newest revision, and status says so. */
@@ -115,12 +70,6 @@ async function rolledOut(sim: Sim, name = "agent"): Promise<string> {
     expect(s).toMatchObject({ numberReady: 3, updatedNumberScheduled: 3, numberAvailable: 3 });
   });
   return currentHash(sim.store);
-}
-
-function simulatedWait(sim: Sim, ms: number): Promise<void> {
-  return new Promise(resolve => {
-    sim.clock.setTimeout(resolve, ms);
-  });
 }
 
 /**
@@ -142,21 +91,6 @@ function watchNodes(store: Store): {
     for (const n of NODES) perNode = Math.max(perNode, pods.filter(p => nodeOf(p) === n).length);
   });
   return { maxDown: () => down, maxPerNode: () => perNode, stop };
-}
-
-/** Records the names of the pods deleted, from the store's events. */
-function recordDeletes(store: Store): { deleted: string[]; stop: () => void } {
-  const deleted: string[] = [];
-  const stop = store.subscribe(e => {
-    if (e.gvr.resource !== "pods") return;
-    if (
-      e.type === "MODIFIED" &&
-      e.object.metadata.deletionTimestamp !== undefined &&
-      e.oldObject?.metadata.deletionTimestamp === undefined
-    )
-      deleted.push(e.object.metadata.name ?? "");
-  });
-  return { deleted, stop };
 }
 
 describe("daemonset controller", () => {
@@ -279,16 +213,27 @@ describe("daemonset controller", () => {
     });
   });
 
-  it("rolls an update out with at most maxUnavailable nodes down", async () => {
+  /**
+   * Rolls agent out at v1 with `spec`, then updates it to v2 (ready after 2 s) while watching the
+   * nodes: returns both revisions' hashes and what the watch saw.
+   */
+  async function watchedUpdate(
+    spec: Record<string, unknown> = {},
+  ): Promise<{ first: string; second: string; watch: ReturnType<typeof watchNodes> }> {
     sim = startTestWorld();
     sim.world.images.push(REPO, "v1");
     sim.world.images.push(REPO, "v2", { readyAfterMs: 2000 });
-    sim.store.create(DAEMONSETS, daemonSet("agent", `${REPO}:v1`), ADMIN);
+    sim.store.create(DAEMONSETS, daemonSet("agent", `${REPO}:v1`, spec), ADMIN);
     const first = await rolledOut(sim);
     const watch = watchNodes(sim.store);
     setImage(sim.store, `${REPO}:v2`);
     const second = await rolledOut(sim);
     watch.stop();
+    return { first, second, watch };
+  }
+
+  it("rolls an update out with at most maxUnavailable nodes down", async () => {
+    const { first, second, watch } = await watchedUpdate();
     expect(second).not.toBe(first);
     expect(watch.maxDown()).toBe(1);
     expect(watch.maxPerNode()).toBe(1);
@@ -298,21 +243,9 @@ describe("daemonset controller", () => {
   });
 
   it("takes down as many nodes at once as maxUnavailable allows", async () => {
-    sim = startTestWorld();
-    sim.world.images.push(REPO, "v1");
-    sim.world.images.push(REPO, "v2", { readyAfterMs: 2000 });
-    sim.store.create(
-      DAEMONSETS,
-      daemonSet("agent", `${REPO}:v1`, {
-        updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "100%" } },
-      }),
-      ADMIN,
-    );
-    await rolledOut(sim);
-    const watch = watchNodes(sim.store);
-    setImage(sim.store, `${REPO}:v2`);
-    await rolledOut(sim);
-    watch.stop();
+    const { watch } = await watchedUpdate({
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "100%" } },
+    });
     expect(watch.maxDown()).toBe(3);
   });
 
@@ -350,24 +283,9 @@ describe("daemonset controller", () => {
   });
 
   it("surges a new pod beside the old one and deletes the old once the new is available", async () => {
-    sim = startTestWorld();
-    sim.world.images.push(REPO, "v1");
-    sim.world.images.push(REPO, "v2", { readyAfterMs: 2000 });
-    sim.store.create(
-      DAEMONSETS,
-      daemonSet("agent", `${REPO}:v1`, {
-        updateStrategy: {
-          type: "RollingUpdate",
-          rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
-        },
-      }),
-      ADMIN,
-    );
-    await rolledOut(sim);
-    const watch = watchNodes(sim.store);
-    setImage(sim.store, `${REPO}:v2`);
-    await rolledOut(sim);
-    watch.stop();
+    const { watch } = await watchedUpdate({
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+    });
     expect(watch.maxDown()).toBe(0);
     expect(watch.maxPerNode()).toBe(2);
   });
@@ -382,7 +300,7 @@ describe("daemonset controller", () => {
       ADMIN,
     );
     const first = await rolledOut(sim);
-    const rec = recordDeletes(sim.store);
+    const rec = recordPods(sim.store);
     setImage(sim.store, `${REPO}:v2`);
     await waitForPass(sim, "the update observed", () => {
       expect(statusOf(sim.store).observedGeneration).toBe(2);

@@ -9,9 +9,16 @@ import type { KubeObject, Store } from "../../../src/sim/types.ts";
 import { waitForPass } from "../../kit/index.ts";
 import { admitAs, builtin, messages, rejection } from "../admission/helpers.ts";
 import { ADMIN, EVENTS, PODS, startTestWorld, type Sim } from "./harness.ts";
+import {
+  REVISIONS,
+  isReady,
+  recordPods,
+  revisions,
+  simulatedWait,
+  workloadKit,
+} from "./workloads.ts";
 
 const STATEFULSETS = { group: "apps", version: "v1", resource: "statefulsets" };
-const REVISIONS = { group: "apps", version: "v1", resource: "controllerrevisions" };
 const REPO = "registry.example.com/shop/db";
 
 interface SetStatus {
@@ -26,38 +33,12 @@ interface SetStatus {
   collisionCount?: number;
 }
 
-function statefulSet(
-  name: string,
-  image: string,
-  spec: Record<string, unknown> = {},
-  container: Record<string, unknown> = {},
-): KubeObject {
-  return {
-    apiVersion: "apps/v1",
-    kind: "StatefulSet",
-    metadata: { name, namespace: "default" },
-    spec: {
-      replicas: 3,
-      serviceName: name,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: "app", image, ...container }] },
-      },
-      ...spec,
-    },
-  };
-}
-
-const setOf = (store: Store, name = "db"): KubeObject | undefined =>
-  store.get(STATEFULSETS, "default", name);
-const statusOf = (store: Store, name = "db"): SetStatus => setOf(store, name)?.["status"] ?? {};
-
-function podsOf(store: Store, name = "db"): KubeObject[] {
-  return store
-    .list(PODS, { namespace: "default" })
-    .items.filter(p => p.metadata.ownerReferences?.some(r => r.name === name));
-}
+const kit = workloadKit(STATEFULSETS, "StatefulSet", "db", name => ({
+  replicas: 3,
+  serviceName: name,
+}));
+const { build: statefulSet, get: setOf, pods: podsOf, setImage } = kit;
+const statusOf = (store: Store, name?: string): SetStatus => kit.status(store, name) as SetStatus;
 
 /** Pod name -> its controller-revision-hash, for the live (not terminating) pods. */
 function podRevisions(store: Store, name = "db"): Record<string, string> {
@@ -69,26 +50,6 @@ function podRevisions(store: Store, name = "db"): Record<string, string> {
         p.metadata.labels?.["controller-revision-hash"] ?? "",
       ])
       .sort(([a], [b]) => (a < b ? -1 : 1)),
-  );
-}
-
-/** Revision name -> revision number. */
-function revisions(store: Store): Map<string, number> {
-  return new Map(
-    store
-      .list(REVISIONS, { namespace: "default" })
-      .items.map(r => [r.metadata.name ?? "", r["revision"] as number]),
-  );
-}
-
-function setImage(store: Store, image: string, name = "db"): void {
-  store.patch(
-    STATEFULSETS,
-    "default",
-    name,
-    "strategic",
-    { spec: { template: { spec: { containers: [{ name: "app", image }] } } } },
-    ADMIN,
   );
 }
 
@@ -104,28 +65,18 @@ async function rolledOut(sim: Sim, replicas: number, name = "db"): Promise<SetSt
   return statusOf(sim.store, name);
 }
 
-/** Resolves after `ms` of simulated time: for what must not happen, which no event announces. */
-function simulatedWait(sim: Sim, ms: number): Promise<void> {
-  return new Promise(resolve => {
-    sim.clock.setTimeout(resolve, ms);
-  });
-}
-
-/** Records the order in which pods are created and deleted (names), from the store's events. */
-function recordPods(store: Store): { created: string[]; deleted: string[]; stop: () => void } {
-  const created: string[] = [];
-  const deleted: string[] = [];
-  const stop = store.subscribe(e => {
-    if (e.gvr.resource !== "pods") return;
-    if (e.type === "ADDED") created.push(e.object.metadata.name ?? "");
-    if (
-      e.type === "MODIFIED" &&
-      e.object.metadata.deletionTimestamp !== undefined &&
-      e.oldObject?.metadata.deletionTimestamp === undefined
-    )
-      deleted.push(e.object.metadata.name ?? "");
-  });
-  return { created, deleted, stop };
+/** The ownerReferences of what set db controls. */
+function controlledBy(set: KubeObject): unknown[] {
+  return [
+    {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      name: "db",
+      uid: set.metadata.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ];
 }
 
 describe("statefulset controller", () => {
@@ -159,12 +110,7 @@ describe("statefulset controller", () => {
         creations.push({
           pod: e.object.metadata.name ?? "",
           readyBefore: podsOf(sim.store)
-            .filter(p =>
-              (
-                (p["status"] as { conditions?: { type: string; status: string }[] }).conditions ??
-                []
-              ).some(c => c.type === "Ready" && c.status === "True"),
-            )
+            .filter(isReady)
             .map(p => p.metadata.name ?? ""),
         });
     });
@@ -187,16 +133,7 @@ describe("statefulset controller", () => {
       "apps.kubernetes.io/pod-index": "1",
     });
     expect(pod?.["spec"]).toMatchObject({ hostname: "db-1", subdomain: "db" });
-    expect(pod?.metadata.ownerReferences).toEqual([
-      {
-        apiVersion: "apps/v1",
-        kind: "StatefulSet",
-        name: "db",
-        uid: set.metadata.uid,
-        controller: true,
-        blockOwnerDeletion: true,
-      },
-    ]);
+    expect(pod?.metadata.ownerReferences).toEqual(controlledBy(set));
     expect(status).toEqual({
       observedGeneration: 1,
       replicas: 3,
@@ -234,16 +171,7 @@ describe("statefulset controller", () => {
     const hash = (status.updateRevision ?? "").slice("db-".length);
     expect(cr?.metadata.labels).toEqual({ app: "db", "controller.kubernetes.io/hash": hash });
     expect(cr?.metadata.annotations).toEqual({ note: "n" });
-    expect(cr?.metadata.ownerReferences).toEqual([
-      {
-        apiVersion: "apps/v1",
-        kind: "StatefulSet",
-        name: "db",
-        uid: set.metadata.uid,
-        controller: true,
-        blockOwnerDeletion: true,
-      },
-    ]);
+    expect(cr?.metadata.ownerReferences).toEqual(controlledBy(set));
   });
 
   // updateStatefulSet: the largest ordinal not at the update revision goes first, one at a time.
@@ -257,11 +185,7 @@ describe("statefulset controller", () => {
     let maxDown = 0;
     const stop = sim.store.subscribe(() => {
       const live = podsOf(sim.store).filter(
-        p =>
-          p.metadata.deletionTimestamp === undefined &&
-          (
-            (p["status"] as { conditions?: { type: string; status: string }[] }).conditions ?? []
-          ).some(c => c.type === "Ready" && c.status === "True"),
+        p => p.metadata.deletionTimestamp === undefined && isReady(p),
       );
       maxDown = Math.max(maxDown, 3 - live.length);
     });
@@ -499,6 +423,15 @@ describe("statefulset controller", () => {
     });
   });
 
+  /** Scales db to one replica and waits until only db-0 is left and the status says one. */
+  async function scaleToOne(): Promise<void> {
+    sim.store.patch(STATEFULSETS, "default", "db", "merge", { spec: { replicas: 1 } }, ADMIN);
+    await waitForPass(sim, "scaled to one", () => {
+      expect(Object.keys(podRevisions(sim.store))).toEqual(["db-0"]);
+      expect(statusOf(sim.store).replicas).toBe(1);
+    });
+  }
+
   it("creates all pods at once with Parallel and scales down from the highest ordinal", async () => {
     sim = startTestWorld();
     sim.world.images.push(REPO, "v1", { readyAfterMs: 2000 });
@@ -515,11 +448,7 @@ describe("statefulset controller", () => {
     await rolledOut(sim, 3);
     rec.stop();
     const down = recordPods(sim.store);
-    sim.store.patch(STATEFULSETS, "default", "db", "merge", { spec: { replicas: 1 } }, ADMIN);
-    await waitForPass(sim, "scaled to one", () => {
-      expect(Object.keys(podRevisions(sim.store))).toEqual(["db-0"]);
-      expect(statusOf(sim.store).replicas).toBe(1);
-    });
+    await scaleToOne();
     down.stop();
     expect(down.deleted.sort()).toEqual(["db-1", "db-2"]);
   });
@@ -530,11 +459,7 @@ describe("statefulset controller", () => {
     sim.store.create(STATEFULSETS, statefulSet("db", `${REPO}:v1`), ADMIN);
     await rolledOut(sim, 3);
     const rec = recordPods(sim.store);
-    sim.store.patch(STATEFULSETS, "default", "db", "merge", { spec: { replicas: 1 } }, ADMIN);
-    await waitForPass(sim, "scaled to one", () => {
-      expect(Object.keys(podRevisions(sim.store))).toEqual(["db-0"]);
-      expect(statusOf(sim.store).replicas).toBe(1);
-    });
+    await scaleToOne();
     rec.stop();
     expect(rec.deleted).toEqual(["db-2", "db-1"]);
   });
