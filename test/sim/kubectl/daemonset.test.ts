@@ -4,61 +4,33 @@
  * (rollout_status.go DaemonSetStatusViewer, history.go DaemonSetHistoryViewer, rollback.go
  * DaemonSetRollbacker) and the apiserver's printer (printDaemonSet).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { KubeObject } from "../../../src/sim/types.ts";
-import { PODS, waitForPass } from "../../kit/index.ts";
+import { describe, expect, it } from "vitest";
+import { waitForPass } from "../../kit/index.ts";
 import {
   HAS_KUBECTL,
   NEEDS_KUBECTL,
+  appsManifest,
   columns,
+  kubectlSimWithImages,
+  liveImages,
   lines,
-  startKubectlSim,
-  type KubectlSim,
+  revisionNumbers as revisionsIn,
 } from "./harness.ts";
 
 const REPO = "registry.example.com/shop/agent";
-const REVISIONS = { group: "apps", version: "v1", resource: "controllerrevisions" };
 
-function manifest(ns: string, name: string, spec: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    apiVersion: "apps/v1",
-    kind: "DaemonSet",
-    metadata: { name, namespace: ns },
-    spec: {
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: "app", image: `${REPO}:v1` }] },
-      },
-      ...spec,
-    },
-  });
-}
+const manifest = (ns: string, name: string, spec: Record<string, unknown> = {}): string =>
+  appsManifest({ kind: "DaemonSet", image: `${REPO}:v1` }, ns, name, spec);
 
 describe.skipIf(!HAS_KUBECTL)(
   `kubectl daemonset commands ${HAS_KUBECTL ? "" : NEEDS_KUBECTL}`,
   () => {
-    let k: KubectlSim;
-    const revisionNumbers = (ns: string): Record<string, number> =>
-      Object.fromEntries(
-        k.sim.store
-          .list(REVISIONS, { namespace: ns })
-          .items.map((r): [string, number] => [r.metadata.name ?? "", r["revision"] as number]),
-      );
+    const k = kubectlSimWithImages(REPO, ["v1", "v2"]);
+    const revisionNumbers = (ns: string): Record<string, number> => revisionsIn(k, ns);
     const podImages = (ns: string): string[] =>
-      k.sim.store
-        .list(PODS, { namespace: ns })
-        .items.filter((p: KubeObject) => p.metadata.deletionTimestamp === undefined)
-        .map(p => (p["spec"] as { containers: { image: string }[] }).containers[0]?.image ?? "")
+      liveImages(k, ns)
+        .map(([, image]) => image)
         .sort();
-
-    beforeAll(async () => {
-      k = await startKubectlSim();
-      for (const tag of ["v1", "v2"]) k.sim.world.images.push(REPO, tag, {});
-    });
-    afterAll(async () => {
-      await k.close();
-    });
 
     it("creates, rolls out, updates, lists history and undoes as kubectl does on a cluster", async () => {
       await k.kubectl("create", "namespace", "ds");

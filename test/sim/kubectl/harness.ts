@@ -2,7 +2,8 @@
  * The real kubectl (v1.32, /usr/bin/kubectl) against one started simulator per test file: the
  * sim's kubeconfig in a temp file and a KUBECACHEDIR of the file's own, so discovery caches never
  * leak between files (docs/KUBE-SIM.md, "kubectl on the wire"). Also what the kubectl tests share
- * on it: a simulator per describe() block, `kubectl create deployment`, and reading its output.
+ * on it: a simulator per describe() block, `kubectl create deployment`, an apps/v1 workload
+ * manifest, its ControllerRevisions and live pods' images, and reading its output.
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -12,6 +13,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import { startSim } from "../../../src/sim/index.ts";
 import type { Sim, StartSimOptions } from "../../../src/sim/index.ts";
+import type { KubeObject } from "../../../src/sim/types.ts";
+import { PODS } from "../../kit/index.ts";
 
 export const KUBECTL = "/usr/bin/kubectl";
 export const HAS_KUBECTL = existsSync(KUBECTL);
@@ -154,6 +157,67 @@ export function kubectlSimForBlock(options: StartSimOptions = {}): KubectlSim {
     watch: (args, until, timeoutMs) => current().watch(args, until, timeoutMs),
     close: () => current().close(),
   };
+}
+
+/** kubectlSimForBlock, its world with `tags` of `repo` pushed (pulled and ready at once). */
+export function kubectlSimWithImages(repo: string, tags: readonly string[]): KubectlSim {
+  const k = kubectlSimForBlock();
+  beforeAll(() => {
+    for (const tag of tags) k.sim.world.images.push(repo, tag, {});
+  });
+  return k;
+}
+
+/**
+ * An apps/v1 workload of `of.kind` as JSON for `kubectl create -f`: one container app running
+ * `of.image`, `of.base` (the kind's fields) first in its spec and `spec` over all.
+ */
+export function appsManifest(
+  of: { kind: string; image: string; base?: Record<string, unknown> },
+  ns: string,
+  name: string,
+  spec: Record<string, unknown> = {},
+): string {
+  return JSON.stringify({
+    apiVersion: "apps/v1",
+    kind: of.kind,
+    metadata: { name, namespace: ns },
+    spec: {
+      ...of.base,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "app", image: of.image }] },
+      },
+      ...spec,
+    },
+  });
+}
+
+const REVISIONS = { group: "apps", version: "v1", resource: "controllerrevisions" };
+
+/** ControllerRevision name -> revision number, in namespace `ns`. */
+export function revisionNumbers(k: KubectlSim, ns: string): Record<string, number> {
+  return Object.fromEntries(
+    k.sim.store
+      .list(REVISIONS, { namespace: ns })
+      .items.map((r): [string, number] => [r.metadata.name ?? "", r["revision"] as number]),
+  );
+}
+
+/** [pod name, first container's image] of the live (not terminating) pods in `ns` that `keep` keeps. */
+export function liveImages(
+  k: KubectlSim,
+  ns: string,
+  keep: (pod: KubeObject) => boolean = () => true,
+): [string, string][] {
+  return k.sim.store
+    .list(PODS, { namespace: ns })
+    .items.filter(p => keep(p) && p.metadata.deletionTimestamp === undefined)
+    .map((p): [string, string] => [
+      p.metadata.name ?? "",
+      (p["spec"] as { containers: { image: string }[] }).containers[0]?.image ?? "",
+    ]);
 }
 
 /** `kubectl create deployment <name> --image=<image> --replicas=<replicas> -n <ns>`; resolves with its stdout. */

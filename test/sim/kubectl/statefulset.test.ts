@@ -5,74 +5,40 @@
  * history.go StatefulSetHistoryViewer, rollback.go StatefulSetRollbacker) and the apiserver's
  * printers (printStatefulSet, printControllerRevision).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { KubeObject } from "../../../src/sim/types.ts";
-import { PODS, waitForPass } from "../../kit/index.ts";
+import { describe, expect, it } from "vitest";
+import { waitForPass } from "../../kit/index.ts";
 import {
   HAS_KUBECTL,
   NEEDS_KUBECTL,
+  appsManifest,
   columns,
+  kubectlSimWithImages,
+  liveImages,
   lines,
-  startKubectlSim,
-  type KubectlSim,
+  revisionNumbers as revisionsIn,
 } from "./harness.ts";
 
 const REPO = "registry.example.com/shop/db";
 const STATEFULSETS = { group: "apps", version: "v1", resource: "statefulsets" };
-const REVISIONS = { group: "apps", version: "v1", resource: "controllerrevisions" };
 const HASH = "[bcdfghjklmnpqrstvwxz2456789]{1,10}";
 
-function manifest(ns: string, name: string, spec: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    apiVersion: "apps/v1",
-    kind: "StatefulSet",
-    metadata: { name, namespace: ns },
-    spec: {
-      replicas: 2,
-      serviceName: name,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: "app", image: `${REPO}:v1` }] },
-      },
-      ...spec,
-    },
-  });
-}
+const manifest = (ns: string, name: string, spec: Record<string, unknown> = {}): string =>
+  appsManifest(
+    { kind: "StatefulSet", image: `${REPO}:v1`, base: { replicas: 2, serviceName: name } },
+    ns,
+    name,
+    spec,
+  );
 
 describe.skipIf(!HAS_KUBECTL)(
   `kubectl statefulset commands ${HAS_KUBECTL ? "" : NEEDS_KUBECTL}`,
   () => {
-    let k: KubectlSim;
-    const revisionNumbers = (ns: string): Record<string, number> =>
-      Object.fromEntries(
-        k.sim.store
-          .list(REVISIONS, { namespace: ns })
-          .items.map((r): [string, number] => [r.metadata.name ?? "", r["revision"] as number]),
-      );
+    const k = kubectlSimWithImages(REPO, ["v1", "v2", "v3"]);
+    const revisionNumbers = (ns: string): Record<string, number> => revisionsIn(k, ns);
     const status = (ns: string, name: string): Record<string, unknown> =>
       (k.sim.store.get(STATEFULSETS, ns, name)?.["status"] ?? {}) as Record<string, unknown>;
     const podImages = (ns: string, name: string): Record<string, string> =>
-      Object.fromEntries(
-        k.sim.store
-          .list(PODS, { namespace: ns })
-          .items.filter(
-            (p: KubeObject) =>
-              p.metadata.labels?.["app"] === name && p.metadata.deletionTimestamp === undefined,
-          )
-          .map((p): [string, string] => [
-            p.metadata.name ?? "",
-            (p["spec"] as { containers: { image: string }[] }).containers[0]?.image ?? "",
-          ]),
-      );
-
-    beforeAll(async () => {
-      k = await startKubectlSim();
-      for (const tag of ["v1", "v2", "v3"]) k.sim.world.images.push(REPO, tag, {});
-    });
-    afterAll(async () => {
-      await k.close();
-    });
+      Object.fromEntries(liveImages(k, ns, p => p.metadata.labels?.["app"] === name));
 
     it("creates, rolls out, updates, lists history and undoes as kubectl does on a cluster", async () => {
       await k.kubectl("create", "namespace", "sts");
