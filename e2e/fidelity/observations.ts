@@ -727,6 +727,158 @@ const times: Script = {
 const BUSYBOX = "localhost:5000/rollback-drill/busybox";
 const DIGEST = /sha256:[0-9a-f]{64}/g;
 
+/**
+ * The simulator's registry learns busybox as an API object of its own group; the real cluster
+ * has it in its local registry already and refuses the unknown kind (not observed).
+ */
+async function learnBusybox(k: Kubectl): Promise<void> {
+  await k(
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: `${SIM_GROUP}/v1`,
+      kind: "ContainerImage",
+      metadata: { name: containerImageName(BUSYBOX) },
+      spec: { repository: BUSYBOX, images: [{ tag: "1" }] },
+    }),
+  );
+}
+
+/** A workload kind's objects in one script's namespace, and how that script normalises text. */
+interface Workloads {
+  readonly k: Kubectl;
+  readonly ns: string;
+  /** kubectl's name of the kind: statefulset, daemonset. */
+  readonly kind: string;
+  readonly norm: (text: string) => string;
+}
+
+/** What the StatefulSet and DaemonSet scripts read of their workloads, for one status type. */
+interface WorkloadReads<S> {
+  get: <T>(kind: string, name: string) => Promise<T>;
+  status: (name: string) => Promise<S>;
+  /** Waits until the controller has observed the workload's generation and `what` holds. */
+  settled: (name: string, what: (s: S) => boolean) => Promise<void>;
+}
+
+function workloadReads<S extends { observedGeneration?: number }>(w: Workloads): WorkloadReads<S> {
+  const get = <T>(kind: string, name: string): Promise<T> =>
+    json<T>(w.k, ["-n", w.ns, "get", kind, name]);
+  return {
+    get,
+    status: async name => (await get<Obj & { status?: S }>(w.kind, name)).status ?? ({} as S),
+    settled: async (name, what) => {
+      await eventually(`${w.ns}/${name} settled`, 90_000, async () => {
+        const set = await get<Obj & { metadata: { generation?: number } }>(w.kind, name);
+        const s = (set.status ?? {}) as S;
+        return s.observedGeneration === set.metadata.generation && what(s);
+      });
+    },
+  };
+}
+
+/** The ControllerRevisions of `app`, as kubectl lists them. */
+function revisionList(w: Workloads, app: string): Promise<List<Obj & { revision?: number }>> {
+  return json<List<Obj & { revision?: number }>>(w.k, [
+    "-n",
+    w.ns,
+    "get",
+    "controllerrevisions",
+    "-l",
+    `app=${app}`,
+  ]);
+}
+
+/** The ControllerRevisions of `app`, oldest first: revision, name, owners. */
+async function revisionLines(w: Workloads, app: string): Promise<string> {
+  const list = await revisionList(w, app);
+  return w.norm(
+    list.items
+      .map(r => ({
+        revision: r.revision ?? 0,
+        line: `rev ${String(r.revision)} ${r.metadata.name} owners ${(r.metadata.ownerReferences ?? []).map(x => `${x.kind}/${x.name}${x.controller === true ? "*" : ""}`).join(",")}`,
+      }))
+      .sort((a, b) => a.revision - b.revision)
+      .map(x => x.line)
+      .join("\n"),
+  );
+}
+
+/** A pod's first container's image, its digest normalised. */
+const podImage = (p: Obj): string =>
+  String((p.spec as { containers: { image: string }[] }).containers[0]?.image).replace(
+    DIGEST,
+    "sha256:<digest>",
+  );
+
+/**
+ * The live (not terminating) pods of `app`, a sorted line each; `describe` is asked, once the
+ * pods are listed, for how to write a pod's line.
+ */
+async function podLines(
+  w: Workloads,
+  app: string,
+  describe: () => Promise<(p: Obj) => string>,
+): Promise<string> {
+  const list = await json<List>(w.k, ["-n", w.ns, "get", "pods", "-l", `app=${app}`]);
+  const line = await describe();
+  return w.norm(
+    list.items
+      .filter(p => (p.metadata as { deletionTimestamp?: string }).deletionTimestamp === undefined)
+      .map(line)
+      .sort()
+      .join("\n"),
+  );
+}
+
+// kubectl prints a line per status change it sees, and how many it sees while pods are
+// replaced depends on timing (the real kubelet also reports a stopping pod not ready first):
+// the exit code and the last line, the verdict, are compared.
+async function rolloutVerdict(w: Workloads, name: string): Promise<string> {
+  const r = await w.k(["-n", w.ns, "rollout", "status", `${w.kind}/${name}`, "--timeout=90s"]);
+  const lines = `${r.stdout}${r.stderr}`.trim().split("\n");
+  return w.norm(`exit ${String(r.code)}\n${lines.at(-1) ?? ""}`);
+}
+
+/** The image a pod's first container runs, pinned by the digest its status reports. */
+function pinnedImage(pod: Obj | undefined): string {
+  const imageID =
+    (pod?.status?.["containerStatuses"] as { imageID?: string }[] | undefined)?.[0]?.imageID ?? "";
+  return imageID.replace(/^docker-pullable:\/\//, "");
+}
+
+/** The distinct events of the controller for `involvedKind` (StatefulSet, DaemonSet), sorted. */
+async function controllerEvents(w: Workloads, involvedKind: string): Promise<string> {
+  const events = await json<
+    List<{ reason: string; message: string; type: string; involvedObject: { kind: string } }>
+  >(w.k, ["-n", w.ns, "get", "events"]);
+  return w.norm(
+    [
+      ...new Set(
+        events.items
+          .filter(e => e.involvedObject.kind === involvedKind)
+          .map(e => `${e.type} ${e.reason}: ${e.message}`),
+      ),
+    ]
+      .sort()
+      .join("\n"),
+  );
+}
+
+/** Waits until the garbage collector has removed `app`'s pods and revisions. */
+async function collected(w: Workloads, app: string): Promise<void> {
+  await eventually(`${app}'s pods and revisions collected`, 90_000, async () => {
+    const left = await json<List>(w.k, [
+      "-n",
+      w.ns,
+      "get",
+      "pods,controllerrevisions",
+      "-l",
+      `app=${app}`,
+    ]);
+    return left.items.length === 0;
+  });
+}
+
 /** A StatefulSet of busybox pods that sleep until TERM, so a replaced pod goes at once. */
 const statefulSet = (ns: string, name: string, spec: Record<string, unknown> = {}): string =>
   JSON.stringify({
@@ -767,79 +919,25 @@ const statefulsets: Script = {
   name: "statefulset",
   namespace: "fidelity-sts",
   async run(k, ns, o) {
-    // The simulator's registry learns the image as an API object of its own group; the real
-    // cluster has it in its local registry already and refuses the unknown kind (not observed).
-    await k(
-      ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: `${SIM_GROUP}/v1`,
-        kind: "ContainerImage",
-        metadata: { name: containerImageName(BUSYBOX) },
-        spec: { repository: BUSYBOX, images: [{ tag: "1" }] },
-      }),
-    );
-    const get = <T>(kind: string, name: string): Promise<T> =>
-      json<T>(k, ["-n", ns, "get", kind, name]);
-    const status = async (name: string): Promise<SetStatus> =>
-      (await get<Obj & { status?: SetStatus }>("statefulset", name)).status ?? {};
-    const settled = async (name: string, what: (s: SetStatus) => boolean): Promise<void> => {
-      await eventually(`${ns}/${name} settled`, 90_000, async () => {
-        const set = await get<Obj & { metadata: { generation?: number } }>("statefulset", name);
-        const s = (set.status ?? {}) as SetStatus;
-        return s.observedGeneration === set.metadata.generation && what(s);
+    await learnBusybox(k);
+    const w: Workloads = { k, ns, kind: "statefulset", norm: normalise };
+    const { get, status, settled } = workloadReads<SetStatus>(w);
+    const revisions = (app: string): Promise<string> => revisionLines(w, app);
+    const pods = (app: string): Promise<string> =>
+      podLines(w, app, async () => {
+        const s = await status(app);
+        return p => {
+          const revision = p.metadata.labels?.["controller-revision-hash"] ?? "";
+          const at =
+            revision === s.currentRevision
+              ? "current"
+              : revision === s.updateRevision
+                ? "update"
+                : "other";
+          return `${p.metadata.name} ${at} ${podImage(p)}`;
+        };
       });
-    };
-    const revisions = async (app: string): Promise<string> => {
-      const list = await json<List<Obj & { revision?: number }>>(k, [
-        "-n",
-        ns,
-        "get",
-        "controllerrevisions",
-        "-l",
-        `app=${app}`,
-      ]);
-      return normalise(
-        list.items
-          .map(r => ({
-            revision: r.revision ?? 0,
-            line: `rev ${String(r.revision)} ${r.metadata.name} owners ${(r.metadata.ownerReferences ?? []).map(x => `${x.kind}/${x.name}${x.controller === true ? "*" : ""}`).join(",")}`,
-          }))
-          .sort((a, b) => a.revision - b.revision)
-          .map(x => x.line)
-          .join("\n"),
-      );
-    };
-    const pods = async (app: string): Promise<string> => {
-      const list = await json<List>(k, ["-n", ns, "get", "pods", "-l", `app=${app}`]);
-      const s = await status(app);
-      return normalise(
-        list.items
-          .filter(
-            p => (p.metadata as { deletionTimestamp?: string }).deletionTimestamp === undefined,
-          )
-          .map(p => {
-            const revision = p.metadata.labels?.["controller-revision-hash"] ?? "";
-            const at =
-              revision === s.currentRevision
-                ? "current"
-                : revision === s.updateRevision
-                  ? "update"
-                  : "other";
-            const image = (p.spec as { containers: { image: string }[] }).containers[0]?.image;
-            return `${p.metadata.name} ${at} ${String(image).replace(DIGEST, "sha256:<digest>")}`;
-          })
-          .sort()
-          .join("\n"),
-      );
-    };
-    // kubectl prints a line per status change it sees, and how many it sees while pods are
-    // replaced depends on timing (the real kubelet also reports a stopping pod not ready first):
-    // the exit code and the last line, the verdict, are compared.
-    const rolloutStatus = async (name: string): Promise<string> => {
-      const r = await k(["-n", ns, "rollout", "status", `statefulset/${name}`, "--timeout=90s"]);
-      const lines = `${r.stdout}${r.stderr}`.trim().split("\n");
-      return normalise(`exit ${String(r.code)}\n${lines.at(-1) ?? ""}`);
-    };
+    const rolloutStatus = (name: string): Promise<string> => rolloutVerdict(w, name);
 
     await must(k, ["create", "-f", "-"], statefulSet(ns, "db"));
     o["rollout status"] = await rolloutStatus("db");
@@ -867,9 +965,7 @@ const statefulsets: Script = {
     o["get controllerrevisions"] = outcome(await k(["-n", ns, "get", "controllerrevisions"]));
 
     // set image to the same build pinned by digest: a new template, so a new revision.
-    const imageID =
-      (pod.status?.["containerStatuses"] as { imageID?: string }[] | undefined)?.[0]?.imageID ?? "";
-    const pinned = imageID.replace(/^docker-pullable:\/\//, "");
+    const pinned = pinnedImage(pod);
     o["set image"] = outcome(
       await k(["-n", ns, "set", "image", "statefulset/db", `app=${pinned}`]),
     ).replace(DIGEST, "sha256:<digest>");
@@ -931,33 +1027,10 @@ const statefulsets: Script = {
     o["partition: pods"] = await pods("part");
     o["partition: status"] = canonical(await status("part"));
 
-    const events = await json<
-      List<{ reason: string; message: string; type: string; involvedObject: { kind: string } }>
-    >(k, ["-n", ns, "get", "events"]);
-    o["the StatefulSet controller's events"] = normalise(
-      [
-        ...new Set(
-          events.items
-            .filter(e => e.involvedObject.kind === "StatefulSet")
-            .map(e => `${e.type} ${e.reason}: ${e.message}`),
-        ),
-      ]
-        .sort()
-        .join("\n"),
-    );
+    o["the StatefulSet controller's events"] = await controllerEvents(w, "StatefulSet");
 
     o["delete (background)"] = outcome(await k(["-n", ns, "delete", "statefulset", "db"]));
-    await eventually("db's pods and revisions collected", 90_000, async () => {
-      const left = await json<List>(k, [
-        "-n",
-        ns,
-        "get",
-        "pods,controllerrevisions",
-        "-l",
-        "app=db",
-      ]);
-      return left.items.length === 0;
-    });
+    await collected(w, "db");
     o["after the delete"] = outcome(
       await k(["-n", ns, "get", "pods,controllerrevisions", "-l", "app=db"]),
     );
@@ -1012,15 +1085,7 @@ const daemonsets: Script = {
   name: "daemonset",
   namespace: "fidelity-ds",
   async run(k, ns, o) {
-    await k(
-      ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: `${SIM_GROUP}/v1`,
-        kind: "ContainerImage",
-        metadata: { name: containerImageName(BUSYBOX) },
-        spec: { repository: BUSYBOX, images: [{ tag: "1" }] },
-      }),
-    );
+    await learnBusybox(k);
     const nodes = await json<List>(k, ["get", "nodes"]);
     const node = nodes.items.map(n => n.metadata.name).sort()[0] ?? "";
     // The node's name, pod names' random suffixes and the controller-revision-hash (the
@@ -1036,71 +1101,23 @@ const daemonsets: Script = {
             "$1<hash>",
           ),
       );
-    const get = <T>(kind: string, name: string): Promise<T> =>
-      json<T>(k, ["-n", ns, "get", kind, name]);
-    const status = async (name: string): Promise<DaemonStatus> =>
-      (await get<Obj & { status?: DaemonStatus }>("daemonset", name)).status ?? {};
-    const settled = async (name: string, what: (s: DaemonStatus) => boolean): Promise<void> => {
-      await eventually(`${ns}/${name} settled`, 90_000, async () => {
-        const ds = await get<Obj & { metadata: { generation?: number } }>("daemonset", name);
-        const s = (ds.status ?? {}) as DaemonStatus;
-        return s.observedGeneration === ds.metadata.generation && what(s);
-      });
-    };
+    const w: Workloads = { k, ns, kind: "daemonset", norm };
+    const { get, status, settled } = workloadReads<DaemonStatus>(w);
     const done = (s: DaemonStatus): boolean =>
       s.desiredNumberScheduled === 1 && s.updatedNumberScheduled === 1 && s.numberAvailable === 1;
-    const revisions = async (app: string): Promise<string> => {
-      const list = await json<List<Obj & { revision?: number }>>(k, [
-        "-n",
-        ns,
-        "get",
-        "controllerrevisions",
-        "-l",
-        `app=${app}`,
-      ]);
-      return norm(
-        list.items
-          .map(r => ({
-            revision: r.revision ?? 0,
-            line: `rev ${String(r.revision)} ${r.metadata.name} owners ${(r.metadata.ownerReferences ?? []).map(x => `${x.kind}/${x.name}${x.controller === true ? "*" : ""}`).join(",")}`,
-          }))
-          .sort((a, b) => a.revision - b.revision)
-          .map(x => x.line)
-          .join("\n"),
-      );
-    };
-    const pods = async (app: string): Promise<string> => {
-      const list = await json<List>(k, ["-n", ns, "get", "pods", "-l", `app=${app}`]);
-      const newest = await json<List<Obj & { revision?: number }>>(k, [
-        "-n",
-        ns,
-        "get",
-        "controllerrevisions",
-        "-l",
-        `app=${app}`,
-      ]);
-      const latest = newest.items.sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0))[0];
-      const hash = latest?.metadata.labels?.["controller-revision-hash"];
-      return norm(
-        list.items
-          .filter(
-            p => (p.metadata as { deletionTimestamp?: string }).deletionTimestamp === undefined,
-          )
-          .map(p => {
-            const at = p.metadata.labels?.["controller-revision-hash"] === hash ? "new" : "old";
-            const image = (p.spec as { containers: { image: string }[] }).containers[0]?.image;
-            const on = (p.spec as { nodeName?: string }).nodeName ?? "";
-            return `${at} on ${on} ${String(image).replace(DIGEST, "sha256:<digest>")}`;
-          })
-          .sort()
-          .join("\n"),
-      );
-    };
-    const rolloutStatus = async (name: string): Promise<string> => {
-      const r = await k(["-n", ns, "rollout", "status", `daemonset/${name}`, "--timeout=90s"]);
-      const lines = `${r.stdout}${r.stderr}`.trim().split("\n");
-      return norm(`exit ${String(r.code)}\n${lines.at(-1) ?? ""}`);
-    };
+    const revisions = (app: string): Promise<string> => revisionLines(w, app);
+    const pods = (app: string): Promise<string> =>
+      podLines(w, app, async () => {
+        const newest = await revisionList(w, app);
+        const latest = newest.items.sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0))[0];
+        const hash = latest?.metadata.labels?.["controller-revision-hash"];
+        return p => {
+          const at = p.metadata.labels?.["controller-revision-hash"] === hash ? "new" : "old";
+          const on = (p.spec as { nodeName?: string }).nodeName ?? "";
+          return `${at} on ${on} ${podImage(p)}`;
+        };
+      });
+    const rolloutStatus = (name: string): Promise<string> => rolloutVerdict(w, name);
     const result = async (args: readonly string[]): Promise<string> => {
       const r = await k(args);
       return norm(`exit ${String(r.code)}\n${r.stdout}${r.stderr}`);
@@ -1123,22 +1140,12 @@ const daemonsets: Script = {
     o["a DaemonSet pod's affinity and tolerations"] = norm(
       canonical({ affinity: pod?.spec?.["affinity"], tolerations: pod?.spec?.["tolerations"] }),
     );
-    const revisionList = await json<List>(k, [
-      "-n",
-      ns,
-      "get",
-      "controllerrevisions",
-      "-l",
-      "app=agent",
-    ]);
-    o["a DaemonSet's ControllerRevision"] = norm(canonical(revisionList.items[0]));
+    const agentRevisions = await revisionList(w, "agent");
+    o["a DaemonSet's ControllerRevision"] = norm(canonical(agentRevisions.items[0]));
     o["get daemonsets"] = await result(["-n", ns, "get", "daemonsets"]);
     o["get daemonsets -o wide"] = await result(["-n", ns, "get", "ds", "-o", "wide"]);
 
-    const imageID =
-      (pod?.status?.["containerStatuses"] as { imageID?: string }[] | undefined)?.[0]?.imageID ??
-      "";
-    const pinned = imageID.replace(/^docker-pullable:\/\//, "");
+    const pinned = pinnedImage(pod);
     o["set image"] = (
       await result(["-n", ns, "set", "image", "daemonset/agent", `app=${pinned}`])
     ).replace(DIGEST, "sha256:<digest>");
@@ -1222,33 +1229,10 @@ const daemonsets: Script = {
     o["OnDelete: pods after the pod's delete"] = await pods("od");
     o["OnDelete: revisions"] = await revisions("od");
 
-    const events = await json<
-      List<{ reason: string; message: string; type: string; involvedObject: { kind: string } }>
-    >(k, ["-n", ns, "get", "events"]);
-    o["the DaemonSet controller's events"] = norm(
-      [
-        ...new Set(
-          events.items
-            .filter(e => e.involvedObject.kind === "DaemonSet")
-            .map(e => `${e.type} ${e.reason}: ${e.message}`),
-        ),
-      ]
-        .sort()
-        .join("\n"),
-    );
+    o["the DaemonSet controller's events"] = await controllerEvents(w, "DaemonSet");
 
     o["delete (background)"] = await result(["-n", ns, "delete", "daemonset", "agent"]);
-    await eventually("agent's pods and revisions collected", 90_000, async () => {
-      const left = await json<List>(k, [
-        "-n",
-        ns,
-        "get",
-        "pods,controllerrevisions",
-        "-l",
-        "app=agent",
-      ]);
-      return left.items.length === 0;
-    });
+    await collected(w, "agent");
     o["after the delete"] = await result([
       "-n",
       ns,
