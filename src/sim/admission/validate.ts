@@ -335,6 +335,33 @@ function validateStatefulSet(object: KubeObject, update: boolean): StatusCause[]
   return [...causes, ...validateStatefulSetTemplate(spec)];
 }
 
+/**
+ * What the apiserver checks of a StatefulSet's or DaemonSet's pod template beyond the Pod's own
+ * validation: its labels, restartPolicy Always, and no activeDeadlineSeconds.
+ */
+function workloadTemplateCauses(
+  podSpec: unknown,
+  metadata: Record<string, unknown>,
+  kind: "StatefulSet" | "DaemonSet",
+): StatusCause[] {
+  const causes: StatusCause[] = [
+    ...validatePodSpec(podSpec, "spec.template.spec"),
+    ...validateLabels(metadata["labels"], "spec.template.labels"),
+  ];
+  if (isObj(podSpec) && podSpec["restartPolicy"] !== "Always")
+    causes.push(
+      notSupported("spec.template.spec.restartPolicy", podSpec["restartPolicy"] ?? "", ["Always"]),
+    );
+  if (isObj(podSpec) && podSpec["activeDeadlineSeconds"] !== undefined)
+    causes.push(
+      forbidden(
+        "spec.template.spec.activeDeadlineSeconds",
+        `activeDeadlineSeconds in ${kind} is not Supported`,
+      ),
+    );
+  return causes;
+}
+
 /** ValidatePodTemplateSpecForStatefulSet and the template checks that follow it. */
 function validateStatefulSetTemplate(spec: Obj): StatusCause[] {
   const causes: StatusCause[] = [];
@@ -358,21 +385,7 @@ function validateStatefulSetTemplate(spec: Obj): StatusCause[] {
     delete podSpec["hostname"];
     delete podSpec["subdomain"];
   }
-  causes.push(...validatePodSpec(podSpec, "spec.template.spec"));
-  causes.push(...validateLabels(metadata["labels"], "spec.template.labels"));
-  if (isObj(podSpec) && podSpec["restartPolicy"] !== "Always") {
-    causes.push(
-      notSupported("spec.template.spec.restartPolicy", podSpec["restartPolicy"] ?? "", ["Always"]),
-    );
-  }
-  if (isObj(podSpec) && podSpec["activeDeadlineSeconds"] !== undefined) {
-    causes.push(
-      forbidden(
-        "spec.template.spec.activeDeadlineSeconds",
-        "activeDeadlineSeconds in StatefulSet is not Supported",
-      ),
-    );
-  }
+  causes.push(...workloadTemplateCauses(podSpec, metadata, "StatefulSet"));
   return causes;
 }
 
@@ -467,21 +480,7 @@ function validateDaemonSet(object: KubeObject): StatusCause[] {
     );
   }
   const podSpec = template["spec"];
-  causes.push(...validatePodSpec(podSpec, "spec.template.spec"));
-  causes.push(...validateLabels(metadata["labels"], "spec.template.labels"));
-  if (isObj(podSpec) && podSpec["restartPolicy"] !== "Always") {
-    causes.push(
-      notSupported("spec.template.spec.restartPolicy", podSpec["restartPolicy"] ?? "", ["Always"]),
-    );
-  }
-  if (isObj(podSpec) && podSpec["activeDeadlineSeconds"] !== undefined) {
-    causes.push(
-      forbidden(
-        "spec.template.spec.activeDeadlineSeconds",
-        "activeDeadlineSeconds in DaemonSet is not Supported",
-      ),
-    );
-  }
+  causes.push(...workloadTemplateCauses(podSpec, metadata, "DaemonSet"));
   causes.push(...nonNegative(spec["minReadySeconds"], "spec.minReadySeconds"));
   const strategy = isObj(spec["updateStrategy"]) ? spec["updateStrategy"] : {};
   const path = "spec.updateStrategy";
