@@ -17,6 +17,7 @@ import {
   PINNED_IMAGE_POLICIES,
   REASONS,
   RUN_PHASES,
+  SANDBOX_VOLUME_MODES,
   TARGET_KINDS,
   TRIGGERS,
   VERDICTS,
@@ -60,7 +61,10 @@ export const TargetRefSchema = Type.Object(
         description: "API version of the target. Only apps/v1 is supported.",
       }),
     ),
-    kind: StringEnum(TARGET_KINDS, { description: "Kind of the target. Only Deployment today." }),
+    kind: StringEnum(TARGET_KINDS, {
+      description:
+        "Kind of the target: Deployment or StatefulSet (its history read from ControllerRevisions).",
+    }),
     name: Type.String({
       minLength: 1,
       maxLength: 253,
@@ -113,6 +117,11 @@ export const SandboxSchema = Type.Object(
       default: "DenyEgress",
       description:
         "DenyEgress (default): a NetworkPolicy denies all egress but DNS. DenyAll: no ingress, no egress but DNS. None: no policy.",
+    }),
+    volumes: StringEnum(SANDBOX_VOLUME_MODES, {
+      default: "Claims",
+      description:
+        "A StatefulSet's volumeClaimTemplates in the sandbox. Claims (default): fresh claims from the templates, so the cluster must provision them. EmptyDir: an emptyDir per claim, which does not outlive its pod; the run warns EphemeralVolumes.",
     }),
     copyReferencedConfigMaps: Type.Boolean({
       default: true,

@@ -26,7 +26,7 @@ export const LABEL_DRILL_NAME = "rollbackdrill.io/drill-name";
 export const LABEL_DRILL_UID = "rollbackdrill.io/drill-uid";
 export const LABEL_RUN = "rollbackdrill.io/run";
 
-export const TARGET_KINDS = ["Deployment"] as const;
+export const TARGET_KINDS = ["Deployment", "StatefulSet"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const VERDICTS = ["Passed", "Failed", "Error"] as const;
@@ -48,6 +48,9 @@ export const REASONS = [
   "InvalidSpec",
   "SandboxError",
   "UnpinnedImage",
+  "PodsNotReplaced",
+  "PartitionedRollback",
+  "RolloutStuckAtOrdinal",
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -57,6 +60,7 @@ export const WARNING_REASONS = [
   "ExternallyManaged",
   "TargetPaused",
   "ShallowHistory",
+  "EphemeralVolumes",
 ] as const;
 export type WarningReason = (typeof WARNING_REASONS)[number];
 
@@ -96,6 +100,14 @@ export type RunPhase = (typeof RUN_PHASES)[number];
 
 export const NETWORK_ISOLATION_MODES = ["DenyEgress", "DenyAll", "None"] as const;
 export type NetworkIsolation = (typeof NETWORK_ISOLATION_MODES)[number];
+
+/**
+ * What the sandbox mounts for a StatefulSet's volumeClaimTemplates. Claims: fresh claims from the
+ * templates, in the sandbox (the cluster must be able to provision them). EmptyDir: an emptyDir of
+ * each claim's name, the choice reported by the EphemeralVolumes warning.
+ */
+export const SANDBOX_VOLUME_MODES = ["Claims", "EmptyDir"] as const;
+export type SandboxVolumes = (typeof SANDBOX_VOLUME_MODES)[number];
 
 export const DIGEST_POLICIES = ["Verify", "Ignore"] as const;
 export type DigestPolicy = (typeof DIGEST_POLICIES)[number];

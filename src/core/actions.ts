@@ -8,7 +8,7 @@
  * namespace this drill owns. The source namespace of a copy is only read.
  */
 import type { DrillStatus } from "../api/types.ts";
-import type { DeploymentView, PodTemplateSpec } from "./objects.ts";
+import type { DeploymentView, PodTemplateSpec, StatefulSetView } from "./objects.ts";
 
 /** Event reasons on the drill, a closed list. */
 export const EVENT_REASONS = [
@@ -60,6 +60,12 @@ export type DeploymentManifest = Omit<DeploymentView, "status"> & {
   kind: "Deployment";
 };
 
+/** A complete StatefulSet manifest: the clone of a StatefulSet target. */
+export type StatefulSetManifest = Omit<StatefulSetView, "status"> & {
+  apiVersion: "apps/v1";
+  kind: "StatefulSet";
+};
+
 export type Action =
   /** Add FINALIZER to the drill (metadata update of the drill only). */
   | { type: "EnsureFinalizer" }
@@ -105,6 +111,23 @@ export type Action =
     }
   /** Set the clone's replicas (a JSON patch of /spec/replicas), e.g. 0 to stop its pods. */
   | { type: "ScaleDeployment"; target: ObjectKey; replicas: number }
+  /** Create the clone StatefulSet in the sandbox. */
+  | { type: "CreateStatefulSet"; manifest: StatefulSetManifest }
+  /** Roll the clone StatefulSet forward: a JSON patch replacing /spec/template with `template`. */
+  | { type: "ReplaceStatefulSetTemplate"; target: ObjectKey; template: PodTemplateSpec }
+  /**
+   * The undo, as `kubectl rollout undo statefulset` sends it: PATCH the StatefulSet with
+   * Content-Type application/strategic-merge-patch+json and this body (the ControllerRevision's
+   * data as stored).
+   */
+  | { type: "UndoStatefulSet"; target: ObjectKey; patch: unknown }
+  /** Set the clone StatefulSet's replicas (a JSON patch of /spec/replicas). */
+  | { type: "ScaleStatefulSet"; target: ObjectKey; replicas: number }
+  /**
+   * Delete these pods in the sandbox (what a team does to roll an OnDelete StatefulSet forward).
+   * NotFound is success.
+   */
+  | { type: "DeletePods"; namespace: string; names: string[] }
   /** A Kubernetes Event on the drill. */
   | { type: "EmitEvent"; eventType: EventType; reason: EventReason; message: string };
 
@@ -126,11 +149,17 @@ export function namespaceWrittenBy(action: Action): string | undefined {
     case "CopySecret":
       return action.to.namespace;
     case "CreateDeployment":
+    case "CreateStatefulSet":
       return action.manifest.metadata.namespace ?? "";
     case "ReplaceDeploymentTemplate":
     case "UndoDeployment":
     case "ScaleDeployment":
+    case "ReplaceStatefulSetTemplate":
+    case "UndoStatefulSet":
+    case "ScaleStatefulSet":
       return action.target.namespace;
+    case "DeletePods":
+      return action.namespace;
     case "SaveLogs":
       return action.configMap.namespace;
   }

@@ -6,7 +6,13 @@
  */
 import type { RollbackDrill } from "../api/types.ts";
 import type { Action } from "./actions.ts";
-import type { DeploymentView, PodView, ReplicaSetView } from "./objects.ts";
+import type {
+  ControllerRevisionView,
+  DeploymentView,
+  PodView,
+  ReplicaSetView,
+  StatefulSetView,
+} from "./objects.ts";
 
 export type {
   OwnerReference,
@@ -26,6 +32,9 @@ export type {
   ContainerStateView,
   ContainerStatusView,
   PodView,
+  StatefulSetView,
+  StatefulSetUpdateStrategy,
+  ControllerRevisionView,
 } from "./objects.ts";
 
 /** The target Deployment in the drill's namespace, read only. */
@@ -40,6 +49,18 @@ export interface ObservedTarget {
   pods: PodView[];
 }
 
+/** A target StatefulSet in the drill's namespace, read only. */
+export interface ObservedSetTarget {
+  statefulSet: StatefulSetView;
+  /**
+   * ControllerRevisions matching the set's selector. The core keeps only those controlled by it
+   * (controller ownerReference with its uid), as `kubectl rollout undo statefulset` does.
+   */
+  controllerRevisions: ControllerRevisionView[];
+  /** The set's pods (controlled by it; the core groups them by controller-revision-hash). */
+  pods: PodView[];
+}
+
 /** The sandbox namespace of the current run (or of spec.sandbox.namespace before a run names it). */
 export interface ObservedSandbox {
   namespace: {
@@ -51,6 +72,11 @@ export interface ObservedSandbox {
   /** The clone Deployment, when it exists. */
   deployment?: DeploymentView;
   replicaSets: ReplicaSetView[];
+  /** The clone StatefulSet (a StatefulSet target's), when it exists. */
+  statefulSet?: StatefulSetView;
+  /** The ControllerRevisions the clone StatefulSet controls. */
+  controllerRevisions?: ControllerRevisionView[];
+  /** The clone's pods (of the Deployment's ReplicaSets, or of the StatefulSet). */
   pods: PodView[];
 }
 
@@ -74,8 +100,10 @@ export interface OperatorIdentity {
 }
 
 export interface Observed {
-  /** Undefined when the Deployment does not exist (NotFound). */
+  /** Undefined when the Deployment does not exist (NotFound), or the target is another kind. */
   target?: ObservedTarget;
+  /** A StatefulSet target (spec.targetRef.kind StatefulSet); undefined when it does not exist. */
+  setTarget?: ObservedSetTarget;
   /**
    * The namespace named by sandboxNamespaceToObserve(drill), with its objects; undefined when
    * that namespace does not exist (or no namespace is named yet).

@@ -88,11 +88,11 @@ export function startRun(step: Step, trigger: Trigger, runNowToken?: string): vo
   };
   delete step.status.queuedTrigger;
   delete step.status.queuedRunNowToken;
-  const target = step.drill.spec.targetRef.name;
+  const { kind, name } = step.drill.spec.targetRef;
   step.actions.push(
     normalEvent(
       "DrillStarted",
-      `Started run ${id} (${trigger}) rehearsing the rollback of Deployment ${target}`,
+      `Started run ${id} (${trigger}) rehearsing the rollback of ${kind} ${name}`,
     ),
   );
   requeue(step, 0);
@@ -170,7 +170,7 @@ export function sandboxKeptUntilMs(step: Step, run: CurrentRun): number {
  */
 export function stopSandboxPods(step: Step, run: CurrentRun): boolean {
   const sandbox = step.observed.sandbox;
-  const clone = sandbox?.deployment;
+  const clone = sandbox?.deployment ?? sandbox?.statefulSet;
   const namespace = run.sandboxNamespace;
   if (clone === undefined || namespace === undefined || sandbox?.namespace.name !== namespace)
     return false;
@@ -195,7 +195,11 @@ export function stopSandboxPods(step: Step, run: CurrentRun): boolean {
       containers,
     });
   step.actions.push(
-    { type: "ScaleDeployment", target: { namespace, name: clone.metadata.name }, replicas: 0 },
+    {
+      type: sandbox.deployment === undefined ? "ScaleStatefulSet" : "ScaleDeployment",
+      target: { namespace, name: clone.metadata.name },
+      replicas: 0,
+    },
     normalEvent(
       "SandboxStopped",
       `Stopped the pods of sandbox ${namespace}: run ${run.id} ended ${run.reason ?? "Error"}, which is no rollback ` +

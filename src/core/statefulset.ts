@@ -7,6 +7,7 @@
  * become Ready before it replaces it. Pure: no I/O, no clock.
  */
 import type { RollbackDrill } from "../api/types.ts";
+import type { StatefulSetManifest } from "./actions.ts";
 import type {
   ControllerRevisionView,
   PodTemplateSpec,
@@ -297,12 +298,6 @@ export function describeSetTrap(set: StatefulSetView, trap: SetTrap, to: SetRevi
       return `StatefulSet "${name}" (podManagementPolicy OrderedReady) waits for pod ${trap.pod} (ordinal ${trap.ordinal}) of the broken revision to become Running and Ready before it replaces any pod, which never happens: kubectl rollout undo alone does not roll back. In an incident, run the undo and then ${deleteThem} (the StatefulSet documentation's forced rollback).`;
   }
 }
-
-/** A complete StatefulSet manifest: the clone. */
-export type StatefulSetManifest = Omit<StatefulSetView, "status"> & {
-  apiVersion: "apps/v1";
-  kind: "StatefulSet";
-};
 
 /** The clone, and the claims of the target's volumeClaimTemplates it mounts as emptyDir instead. */
 export interface SetClone {

@@ -63,6 +63,7 @@ export function aDrill(
       sandbox: {
         replicas: 1,
         networkIsolation: "DenyEgress",
+        volumes: "Claims",
         copyReferencedConfigMaps: true,
         copySecrets: [],
         env: [],

@@ -55,6 +55,16 @@ function describeWrite(action: Action): string | undefined {
       return `roll the clone Deployment ${action.target.name} forward in the sandbox ${action.target.namespace}`;
     case "UndoDeployment":
       return `undo the clone Deployment ${action.target.name} in the sandbox ${action.target.namespace}`;
+    case "CreateStatefulSet":
+      return `create the clone StatefulSet ${action.manifest.metadata.name} in the sandbox ${action.manifest.metadata.namespace ?? ""}`;
+    case "ReplaceStatefulSetTemplate":
+      return `roll the clone StatefulSet ${action.target.name} forward in the sandbox ${action.target.namespace}`;
+    case "UndoStatefulSet":
+      return `undo the clone StatefulSet ${action.target.name} in the sandbox ${action.target.namespace}`;
+    case "ScaleStatefulSet":
+      return `scale the clone StatefulSet ${action.target.name} in the sandbox ${action.target.namespace}`;
+    case "DeletePods":
+      return `delete pods ${action.names.join(", ")} in the sandbox ${action.namespace}`;
     case "SaveLogs":
       return `save the sandbox's logs in ConfigMap ${action.configMap.name} of ${action.configMap.namespace}`;
     case "ScaleDeployment":
