@@ -29,6 +29,13 @@ import type { Observed } from "./observed.ts";
 import {
   cleaningUp,
   creatingSandbox,
+  creatingSetSandbox,
+  deployingCurrentSet,
+  deployingPreviousSet,
+  preflightSet,
+  resolvingSet,
+  rollingBackSet,
+  verifyingSet,
   deployingCurrent,
   deployingPrevious,
   pending,
@@ -107,6 +114,35 @@ export function decide(drill: RollbackDrill, observed: Observed, now: Date): Dec
   return finish(step);
 }
 
+/** The phases a StatefulSet target runs its own way (phases/set.ts); false for the shared ones. */
+function dispatchSet(step: Step, phase: RunPhase): boolean {
+  switch (phase) {
+    case "Resolving":
+      resolvingSet(step);
+      return true;
+    case "Preflight":
+      preflightSet(step);
+      return true;
+    case "CreatingSandbox":
+      creatingSetSandbox(step);
+      return true;
+    case "DeployingPrevious":
+      deployingPreviousSet(step);
+      return true;
+    case "DeployingCurrent":
+      deployingCurrentSet(step);
+      return true;
+    case "RollingBack":
+      rollingBackSet(step);
+      return true;
+    case "Verifying":
+      verifyingSet(step);
+      return true;
+    default:
+      return false;
+  }
+}
+
 /** One step of the run in progress, by phase. */
 function advance(step: Step): void {
   const run = currentRun(step);
@@ -133,6 +169,7 @@ function advance(step: Step): void {
 }
 
 function dispatch(step: Step, phase: RunPhase): void {
+  if (step.drill.spec.targetRef.kind === "StatefulSet" && dispatchSet(step, phase)) return;
   switch (phase) {
     case "Pending":
       pending(step);

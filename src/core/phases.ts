@@ -12,5 +12,14 @@ export {
   FORWARD_WAIT_MAX_MS,
   rollingBack,
 } from "./phases/rollout.ts";
+export {
+  creatingSetSandbox,
+  deployingCurrentSet,
+  deployingPreviousSet,
+  preflightSet,
+  resolvingSet,
+  rollingBackSet,
+  verifyingSet,
+} from "./phases/set.ts";
 export { creatingSandbox, preflightPhase, SETUP_REISSUE_MS } from "./phases/setup.ts";
 export { podsReadyAt, sandboxWaitingFor, tooSlowAtTimeout, verifying } from "./phases/verify.ts";

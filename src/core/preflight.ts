@@ -6,12 +6,20 @@
 import type { DrillWarning, RollbackDrill } from "../api/types.ts";
 import type { Reason } from "../api/vocabulary.ts";
 import { isPinned, parseImageRef, templateContainers } from "./digest.ts";
-import type { AccountSource, DeploymentView, PodTemplateSpec, SourceState } from "./observed.ts";
+import type { AccountSource, ObjectMeta, PodTemplateSpec, SourceState } from "./observed.ts";
 import { templateReferences } from "./refs.ts";
+
+/** What preflight reads of the target: a Deployment, or a StatefulSet (never paused). */
+export interface PreflightTarget {
+  metadata: ObjectMeta;
+  spec: { paused?: boolean; revisionHistoryLimit?: number };
+}
 
 export interface PreflightInput {
   drill: RollbackDrill;
-  target: DeploymentView;
+  target: PreflightTarget;
+  /** Findings of the target's kind, reported after preflight's own (e.g. EphemeralVolumes). */
+  extraWarnings?: DrillWarning[];
   /** Revision M's template (the rollback target) and N's. */
   toTemplate: PodTemplateSpec;
   fromTemplate: PodTemplateSpec;
@@ -51,7 +59,7 @@ function unpinnedWarning(template: PodTemplateSpec, revision: number): DrillWarn
 
 /** The command a real rollback needs when a tool other than kubectl owns the Deployment. */
 export function externalOwnerWarning(
-  target: DeploymentView,
+  target: PreflightTarget,
   toRevision: number,
 ): DrillWarning | undefined {
   const labels = target.metadata.labels ?? {};
@@ -116,7 +124,7 @@ function argoAppFromTracking(trackingId: string | undefined): string | undefined
   return app === "" ? undefined : app;
 }
 
-export function pausedWarning(target: DeploymentView): DrillWarning | undefined {
+export function pausedWarning(target: PreflightTarget): DrillWarning | undefined {
   if (target.spec.paused !== true) return undefined;
   const name = target.metadata.name;
   return {
@@ -134,7 +142,7 @@ export function pausedWarning(target: DeploymentView): DrillWarning | undefined 
  * has a depth of 1 as well, but nothing to fix, so only a history the limit cuts short warns.
  */
 export function shallowHistoryWarning(
-  target: DeploymentView,
+  target: PreflightTarget,
   available: number | undefined,
   toRevision: number,
 ): DrillWarning | undefined {

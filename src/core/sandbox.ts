@@ -157,7 +157,7 @@ function runPodLabels(drill: RollbackDrill, runId: string): Record<string, strin
  */
 export function sandboxProgressDeadlineSeconds(
   drill: RollbackDrill,
-  target: DeploymentView,
+  target: { spec: { progressDeadlineSeconds?: number } },
 ): number {
   const { timeoutSeconds, stableSeconds } = drill.spec.checks;
   const budget = Math.max(10, Math.floor((timeoutSeconds - stableSeconds) / 3));

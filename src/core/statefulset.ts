@@ -289,11 +289,12 @@ export function describeSetTrap(set: StatefulSetView, trap: SetTrap, to: SetRevi
   const name = set.metadata.name;
   const pods = trap.pods.join(" ");
   const deleteThem = `kubectl delete pod -n ${ns} ${pods}`;
+  const keep = trap.pods.length === 1 ? "keeps" : "keep";
   switch (trap.kind) {
     case "OnDelete":
-      return `StatefulSet "${name}" has updateStrategy OnDelete: kubectl rollout undo restored revision ${to.revision}'s template, but the controller replaces no pod, so ${pods} keep running the broken revision. In an incident, run the undo and then ${deleteThem} (or switch the StatefulSet to RollingUpdate).`;
+      return `StatefulSet "${name}" has updateStrategy OnDelete: kubectl rollout undo restored revision ${to.revision}'s template, but the controller replaces no pod, so ${pods} ${keep} running the broken revision. In an incident, run the undo and then ${deleteThem} (or switch the StatefulSet to RollingUpdate).`;
     case "Partition":
-      return `StatefulSet "${name}" has rollingUpdate.partition ${trap.partition}: kubectl rollout undo restored revision ${to.revision}'s template only on ordinals >= ${trap.partition}, so ${pods} keep their revision. In an incident, set the partition to 0 before the undo: kubectl patch statefulset ${name} -n ${ns} -p '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}'.`;
+      return `StatefulSet "${name}" has rollingUpdate.partition ${trap.partition}: kubectl rollout undo restored revision ${to.revision}'s template only on ordinals >= ${trap.partition}, so ${pods} ${keep} ${trap.pods.length === 1 ? "its" : "their"} revision. In an incident, set the partition to 0 before the undo: kubectl patch statefulset ${name} -n ${ns} -p '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}'.`;
     case "BlockedByUnreadyPod":
       return `StatefulSet "${name}" (podManagementPolicy OrderedReady) waits for pod ${trap.pod} (ordinal ${trap.ordinal}) of the broken revision to become Running and Ready before it replaces any pod, which never happens: kubectl rollout undo alone does not roll back. In an incident, run the undo and then ${deleteThem} (the StatefulSet documentation's forced rollback).`;
   }
@@ -314,13 +315,40 @@ export function setCloneReplicas(drill: RollbackDrill, target: StatefulSetView):
   return Math.max(drill.spec.sandbox.replicas, partitionOf(target) + 1);
 }
 
+/** The names of a set's volumeClaimTemplates. */
+function claimNames(target: StatefulSetView): string[] {
+  return (target.spec.volumeClaimTemplates ?? [])
+    .map(c => c.metadata?.name)
+    .filter((name): name is string => name !== undefined && name !== "");
+}
+
+/**
+ * A revision's template as the clone runs it: prepared for the sandbox (sandboxTemplate), and with
+ * spec.sandbox.volumes EmptyDir each volumeClaimTemplate mounted as an emptyDir of its name (as the
+ * controller does with a claim's volume, updateStorage, a template volume of the same name is
+ * replaced). The phases find the clone's ControllerRevisions by this template.
+ */
+export function setSandboxTemplate(
+  drill: RollbackDrill,
+  runId: string,
+  target: StatefulSetView,
+  template: PodTemplateSpec,
+): PodTemplateSpec {
+  const prepared = sandboxTemplate(template, drill, runId);
+  const claims = drill.spec.sandbox.volumes === "EmptyDir" ? claimNames(target) : [];
+  if (claims.length === 0) return prepared;
+  const kept = (prepared.spec.volumes ?? []).filter(v => !claims.includes(v.name));
+  const volumes: Volume[] = [...kept, ...claims.map(name => ({ name, emptyDir: {} }))];
+  return { ...prepared, spec: { ...prepared.spec, volumes } };
+}
+
 /**
  * The clone of a StatefulSet in the sandbox: the target's name, selector, serviceName, ordinals,
  * pod management policy, update strategy (so OnDelete and a partition are rehearsed as they
- * are) and minReadySeconds; revision M's template prepared for the sandbox (sandboxTemplate);
- * each volumeClaimTemplate mounted as an emptyDir of its name, since the sandbox provisions no
- * volumes. An emptyDir lives as long as its pod, so data one revision writes is not there for the
- * pod that replaces it: the run must say that this choice was made.
+ * are) and minReadySeconds; revision M's template as setSandboxTemplate makes it. Its
+ * volumeClaimTemplates are kept (fresh claims in the sandbox) unless spec.sandbox.volumes is
+ * EmptyDir: then each is an emptyDir, which lives as long as its pod, so data one revision writes
+ * is not there for the pod that replaces it, and the run must say that this choice was made.
  */
 export function setCloneManifest(
   drill: RollbackDrill,
@@ -330,16 +358,7 @@ export function setCloneManifest(
   template: PodTemplateSpec,
 ): SetClone {
   const spec = target.spec;
-  const claims = (spec.volumeClaimTemplates ?? [])
-    .map(c => c.metadata?.name)
-    .filter((name): name is string => name !== undefined && name !== "");
-  const prepared = sandboxTemplate(template, drill, runId);
-  // As the controller does with a claim's volume (updateStorage): a template volume of the same
-  // name is replaced.
-  const kept = (prepared.spec.volumes ?? []).filter(v => !claims.includes(v.name));
-  const volumes: Volume[] = [...kept, ...claims.map(name => ({ name, emptyDir: {} }))];
-  const withVolumes: PodTemplateSpec =
-    claims.length === 0 ? prepared : { ...prepared, spec: { ...prepared.spec, volumes } };
+  const emptyDir = drill.spec.sandbox.volumes === "EmptyDir";
   const copied = (key: string): Record<string, unknown> =>
     spec[key] === undefined ? {} : { [key]: spec[key] };
   return {
@@ -350,15 +369,16 @@ export function setCloneManifest(
       spec: {
         replicas: setCloneReplicas(drill, target),
         selector: spec.selector,
-        template: withVolumes,
+        template: setSandboxTemplate(drill, runId, target, template),
         revisionHistoryLimit: 10,
         ...copied("serviceName"),
         ...copied("ordinals"),
         ...copied("podManagementPolicy"),
         ...copied("updateStrategy"),
         ...copied("minReadySeconds"),
+        ...(emptyDir ? {} : copied("volumeClaimTemplates")),
       },
     },
-    emptyDirClaims: claims,
+    emptyDirClaims: emptyDir ? claimNames(target) : [],
   };
 }

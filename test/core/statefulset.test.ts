@@ -404,7 +404,17 @@ describe("the StatefulSet's clone in the sandbox", () => {
     expect(emptyDirClaims).toEqual([]);
   });
 
-  it("mounts each volumeClaimTemplate as an emptyDir of its name, replacing a template volume so named", () => {
+  it("keeps the volumeClaimTemplates (fresh claims in the sandbox) under sandbox.volumes Claims", () => {
+    const template = aTemplate([{ name: "app", image: "registry.local/db:1.0" }]);
+    const target = aSet(v2, { volumeClaimTemplates: claims });
+    const { manifest, emptyDirClaims } = setCloneManifest(drill, "3", "sbx", target, template);
+    expect(manifest.spec.volumeClaimTemplates).toEqual(claims);
+    expect(manifest.spec.template.spec.volumes).toBeUndefined();
+    expect(emptyDirClaims).toEqual([]);
+  });
+
+  it("with sandbox.volumes EmptyDir, mounts each volumeClaimTemplate as an emptyDir of its name, replacing a template volume so named", () => {
+    const drill = aDrill({ spec: { sandbox: { volumes: "EmptyDir" } } });
     const template = aTemplate([{ name: "app", image: "registry.local/db:1.0" }], {
       volumes: [
         { name: "data", configMap: { name: "ignored" } },

@@ -2,8 +2,9 @@
  * Before and while the sandbox is made: preflight's findings (Preflight), then the namespace, its
  * RBAC, policy, copies and the clone of revision M, issued once and re-issued only if lost.
  */
-import { normalEvent, warningEvent } from "../actions.ts";
-import { preflight } from "../preflight.ts";
+import { normalEvent, warningEvent, type Action } from "../actions.ts";
+import type { PodTemplateSpec } from "../observed.ts";
+import { preflight, type PreflightInput } from "../preflight.ts";
 import {
   currentRun,
   deleteSandbox,
@@ -27,35 +28,80 @@ export function preflightPhase(step: Step): void {
   const target = step.observed.target;
   if (revs === undefined || target === undefined) return;
   const run = currentRun(step);
-  const result = preflight({
-    drill: step.drill,
+  const passed = runPreflight(step, {
     target: target.deployment,
     toTemplate: revs.toTemplate,
     fromTemplate: revs.fromTemplate,
     toRevision: revs.to.revision,
+    ...(run.revisionsAvailable === undefined ? {} : { revisionsAvailable: run.revisionsAvailable }),
+  });
+  if (passed) creatingSandbox(step);
+}
+
+/**
+ * Preflight for any target kind: its warnings recorded and sent as Events, a blocking finding
+ * ends the run (false), else the sandbox's name is stored and the run enters CreatingSandbox
+ * (true: the caller goes on with its kind's creatingSandbox).
+ */
+export function runPreflight(
+  step: Step,
+  input: Omit<PreflightInput, "drill" | "secrets" | "accounts">,
+): boolean {
+  const run = currentRun(step);
+  const result = preflight({
+    ...input,
+    drill: step.drill,
     secrets: step.observed.sources.secrets,
     ...(step.observed.sources.serviceAccounts === undefined
       ? {}
       : { accounts: step.observed.sources.serviceAccounts }),
-    ...(run.revisionsAvailable === undefined ? {} : { revisionsAvailable: run.revisionsAvailable }),
   });
-  step.status.warnings = result.warnings;
-  for (const warning of result.warnings)
+  step.status.warnings = [...result.warnings, ...(input.extraWarnings ?? [])];
+  for (const warning of step.status.warnings)
     step.actions.push(warningEvent("PreflightWarning", `${warning.reason}: ${warning.message}`));
   if (result.blocked !== undefined) {
     finishRun(step, failure(result.blocked.reason, result.blocked.message));
-    return;
+    return false;
   }
   // The name is stored now: status is persisted before these actions run, so a restart finds it.
   const namespace = sandboxNameFor(step.drill, run.id);
   enterPhase(step, "CreatingSandbox", { sandboxNamespace: namespace });
-  creatingSandbox(step);
+  return true;
 }
 
 export function creatingSandbox(step: Step): void {
   const revs = runRevisions(step);
   const target = step.observed.target;
   if (revs === undefined || target === undefined) return;
+  const run = currentRun(step);
+  buildSandbox(step, {
+    templates: [revs.toTemplate, revs.fromTemplate],
+    cloneExists: step.observed.sandbox?.deployment !== undefined,
+    createClone: namespace => ({
+      type: "CreateDeployment",
+      manifest: cloneManifest(step.drill, run.id, namespace, target.deployment, revs.toTemplate),
+    }),
+    created: `a clone of Deployment ${target.deployment.metadata.name} at revision ${revs.to.revision}`,
+  });
+}
+
+/** What buildSandbox needs to know about the clone of one target kind. */
+export interface SandboxClone {
+  /** Revision M's and N's templates, as in the target (the copies and accounts come from them). */
+  templates: PodTemplateSpec[];
+  /** Whether the clone is in the sandbox already. */
+  cloneExists: boolean;
+  /** The action creating the clone in this sandbox namespace. */
+  createClone: (namespace: string) => Action;
+  /** "a clone of <Kind> <name> at revision M", for the SandboxCreated Event. */
+  created: string;
+}
+
+/**
+ * CreatingSandbox for any target kind: the run's namespace checked (ours, this run's, not going
+ * away), then the setup and the clone issued, until the clone shows in the cache.
+ */
+export function buildSandbox(step: Step, clone: SandboxClone): void {
   const run = currentRun(step);
   const namespace = run.sandboxNamespace ?? sandboxNameFor(step.drill, run.id);
   const sandbox = step.observed.sandbox;
@@ -82,13 +128,10 @@ export function creatingSandbox(step: Step): void {
       return;
     }
   }
-  if (sandbox?.deployment !== undefined && existing !== undefined) {
+  if (clone.cloneExists && existing !== undefined) {
     enterPhase(step, "DeployingPrevious");
     step.actions.push(
-      normalEvent(
-        "SandboxCreated",
-        `Created sandbox namespace ${namespace} with a clone of Deployment ${target.deployment.metadata.name} at revision ${revs.to.revision}`,
-      ),
+      normalEvent("SandboxCreated", `Created sandbox namespace ${namespace} with ${clone.created}`),
     );
     requeue(step, RESYNC_MS);
     return;
@@ -106,7 +149,7 @@ export function creatingSandbox(step: Step): void {
         drill: step.drill,
         runId: run.id,
         namespace,
-        templates: [revs.toTemplate, revs.fromTemplate],
+        templates: clone.templates,
         operator: step.observed.operator,
       },
       {
@@ -117,10 +160,7 @@ export function creatingSandbox(step: Step): void {
           : { accounts: step.observed.sources.serviceAccounts }),
       },
     ),
-    {
-      type: "CreateDeployment",
-      manifest: cloneManifest(step.drill, run.id, namespace, target.deployment, revs.toTemplate),
-    },
+    clone.createClone(namespace),
   );
   requeue(step, RESYNC_MS);
 }

@@ -5,7 +5,7 @@
 import type { ContainerEvidence } from "../../api/types.ts";
 import { evaluateDigests, shortDigest } from "../digest.ts";
 import { ledgerEntryFor, podsWithHash } from "../ledger.ts";
-import type { PodView } from "../observed.ts";
+import type { PodTemplateSpec, PodView } from "../observed.ts";
 import {
   currentRun,
   failure,
@@ -18,6 +18,7 @@ import {
 import { formatSeconds, formatTime, parseTime, secondsBetween } from "../time.ts";
 import {
   describeUnready,
+  type Finding,
   isRolloutComplete,
   notReadyFinding,
   podFailure,
@@ -27,14 +28,11 @@ import {
   replicaSetFor,
 } from "../verdict.ts";
 import { cloneContext, notReadyContext, prepared, requeueForReadiness } from "./clone.ts";
-import type { RunRevisions } from "./history.ts";
 
 export function verifying(step: Step): void {
   const present = cloneContext(step);
   if (present === undefined) return;
   const { revs, sandbox, clone } = present;
-  const run = currentRun(step);
-  const checks = step.drill.spec.checks;
   const toTemplate = prepared(step, revs.toTemplate);
   const pods = podsFor(sandbox, toTemplate);
   const ctx = {
@@ -49,13 +47,57 @@ export function verifying(step: Step): void {
     finishRun(step, failure(found.reason, found.message));
     return;
   }
-  const undoMs = parseTime(run.undoTime) ?? step.nowMs;
   const replicas = step.drill.spec.sandbox.replicas;
   const allReady =
     isRolloutComplete(clone) && pods.length === replicas && readyCount(pods) === replicas;
+  settleRollback(step, {
+    revs: {
+      ...revs,
+      brokenPods: podsWithHash(step.observed.target?.pods ?? [], revs.from.hash),
+    },
+    pods,
+    allReady,
+    stuck: () => notReadyFinding(pods, notReadyContext(step, ctx, clone, rs)),
+    wait: () => {
+      requeueForReadiness(step, pods, toTemplate, clone, RESYNC_MS);
+    },
+  });
+}
+
+/** The two revisions a run rehearses, of any target kind, for the verdict. */
+export interface Rehearsed {
+  from: { revision: number; hash?: string | undefined };
+  to: { revision: number; hash?: string | undefined };
+  fromTemplate: PodTemplateSpec;
+  toTemplate: PodTemplateSpec;
+  /** The target's pods of revision N: where the broken digests ran in production. */
+  brokenPods: PodView[];
+}
+
+export interface Settling {
+  revs: Rehearsed;
+  /** The clone's pods of revision M. */
+  pods: PodView[];
+  /** Whether the clone's rollout to M is complete with every pod Ready. */
+  allReady: boolean;
+  /** A not-Ready finding on M's pods that ends the wait, looked for while not all are Ready. */
+  stuck: () => Finding | undefined;
+  /** Look again later, while not all are Ready and nothing is final. */
+  wait: () => void;
+}
+
+/**
+ * Verifying, once the kind's own failures are ruled out: the rollback time (undo to all pods
+ * Ready) against maxRollbackSeconds, the stable window, then the digest check and the verdict.
+ */
+export function settleRollback(step: Step, s: Settling): void {
+  const { revs, pods } = s;
+  const run = currentRun(step);
+  const checks = step.drill.spec.checks;
+  const undoMs = parseTime(run.undoTime) ?? step.nowMs;
   const limit = checks.maxRollbackSeconds;
   const readyMs = parseTime(run.readyTime);
-  if (!allReady) {
+  if (!s.allReady) {
     if (readyMs !== undefined) {
       finishRun(
         step,
@@ -66,7 +108,7 @@ export function verifying(step: Step): void {
       );
       return;
     }
-    const stuck = notReadyFinding(pods, notReadyContext(step, ctx, clone, rs));
+    const stuck = s.stuck();
     if (stuck !== undefined) {
       const elapsed = Math.floor((step.nowMs - undoMs) / 1000);
       const over =
@@ -78,7 +120,7 @@ export function verifying(step: Step): void {
     }
     // Past maxRollbackSeconds the clock keeps running: the verdict waits for the real rollback
     // time (all pods Ready), or the run's timeout ("more than N s").
-    requeueForReadiness(step, pods, toTemplate, clone, RESYNC_MS);
+    s.wait();
     return;
   }
   const readyAt = readyMs ?? podsReadyAt(pods, undoMs, step.nowMs);
@@ -174,7 +216,7 @@ function tooSlowMessage(seconds: string, limit: number, ready: boolean): string 
 
 function conclude(
   step: Step,
-  revs: RunRevisions,
+  revs: Rehearsed,
   pods: Parameters<typeof evaluateDigests>[0]["rolledBackPods"],
   rollbackSeconds: number,
 ): void {
@@ -187,7 +229,7 @@ function conclude(
     toRevision: revs.to.revision,
     rolledBackPods: pods,
     brokenDigests: run.brokenDigests ?? [],
-    brokenPods: podsWithHash(step.observed.target?.pods ?? [], revs.from.hash),
+    brokenPods: revs.brokenPods,
     ...(ledger === undefined ? {} : { ledger }),
   });
   const verify = step.drill.spec.checks.digestPolicy === "Verify";
@@ -207,7 +249,7 @@ function conclude(
     verdict: "Passed",
     reason: "Passed",
     message:
-      `Rolled back Deployment ${step.drill.spec.targetRef.name} from revision ${revs.from.revision} to ${revs.to.revision} ` +
+      `Rolled back ${step.drill.spec.targetRef.kind} ${step.drill.spec.targetRef.name} from revision ${revs.from.revision} to ${revs.to.revision} ` +
       `in ${formatSeconds(rollbackSeconds)} (undo to all pods Ready); pods stayed Ready ${step.drill.spec.checks.stableSeconds}s and run ${list}.` +
       digestNote(evidence, verify),
     evidence,
