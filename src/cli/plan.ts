@@ -380,6 +380,10 @@ async function readTarget(
       deployments: ns => plain(deployments.list(ns)) as DeploymentView[],
       replicaSets: ns => plain(replicaSets.list(ns)) as ReplicaSetView[],
       pods: ns => plain(pods.list(ns)) as PodView[],
+      // plan reads a Deployment target only (runPlan refuses another kind first).
+      statefulSet: () => undefined,
+      statefulSets: () => [],
+      controllerRevisions: () => [],
       namespace: () => undefined,
     };
     return gatherTarget(drill, cache);
@@ -419,7 +423,12 @@ export async function runPlan(options: PlanOptions, io: Io): Promise<number> {
         cause: err,
       });
     }
-    const target = await readTarget(kube, drillFor(options, existing));
+    const drill = drillFor(options, existing);
+    if (drill.spec.targetRef.kind !== "Deployment")
+      throw new GateError(
+        `drill ${options.namespace}/${options.name} targets a ${drill.spec.targetRef.kind}: plan shows Deployment drills only so far; run the drill itself (rollback-drill run) to rehearse it`,
+      );
+    const target = await readTarget(kube, drill);
     if (watchError !== undefined) throw new GateError(watchError);
     let plan: Plan;
     try {

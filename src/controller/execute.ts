@@ -216,19 +216,9 @@ export async function execute(
     case "CopySecret":
       await copySecret(action, deps);
       return;
-    case "CreateDeployment": {
-      const { metadata } = action.manifest;
-      const namespace = metadata.namespace ?? "";
-      // The core's manifest is a complete apps/v1 Deployment; client-node's model is its shape.
-      const body: unknown = { ...action.manifest, metadata: { ...metadata, namespace } };
-      if (
-        await create(() =>
-          kube.createDeployment(body as Parameters<KubeClient["createDeployment"]>[0]),
-        )
-      )
-        log.info({ namespace, deployment: metadata.name }, "Created sandbox Deployment");
+    case "CreateDeployment":
+      await createDeployment(action, deps);
       return;
-    }
     case "ReplaceDeploymentTemplate":
       await kube.patchDeploymentJson(action.target, [
         { op: "replace", path: "/spec/template", value: action.template },
@@ -248,6 +238,13 @@ export async function execute(
       ]);
       log.info({ ...action.target, replicas: action.replicas }, "Scaled sandbox Deployment");
       return;
+    case "CreateStatefulSet":
+    case "ReplaceStatefulSetTemplate":
+    case "UndoStatefulSet":
+    case "ScaleStatefulSet":
+    case "DeletePods":
+      await executeSetAction(action, deps);
+      return;
     case "DeleteNamespace":
       await deleteNamespace(action, deps);
       return;
@@ -259,4 +256,71 @@ export async function execute(
       }
       return;
   }
+}
+
+type SetAction = Extract<
+  Action,
+  {
+    type:
+      | "CreateStatefulSet"
+      | "ReplaceStatefulSetTemplate"
+      | "UndoStatefulSet"
+      | "ScaleStatefulSet"
+      | "DeletePods";
+  }
+>;
+
+/** The actions of a StatefulSet target's run, all on the sandbox's clone and its pods. */
+async function executeSetAction(action: SetAction, deps: ExecuteDeps): Promise<void> {
+  const { kube, log } = deps;
+  switch (action.type) {
+    case "CreateStatefulSet": {
+      const { metadata } = action.manifest;
+      const namespace = metadata.namespace ?? "";
+      // The core's manifest is a complete apps/v1 StatefulSet; client-node's model is its shape.
+      const body: unknown = { ...action.manifest, metadata: { ...metadata, namespace } };
+      if (
+        await create(() =>
+          kube.createStatefulSet(body as Parameters<KubeClient["createStatefulSet"]>[0]),
+        )
+      )
+        log.info({ namespace, statefulSet: metadata.name }, "Created sandbox StatefulSet");
+      return;
+    }
+    case "ReplaceStatefulSetTemplate":
+      await kube.patchStatefulSetJson(action.target, [
+        { op: "replace", path: "/spec/template", value: action.template },
+      ]);
+      log.info({ ...action.target }, "Rolled sandbox StatefulSet forward");
+      return;
+    case "UndoStatefulSet":
+      await kube.patchStatefulSetStrategic(action.target, action.patch);
+      log.info({ ...action.target }, "Rolled back sandbox StatefulSet");
+      return;
+    case "ScaleStatefulSet":
+      await kube.patchStatefulSetJson(action.target, [
+        { op: "replace", path: "/spec/replicas", value: action.replicas },
+      ]);
+      log.info({ ...action.target, replicas: action.replicas }, "Scaled sandbox StatefulSet");
+      return;
+    case "DeletePods":
+      for (const name of action.names)
+        await ignoring(NotFoundError, () => kube.deletePod({ namespace: action.namespace, name }));
+      log.info({ namespace: action.namespace, pods: action.names }, "Deleted sandbox pods");
+      return;
+  }
+}
+
+async function createDeployment(
+  action: Extract<Action, { type: "CreateDeployment" }>,
+  { kube, log }: ExecuteDeps,
+): Promise<void> {
+  const { metadata } = action.manifest;
+  const namespace = metadata.namespace ?? "";
+  // The core's manifest is a complete apps/v1 Deployment; client-node's model is its shape.
+  const body: unknown = { ...action.manifest, metadata: { ...metadata, namespace } };
+  if (
+    await create(() => kube.createDeployment(body as Parameters<KubeClient["createDeployment"]>[0]))
+  )
+    log.info({ namespace, deployment: metadata.name }, "Created sandbox Deployment");
 }

@@ -10,18 +10,22 @@ import type { RunPhase } from "../api/vocabulary.ts";
 import type {
   AccountSource,
   ContainerStatusView,
+  ControllerRevisionView,
   DeploymentView,
   Observed,
   ObservedSandbox,
+  ObservedSetTarget,
   ObservedTarget,
   OperatorIdentity,
   PodTemplateSpec,
   PodView,
   ReplicaSetView,
   SourceState,
+  StatefulSetView,
 } from "../core/observed.ts";
 import { sandboxNamespaceToObserve } from "../core/observed.ts";
-import { wantsReadinessLog } from "../core/verdict.ts";
+import { revisionTemplate, setReadinessClone } from "../core/statefulset.ts";
+import { wantsReadinessLog, type ReadinessClone } from "../core/verdict.ts";
 import { accountsToLookUp, objectsToLookUp } from "../core/refs.ts";
 import type { KubeClient, ObjectKey } from "../kube/client.ts";
 import { BadRequestError, ForbiddenError, NotFoundError, toKubeError } from "../kube/errors.ts";
@@ -31,6 +35,9 @@ export interface ClusterCache {
   deployment(namespace: string, name: string): DeploymentView | undefined;
   deployments(namespace: string): readonly DeploymentView[];
   replicaSets(namespace: string): readonly ReplicaSetView[];
+  statefulSet(namespace: string, name: string): StatefulSetView | undefined;
+  statefulSets(namespace: string): readonly StatefulSetView[];
+  controllerRevisions(namespace: string): readonly ControllerRevisionView[];
   pods(namespace: string): readonly PodView[];
   namespace(name: string): NamespaceView | undefined;
 }
@@ -63,14 +70,20 @@ export const LOG_TAIL_LINES = 20;
 
 export async function gather(drill: RollbackDrill, deps: GatherDeps): Promise<Observed> {
   const phase = drill.status?.currentRun?.phase;
-  const target = gatherTarget(drill, deps.cache);
+  const isSet = drill.spec.targetRef.kind === "StatefulSet";
+  const target = isSet ? undefined : gatherTarget(drill, deps.cache);
+  const setTarget = isSet ? gatherSetTarget(drill, deps.cache) : undefined;
   const sandbox = await gatherSandbox(drill, deps, phase);
+  const templates =
+    target?.replicaSets.map(rs => rs.spec.template) ??
+    setTarget?.controllerRevisions.flatMap(r => revisionTemplate(r) ?? []);
   const sources =
-    phase !== undefined && SOURCE_PHASES.includes(phase) && target !== undefined
-      ? await gatherSources(drill, target, deps.kube)
+    phase !== undefined && SOURCE_PHASES.includes(phase) && templates !== undefined
+      ? await gatherSources(drill, templates, deps.kube)
       : { configMaps: {}, secrets: {} };
   return {
     ...(target === undefined ? {} : { target }),
+    ...(setTarget === undefined ? {} : { setTarget }),
     ...(sandbox === undefined ? {} : { sandbox }),
     sources,
     operator: deps.operator,
@@ -115,6 +128,31 @@ export function gatherTarget(
   return { deployment, ...ownedTree(cache, deployment, namespace) };
 }
 
+/** A StatefulSet, the ControllerRevisions it controls, and its pods. */
+function setTree(
+  cache: ClusterCache,
+  set: StatefulSetView,
+  namespace: string,
+): { controllerRevisions: ControllerRevisionView[]; pods: PodView[] } {
+  const uid = set.metadata.uid;
+  return {
+    controllerRevisions: cache
+      .controllerRevisions(namespace)
+      .filter(r => isControlledBy(r.metadata, uid)),
+    pods: cache.pods(namespace).filter(p => isControlledBy(p.metadata, uid)),
+  };
+}
+
+export function gatherSetTarget(
+  drill: RollbackDrill,
+  cache: ClusterCache,
+): ObservedSetTarget | undefined {
+  const namespace = drill.metadata.namespace;
+  const statefulSet = cache.statefulSet(namespace, drill.spec.targetRef.name);
+  if (statefulSet === undefined) return undefined;
+  return { statefulSet, ...setTree(cache, statefulSet, namespace) };
+}
+
 async function gatherSandbox(
   drill: RollbackDrill,
   deps: GatherDeps,
@@ -131,15 +169,30 @@ async function gatherSandbox(
     ...(ns.metadata.labels === undefined ? {} : { labels: ns.metadata.labels }),
     phase: terminating ? "Terminating" : "Active",
   };
+  const logged = (pods: PodView[], clone: ReadinessClone): Promise<PodView[]> | PodView[] =>
+    phase !== undefined && LOG_PHASES.includes(phase)
+      ? Promise.all(pods.map(p => withLogs(p, clone, deps)))
+      : pods;
+  if (drill.spec.targetRef.kind === "StatefulSet") {
+    const sets = deps.cache.statefulSets(name);
+    const statefulSet = sets.find(d => d.metadata.name === drill.spec.targetRef.name) ?? sets[0];
+    if (statefulSet === undefined) return { namespace, replicaSets: [], pods: [] };
+    const tree = setTree(deps.cache, statefulSet, name);
+    const pods = await logged(tree.pods, setReadinessClone(drill, statefulSet));
+    return {
+      namespace,
+      replicaSets: [],
+      statefulSet,
+      controllerRevisions: tree.controllerRevisions,
+      pods,
+    };
+  }
   const deployments = deps.cache.deployments(name);
   const deployment =
     deployments.find(d => d.metadata.name === drill.spec.targetRef.name) ?? deployments[0];
   if (deployment === undefined) return { namespace, replicaSets: [], pods: [] };
   const tree = ownedTree(deps.cache, deployment, name);
-  const pods =
-    phase !== undefined && LOG_PHASES.includes(phase)
-      ? await Promise.all(tree.pods.map(p => withLogs(p, deployment, deps)))
-      : tree.pods;
+  const pods = await logged(tree.pods, deployment);
   return { namespace, deployment, replicaSets: tree.replicaSets, pods };
 }
 
@@ -217,11 +270,10 @@ async function gatherAccounts(
 
 async function gatherSources(
   drill: RollbackDrill,
-  target: ObservedTarget,
+  templates: readonly PodTemplateSpec[],
   kube: KubeClient,
 ): Promise<Observed["sources"]> {
   const namespace = drill.metadata.namespace;
-  const templates = target.replicaSets.map(rs => rs.spec.template);
   const serviceAccounts = await gatherAccounts(namespace, templates, kube);
   const wanted = objectsToLookUp(drill, templates, serviceAccounts);
   const configMaps: Record<string, SourceState> = {};
@@ -265,7 +317,7 @@ function crashedInstance(status: ContainerStatusView): { previous: boolean } | u
   return undefined;
 }
 
-async function withLogs(pod: PodView, clone: DeploymentView, deps: GatherDeps): Promise<PodView> {
+async function withLogs(pod: PodView, clone: ReadinessClone, deps: GatherDeps): Promise<PodView> {
   const status = pod.status;
   if (status === undefined) return pod;
   const key: ObjectKey = { namespace: pod.metadata.namespace ?? "", name: pod.metadata.name };

@@ -10,10 +10,12 @@ import type { Logger } from "pino";
 import type { RollbackDrill } from "../api/types.ts";
 import { LABEL_DRILL_UID, LABEL_MANAGED_BY, MANAGED_BY } from "../api/vocabulary.ts";
 import type {
+  ControllerRevisionView,
   DeploymentView,
   OperatorIdentity,
   PodView,
   ReplicaSetView,
+  StatefulSetView,
 } from "../core/observed.ts";
 import type { KubeClient, ObjectKey, WatchedResource, WatchedTypes } from "../kube/client.ts";
 import { toKubeError } from "../kube/errors.ts";
@@ -80,6 +82,8 @@ interface Informers {
   drills: Informer<WatchedTypes["rollbackdrills"]>[];
   deployments: Informer<WatchedTypes["deployments"]>[];
   replicasets: Informer<WatchedTypes["replicasets"]>[];
+  statefulsets: Informer<WatchedTypes["statefulsets"]>[];
+  controllerrevisions: Informer<WatchedTypes["controllerrevisions"]>[];
   pods: Informer<WatchedTypes["pods"]>[];
   namespaces: Informer<WatchedTypes["namespaces"]>[];
 }
@@ -98,6 +102,8 @@ function buildInformers(kube: KubeClient, namespaces: readonly string[] | undefi
     drills: scoped("rollbackdrills"),
     deployments: [...scoped("deployments"), ...sandbox("deployments")],
     replicasets: [...scoped("replicasets"), ...sandbox("replicasets")],
+    statefulsets: [...scoped("statefulsets"), ...sandbox("statefulsets")],
+    controllerrevisions: [...scoped("controllerrevisions"), ...sandbox("controllerrevisions")],
     pods: [...scoped("pods"), ...sandbox("pods")],
     namespaces: [kube.informer("namespaces", { labelSelector: SANDBOX_SELECTOR })],
   };
@@ -131,6 +137,20 @@ function cacheOf(informers: Informers): ClusterCache {
       listAll(informers.deployments, namespace) as unknown as readonly DeploymentView[],
     replicaSets: namespace =>
       listAll(informers.replicasets, namespace) as unknown as readonly ReplicaSetView[],
+    statefulSet: (namespace, name) => {
+      for (const i of informers.statefulsets) {
+        const found = i.get(name, namespace);
+        if (found !== undefined) return found as unknown as StatefulSetView;
+      }
+      return undefined;
+    },
+    statefulSets: namespace =>
+      listAll(informers.statefulsets, namespace) as unknown as readonly StatefulSetView[],
+    controllerRevisions: namespace =>
+      listAll(
+        informers.controllerrevisions,
+        namespace,
+      ) as unknown as readonly ControllerRevisionView[],
     pods: namespace => listAll(informers.pods, namespace) as unknown as readonly PodView[],
     namespace: name => informers.namespaces[0]?.get(name) as NamespaceView | undefined,
   };
@@ -301,10 +321,20 @@ function wireEvents(informers: Informers, index: DrillIndex, enqueue: (key: stri
       i.on(event, rs => {
         enqueueDrillsFor(rs, ownerName(rs, "Deployment"));
       });
+  for (const i of informers.statefulsets)
+    for (const event of ["add", "update", "delete"] as const)
+      i.on(event, set => {
+        enqueueDrillsFor(set, set.metadata?.name);
+      });
+  for (const i of informers.controllerrevisions)
+    for (const event of ["add", "update", "delete"] as const)
+      i.on(event, cr => {
+        enqueueDrillsFor(cr, ownerName(cr, "StatefulSet"));
+      });
   for (const i of informers.pods)
     for (const event of ["add", "update", "delete"] as const)
       i.on(event, pod => {
-        enqueueDrillsFor(pod, deploymentOfPod(pod));
+        enqueueDrillsFor(pod, deploymentOfPod(pod) ?? ownerName(pod, "StatefulSet"));
       });
   for (const i of informers.namespaces)
     for (const event of ["add", "update", "delete"] as const)

@@ -22,7 +22,8 @@ import {
   semanticEqual,
   skippedRollbackMessage,
 } from "./revisions.ts";
-import { sandboxLabels, sandboxTemplate } from "./sandbox.ts";
+import { sandboxLabels, sandboxProgressDeadlineSeconds, sandboxTemplate } from "./sandbox.ts";
+import type { ReadinessClone } from "./verdict.ts";
 
 /** The label the StatefulSet controller puts on each pod: the name of its ControllerRevision. */
 export const CONTROLLER_REVISION_HASH = "controller-revision-hash";
@@ -380,5 +381,19 @@ export function setCloneManifest(
       },
     },
     emptyDirClaims: emptyDir ? claimNames(target) : [],
+  };
+}
+
+/**
+ * A StatefulSet has no progress deadline: a container of its clone may stay unready as long as a
+ * Deployment clone's shortened deadline would allow (sandboxProgressDeadlineSeconds), or its own
+ * probes allow, whichever is longer. The phases and the shell's log reads both use this budget.
+ */
+export function setReadinessClone(drill: RollbackDrill, clone: StatefulSetView): ReadinessClone {
+  return {
+    spec: {
+      template: clone.spec.template,
+      progressDeadlineSeconds: sandboxProgressDeadlineSeconds(drill, { spec: {} }),
+    },
   };
 }

@@ -62,7 +62,7 @@ export function isRolloutComplete(deployment: DeploymentView): boolean {
  * an earlier rollout stays until the controller sees progress on the next one.
  */
 export function hasExceededDeadline(
-  deployment: DeploymentView,
+  deployment: Pick<DeploymentView, "status">,
   replicaSet?: ReplicaSetView,
 ): boolean {
   return (
@@ -167,6 +167,16 @@ export function notReadyFinding(
 }
 
 /**
+ * What the readiness budget reads of a clone: its template, its progress deadline, and (a
+ * Deployment's) whether the controller marked it exceeded. A StatefulSet clone, which has no
+ * deadline, stands in with the budget its phases use (setReadinessClone).
+ */
+export interface ReadinessClone {
+  spec: { template: PodTemplateSpec; progressDeadlineSeconds?: number };
+  status?: NonNullable<DeploymentView["status"]>;
+}
+
+/**
  * Whether a running, unready container's log is worth reading for a not-Ready finding: the
  * clone's rollout passed its deadline, or the container has run unready past its readiness
  * budget. Before that, readiness may still come, and the read would cost a request per pod start.
@@ -174,7 +184,7 @@ export function notReadyFinding(
 export function wantsReadinessLog(
   pod: PodView,
   status: ContainerStatusView,
-  clone: DeploymentView,
+  clone: ReadinessClone,
   nowMs: number,
 ): boolean {
   if (isPodReady(pod) || status.ready === true || status.state?.running === undefined) return false;

@@ -30,7 +30,9 @@ import type {
   V1Namespace,
   V1NetworkPolicy,
   V1Pod,
+  V1ControllerRevision,
   V1ReplicaSet,
+  V1StatefulSet,
   V1ResourceQuota,
   V1RoleBinding,
   V1Secret,
@@ -63,7 +65,13 @@ export interface JsonPatchOp {
 
 /** What the informers can watch. */
 export type WatchedResource =
-  "rollbackdrills" | "deployments" | "replicasets" | "pods" | "namespaces";
+  | "rollbackdrills"
+  | "deployments"
+  | "replicasets"
+  | "statefulsets"
+  | "controllerrevisions"
+  | "pods"
+  | "namespaces";
 
 export interface WatchScope {
   /** One namespace, or all when undefined (ignored for namespaces). */
@@ -75,6 +83,8 @@ export interface WatchedTypes {
   rollbackdrills: RollbackDrill & KubernetesObject;
   deployments: V1Deployment;
   replicasets: V1ReplicaSet;
+  statefulsets: V1StatefulSet;
+  controllerrevisions: V1ControllerRevision;
   pods: V1Pod;
   namespaces: V1Namespace;
 }
@@ -99,6 +109,11 @@ export interface KubeClient {
   createDeployment(body: V1Deployment & { metadata: { namespace: string } }): Promise<void>;
   /** PATCH application/json-patch+json, as `kubectl rollout undo` sends it. */
   patchDeploymentJson(key: ObjectKey, ops: readonly JsonPatchOp[]): Promise<void>;
+  createStatefulSet(body: V1StatefulSet & { metadata: { namespace: string } }): Promise<void>;
+  patchStatefulSetJson(key: ObjectKey, ops: readonly JsonPatchOp[]): Promise<void>;
+  /** PATCH application/strategic-merge-patch+json, as `kubectl rollout undo statefulset` sends it. */
+  patchStatefulSetStrategic(key: ObjectKey, body: unknown): Promise<void>;
+  deletePod(key: ObjectKey): Promise<void>;
   /** The last `tailLines` lines of a container's log (of its previous instance when asked). */
   readPodLog(
     key: ObjectKey,
@@ -183,6 +198,17 @@ function listFunctions(core: CoreV1Api, apps: AppsV1Api, custom: CustomObjectsAp
       scope.namespace === undefined
         ? apps.listReplicaSetForAllNamespaces(selectorOf(scope))
         : apps.listNamespacedReplicaSet({ namespace: scope.namespace, ...selectorOf(scope) }),
+    statefulsets: scope =>
+      scope.namespace === undefined
+        ? apps.listStatefulSetForAllNamespaces(selectorOf(scope))
+        : apps.listNamespacedStatefulSet({ namespace: scope.namespace, ...selectorOf(scope) }),
+    controllerrevisions: scope =>
+      scope.namespace === undefined
+        ? apps.listControllerRevisionForAllNamespaces(selectorOf(scope))
+        : apps.listNamespacedControllerRevision({
+            namespace: scope.namespace,
+            ...selectorOf(scope),
+          }),
     pods: scope =>
       scope.namespace === undefined
         ? core.listPodForAllNamespaces(selectorOf(scope))
@@ -195,7 +221,10 @@ function collectionPath(resource: WatchedResource, namespace: string | undefined
   const prefix =
     resource === "rollbackdrills"
       ? `/apis/${GROUP}/${VERSION}`
-      : resource === "deployments" || resource === "replicasets"
+      : resource === "deployments" ||
+          resource === "replicasets" ||
+          resource === "statefulsets" ||
+          resource === "controllerrevisions"
         ? "/apis/apps/v1"
         : "/api/v1";
   if (resource === "namespaces" || namespace === undefined) return `${prefix}/${resource}`;
@@ -327,6 +356,31 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
       await call("patch deployment", () =>
         apps.patchNamespacedDeployment({ ...key, body: ops }, jsonPatch),
       );
+    },
+    async createStatefulSet(body) {
+      await call("create statefulset", () =>
+        apps.createNamespacedStatefulSet(
+          { namespace: body.metadata.namespace, body },
+          rawJsonBody(body),
+        ),
+      );
+    },
+    async patchStatefulSetJson(key, ops) {
+      await call("patch statefulset", () =>
+        apps.patchNamespacedStatefulSet({ ...key, body: ops }, jsonPatch),
+      );
+    },
+    async patchStatefulSetStrategic(key, body) {
+      // The body is sent as given: the ControllerRevision's data with its $patch directive.
+      await call("patch statefulset", () =>
+        apps.patchNamespacedStatefulSet(
+          { ...key, body },
+          setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch, rawJsonBody(body)),
+        ),
+      );
+    },
+    async deletePod(key) {
+      await call("delete pod", () => core.deleteNamespacedPod(key));
     },
     readPodLog: (key, { container, previous, tailLines }) =>
       call("read pod log", () =>

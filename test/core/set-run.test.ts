@@ -70,9 +70,7 @@ function podOf(
 }
 
 /** The production StatefulSet: revision 1 is M, revision 2 (current) is N, its pods on N. */
-function aSetTarget(
-  strategy?: StatefulSetView["spec"]["updateStrategy"],
-): ObservedSetTarget {
+function aSetTarget(strategy?: StatefulSetView["spec"]["updateStrategy"]): ObservedSetTarget {
   const set: StatefulSetView = {
     metadata: { name: "db", namespace: "shop", uid: TARGET_UID, generation: 2 },
     spec: {

@@ -173,6 +173,12 @@ export class World {
       case "ScaleDeployment":
         this.scaledTo = action.replicas;
         return;
+      case "CreateStatefulSet":
+      case "ReplaceStatefulSetTemplate":
+      case "UndoStatefulSet":
+      case "ScaleStatefulSet":
+      case "DeletePods":
+        throw new Error(`a Deployment drill asked for ${action.type}`);
     }
   }
 

@@ -237,7 +237,7 @@ function allOn(clone: StatefulSetView, pods: readonly PodView[]): boolean {
 }
 
 function notReadyContext(step: Step, ctx: Context): NotReadyContext {
-  // A StatefulSet has no progress deadline: the budget a Deployment clone would get stands in.
+  // A StatefulSet has no progress deadline: the budget of setReadinessClone stands in.
   const deadlineSeconds = sandboxProgressDeadlineSeconds(step.drill, { spec: {} });
   return { ...ctx, deadlineSeconds, deadlineExceeded: false };
 }
