@@ -10,6 +10,7 @@ import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { Cluster } from "./cluster.ts";
 import { deploymentManifest, type DeploymentOptions } from "./deployment.ts";
 import type { ImageBehaviour } from "./registry.ts";
+import { statefulSetManifest } from "./statefulset.ts";
 
 export const REGISTRY = "registry.example.com/shop";
 
@@ -113,13 +114,14 @@ function drillFor(
   name: string,
   options: ScenarioOptions,
   spec: Partial<DrillManifest["spec"]> = {},
+  kind: DrillManifest["spec"]["targetRef"]["kind"] = "Deployment",
 ): DrillManifest {
   return {
     apiVersion: "rollbackdrill.io/v1alpha1",
     kind: "RollbackDrill",
     metadata: { name, namespace: options.namespace },
     spec: {
-      targetRef: { kind: "Deployment", name },
+      targetRef: { kind, name },
       ...spec,
       checks: { stableSeconds: options.stableSeconds, ...(spec.checks ?? {}) },
     },
@@ -594,6 +596,117 @@ const shallowHistory: Scenario = {
   },
 };
 
+/** A StatefulSet's two releases, pinned by digest, rolled one ordinal at a time: the undo restores them. */
+const pinnedSet: Scenario = {
+  name: "pinned-queue",
+  title: "StatefulSet, images pinned by digest",
+  expected: {
+    verdict: "Passed",
+    reason: "Passed",
+    evidence: { container: "app", app: "queue", fromTag: "3.1.0", toTag: "3.0.0" },
+  },
+  lesson:
+    "A StatefulSet's undo comes from its ControllerRevisions: pinned digests and a kept history make it restore the previous build, one ordinal at a time.",
+  async setup(cluster, options) {
+    const r = repo("queue", options);
+    const v1 = await cluster.pushImage(r, "3.0.0", { ...FAST, logLines: ["queue 3.0.0 up"] });
+    const v2 = await cluster.pushImage(r, "3.1.0", { ...FAST, logLines: ["queue 3.1.0 up"] });
+    await cluster.createStatefulSet(
+      statefulSetManifest(options.namespace, this.name, `${r}@${v1}`),
+    );
+    await cluster.waitStatefulSetRolledOut(options.namespace, this.name);
+    await cluster.setStatefulSetImage(options.namespace, this.name, "app", `${r}@${v2}`);
+    await cluster.waitStatefulSetRolledOut(options.namespace, this.name);
+    return drillFor(this.name, options, {}, "StatefulSet");
+  },
+};
+
+/**
+ * updateStrategy OnDelete: the team rolled the release out by deleting pods, and the undo restores
+ * the template while every pod keeps running the broken release.
+ */
+const onDeleteSet: Scenario = {
+  name: "ondelete-cache",
+  title: "StatefulSet with updateStrategy OnDelete",
+  expected: {
+    verdict: "Failed",
+    reason: "PodsNotReplaced",
+    messageIncludes: ["updateStrategy OnDelete", "kubectl delete pod"],
+  },
+  lesson:
+    "With OnDelete, an undo replaces no pod: write the pod deletion into the runbook, or use RollingUpdate.",
+  async setup(cluster, options) {
+    const r = repo("cache", options);
+    const v1 = await cluster.pushImage(r, "2.0.0", FAST);
+    const v2 = await cluster.pushImage(r, "2.1.0", FAST);
+    await cluster.createStatefulSet(
+      statefulSetManifest(options.namespace, this.name, `${r}@${v1}`, {
+        spec: { updateStrategy: { type: "OnDelete" } },
+      }),
+    );
+    await cluster.waitStatefulSetRolledOut(options.namespace, this.name);
+    await cluster.setStatefulSetImage(options.namespace, this.name, "app", `${r}@${v2}`);
+    await cluster.rollOnDelete(options.namespace, this.name);
+    return drillFor(this.name, options, {}, "StatefulSet");
+  },
+};
+
+/**
+ * A stateful service's forward-only migration: 8.1.0 migrates the data to schema version 2 on
+ * start, and 8.0.0 refuses it. The undo rolls the highest ordinal back first, and that pod
+ * crashes on what the new release wrote.
+ */
+const setMigration: Scenario = {
+  name: "inventory-migration",
+  title: "StatefulSet whose old release crashes on the data the new one wrote",
+  expected: {
+    verdict: "Failed",
+    reason: "CrashLoop",
+    warnings: ["UnpinnedImage"],
+    messageIncludes: ["inventory 8.0.0: schema v1 ok"],
+  },
+  requires: ["databases"],
+  lesson:
+    "Stateful services meet their data on the way back: make migrations expand-contract, so the previous release still reads what the new one wrote.",
+  async setup(cluster, options) {
+    const r = repo("inventory", options);
+    const prod = `inventory${options.suffix ?? ""}`;
+    const staging = `inventory-staging${options.suffix ?? ""}`;
+    await cluster.createDatabase(prod, 1);
+    await cluster.createDatabase(staging, 1);
+    await cluster.pushImage(r, "8.0.0", {
+      ...ORDERS_RELEASES["5.0.0"],
+      logLines: ["inventory 8.0.0: schema v1 ok"],
+    });
+    await cluster.pushImage(r, "8.1.0", {
+      ...ORDERS_RELEASES["5.1.0"],
+      logLines: ["inventory 8.1.0: migrated schema to v2"],
+    });
+    const env = [{ name: "DATABASE_URL", value: cluster.databaseUrl(prod, "db.shop.svc") }];
+    // Ready once the schema check passed, as orders-migration's pods are.
+    const readinessProbe = cluster.readinessProbe();
+    await cluster.createStatefulSet(
+      statefulSetManifest(options.namespace, this.name, `${r}:8.0.0`, {
+        env,
+        container: { readinessProbe },
+      }),
+    );
+    await cluster.waitStatefulSetRolledOut(options.namespace, this.name);
+    await cluster.setStatefulSetImage(options.namespace, this.name, "app", `${r}:8.1.0`);
+    await cluster.waitStatefulSetRolledOut(options.namespace, this.name);
+    return drillFor(
+      this.name,
+      options,
+      {
+        sandbox: {
+          env: [{ name: "DATABASE_URL", value: cluster.databaseUrl(staging, "staging.db") }],
+        },
+      },
+      "StatefulSet",
+    );
+  },
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   pinnedHealthy,
   latestTag,
@@ -608,4 +721,7 @@ export const SCENARIOS: readonly Scenario[] = [
   slowStart,
   vanishingTarget,
   shallowHistory,
+  pinnedSet,
+  onDeleteSet,
+  setMigration,
 ];

@@ -15,7 +15,7 @@ import {
   Watch,
   setHeaderOptions,
 } from "@kubernetes/client-node";
-import type { V1Deployment, V1Probe } from "@kubernetes/client-node";
+import type { V1Deployment, V1Probe, V1StatefulSet } from "@kubernetes/client-node";
 import type { RollbackDrill } from "../api/types.ts";
 import { GROUP, PLURAL, VERSION } from "../api/vocabulary.ts";
 import type { ImageBehaviour, RegistryOps } from "./registry.ts";
@@ -236,6 +236,77 @@ export class Cluster {
         );
       },
     );
+  }
+
+  async createStatefulSet(set: V1StatefulSet): Promise<void> {
+    const namespace = set.metadata?.namespace ?? "default";
+    await this.apps.createNamespacedStatefulSet({ namespace, body: set });
+  }
+
+  async getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet> {
+    return this.apps.readNamespacedStatefulSet({ namespace, name });
+  }
+
+  /** `kubectl set image statefulset/<name>`: a strategic merge patch of one container's image. */
+  async setStatefulSetImage(
+    namespace: string,
+    name: string,
+    container: string,
+    image: string,
+  ): Promise<void> {
+    await this.apps.patchNamespacedStatefulSet(
+      {
+        namespace,
+        name,
+        body: { spec: { template: { spec: { containers: [{ name: container, image }] } } } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+    );
+  }
+
+  /**
+   * Waits as `kubectl rollout status statefulset` does (observed, every replica Ready, and the
+   * updated replicas down to the partition), on a watch. kubectl refuses an OnDelete set; for one,
+   * this waits until every replica runs the update revision, which a team gets by deleting pods.
+   */
+  async waitStatefulSetRolledOut(namespace: string, name: string): Promise<V1StatefulSet> {
+    return this.watchUntil(
+      `statefulset ${namespace}/${name} rolled out`,
+      `/apis/apps/v1/namespaces/${namespace}/statefulsets`,
+      name,
+      () => this.getStatefulSet(namespace, name),
+      set => {
+        const want = set.spec?.replicas ?? 1;
+        const s = set.status;
+        if (s === undefined) return false;
+        if ((s.observedGeneration ?? 0) < (set.metadata?.generation ?? 1)) return false;
+        if ((s.readyReplicas ?? 0) < want) return false;
+        const partition = set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
+        return (s.updatedReplicas ?? 0) >= want - partition;
+      },
+    );
+  }
+
+  /**
+   * What a team does to roll an OnDelete StatefulSet forward: deletes each of its pods that does
+   * not run the update revision, then waits for the set to roll out.
+   */
+  async rollOnDelete(namespace: string, name: string): Promise<V1StatefulSet> {
+    const set = await this.watchUntil(
+      `statefulset ${namespace}/${name} observed`,
+      `/apis/apps/v1/namespaces/${namespace}/statefulsets`,
+      name,
+      () => this.getStatefulSet(namespace, name),
+      s => (s.status?.observedGeneration ?? 0) >= (s.metadata?.generation ?? 1),
+    );
+    const update = set.status?.updateRevision ?? "";
+    const pods = await this.core.listNamespacedPod({ namespace, labelSelector: `app=${name}` });
+    for (const pod of pods.items) {
+      const hash = pod.metadata?.labels?.["controller-revision-hash"];
+      if (hash !== update && pod.metadata?.name !== undefined)
+        await this.core.deleteNamespacedPod({ namespace, name: pod.metadata.name });
+    }
+    return this.waitStatefulSetRolledOut(namespace, name);
   }
 
   // ---- drills ----

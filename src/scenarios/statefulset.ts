@@ -1,0 +1,38 @@
+/**
+ * The StatefulSet builder of the catalogue's stateful apps, the counterpart of deployment.ts: one
+ * container "app" whose pods are labelled app=<name>, selected by that label, ordered pod
+ * management and a RollingUpdate strategy unless the caller's spec says otherwise.
+ */
+import type { V1Container, V1StatefulSet, V1StatefulSetSpec } from "@kubernetes/client-node";
+
+export interface StatefulSetOptions {
+  /** Default 2. */
+  readonly replicas?: number;
+  readonly env?: V1Container["env"];
+  /** More fields of the one container ("app"). */
+  readonly container?: Partial<V1Container>;
+  /** More fields of the StatefulSet's spec, over the built ones. */
+  readonly spec?: Partial<V1StatefulSetSpec>;
+}
+
+export function statefulSetManifest(
+  namespace: string,
+  name: string,
+  image: string,
+  options: StatefulSetOptions = {},
+): V1StatefulSet & { metadata: { name: string; namespace: string } } {
+  const container: V1Container = { name: "app", image, ...options.container };
+  if (options.env !== undefined) container.env = options.env;
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name, namespace, labels: { app: name } },
+    spec: {
+      replicas: options.replicas ?? 2,
+      serviceName: name,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [container] } },
+      ...options.spec,
+    },
+  };
+}
