@@ -63,7 +63,7 @@ export const TargetRefSchema = Type.Object(
     ),
     kind: StringEnum(TARGET_KINDS, {
       description:
-        "Kind of the target: Deployment or StatefulSet (its history read from ControllerRevisions).",
+        "Kind of the target: Deployment, StatefulSet or DaemonSet (the last two with their history read from ControllerRevisions).",
     }),
     name: Type.String({
       minLength: 1,

@@ -26,7 +26,7 @@ export const LABEL_DRILL_NAME = "rollbackdrill.io/drill-name";
 export const LABEL_DRILL_UID = "rollbackdrill.io/drill-uid";
 export const LABEL_RUN = "rollbackdrill.io/run";
 
-export const TARGET_KINDS = ["Deployment", "StatefulSet"] as const;
+export const TARGET_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const VERDICTS = ["Passed", "Failed", "Error"] as const;

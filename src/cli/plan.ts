@@ -381,8 +381,8 @@ async function readTarget(
       replicaSets: ns => plain(replicaSets.list(ns)) as ReplicaSetView[],
       pods: ns => plain(pods.list(ns)) as PodView[],
       // plan reads a Deployment target only (runPlan refuses another kind first).
-      statefulSet: () => undefined,
-      statefulSets: () => [],
+      set: () => undefined,
+      sets: () => [],
       controllerRevisions: () => [],
       namespace: () => undefined,
     };

@@ -7,8 +7,8 @@
 import type { Logger } from "pino";
 import type { RollbackDrill } from "../api/types.ts";
 import { FINALIZER, LABEL_DRILL_UID, LABEL_MANAGED_BY, MANAGED_BY } from "../api/vocabulary.ts";
-import type { Action } from "../core/actions.ts";
-import type { KubeClient } from "../kube/client.ts";
+import type { Action, SetKind } from "../core/actions.ts";
+import type { JsonPatchOp, KubeClient, ObjectKey } from "../kube/client.ts";
 import { AlreadyExistsError, BadRequestError, NotFoundError, toKubeError } from "../kube/errors.ts";
 import type { EventRecorder } from "./events.ts";
 
@@ -238,9 +238,9 @@ export async function execute(
       ]);
       log.info({ ...action.target, replicas: action.replicas }, "Scaled sandbox Deployment");
       return;
-    case "CreateStatefulSet":
-    case "ReplaceStatefulSetTemplate":
-    case "UndoStatefulSet":
+    case "CreateSet":
+    case "ReplaceSetTemplate":
+    case "UndoSet":
     case "ScaleStatefulSet":
     case "DeletePods":
       await executeSetAction(action, deps);
@@ -260,42 +260,57 @@ export async function execute(
 
 type SetAction = Extract<
   Action,
-  {
-    type:
-      | "CreateStatefulSet"
-      | "ReplaceStatefulSetTemplate"
-      | "UndoStatefulSet"
-      | "ScaleStatefulSet"
-      | "DeletePods";
-  }
+  { type: "CreateSet" | "ReplaceSetTemplate" | "UndoSet" | "ScaleStatefulSet" | "DeletePods" }
 >;
 
-/** The actions of a StatefulSet target's run, all on the sandbox's clone and its pods. */
+/** The JSON-patch and strategic-merge-patch writes of a StatefulSet or DaemonSet clone. */
+function setPatches(
+  kube: KubeClient,
+  kind: SetKind,
+): {
+  json: (key: ObjectKey, ops: readonly JsonPatchOp[]) => Promise<void>;
+  strategic: (key: ObjectKey, body: unknown) => Promise<void>;
+} {
+  return kind === "StatefulSet"
+    ? {
+        json: (key, ops) => kube.patchStatefulSetJson(key, ops),
+        strategic: (key, body) => kube.patchStatefulSetStrategic(key, body),
+      }
+    : {
+        json: (key, ops) => kube.patchDaemonSetJson(key, ops),
+        strategic: (key, body) => kube.patchDaemonSetStrategic(key, body),
+      };
+}
+
+/** The actions of a StatefulSet or DaemonSet target's run, all on the sandbox's clone and its pods. */
 async function executeSetAction(action: SetAction, deps: ExecuteDeps): Promise<void> {
   const { kube, log } = deps;
   switch (action.type) {
-    case "CreateStatefulSet": {
-      const { metadata } = action.manifest;
+    case "CreateSet": {
+      const { metadata, kind } = action.manifest;
       const namespace = metadata.namespace ?? "";
-      // The core's manifest is a complete apps/v1 StatefulSet; client-node's model is its shape.
+      // The core's manifest is a complete apps/v1 object; client-node's model is its shape.
       const body: unknown = { ...action.manifest, metadata: { ...metadata, namespace } };
-      if (
-        await create(() =>
-          kube.createStatefulSet(body as Parameters<KubeClient["createStatefulSet"]>[0]),
-        )
-      )
-        log.info({ namespace, statefulSet: metadata.name }, "Created sandbox StatefulSet");
+      const created =
+        kind === "StatefulSet"
+          ? await create(() =>
+              kube.createStatefulSet(body as Parameters<KubeClient["createStatefulSet"]>[0]),
+            )
+          : await create(() =>
+              kube.createDaemonSet(body as Parameters<KubeClient["createDaemonSet"]>[0]),
+            );
+      if (created) log.info({ namespace, kind, name: metadata.name }, `Created sandbox ${kind}`);
       return;
     }
-    case "ReplaceStatefulSetTemplate":
-      await kube.patchStatefulSetJson(action.target, [
+    case "ReplaceSetTemplate":
+      await setPatches(kube, action.kind).json(action.target, [
         { op: "replace", path: "/spec/template", value: action.template },
       ]);
-      log.info({ ...action.target }, "Rolled sandbox StatefulSet forward");
+      log.info({ ...action.target, kind: action.kind }, `Rolled sandbox ${action.kind} forward`);
       return;
-    case "UndoStatefulSet":
-      await kube.patchStatefulSetStrategic(action.target, action.patch);
-      log.info({ ...action.target }, "Rolled back sandbox StatefulSet");
+    case "UndoSet":
+      await setPatches(kube, action.kind).strategic(action.target, action.patch);
+      log.info({ ...action.target, kind: action.kind }, `Rolled back sandbox ${action.kind}`);
       return;
     case "ScaleStatefulSet":
       await kube.patchStatefulSetJson(action.target, [

@@ -20,9 +20,10 @@ import type {
   PodTemplateSpec,
   PodView,
   ReplicaSetView,
+  SetView,
   SourceState,
-  StatefulSetView,
 } from "../core/observed.ts";
+import type { SetKind } from "../core/actions.ts";
 import { sandboxNamespaceToObserve } from "../core/observed.ts";
 import { revisionTemplate, setReadinessClone } from "../core/statefulset.ts";
 import { wantsReadinessLog, type ReadinessClone } from "../core/verdict.ts";
@@ -35,8 +36,9 @@ export interface ClusterCache {
   deployment(namespace: string, name: string): DeploymentView | undefined;
   deployments(namespace: string): readonly DeploymentView[];
   replicaSets(namespace: string): readonly ReplicaSetView[];
-  statefulSet(namespace: string, name: string): StatefulSetView | undefined;
-  statefulSets(namespace: string): readonly StatefulSetView[];
+  /** A StatefulSet or DaemonSet, by kind. */
+  set(kind: SetKind, namespace: string, name: string): SetView | undefined;
+  sets(kind: SetKind, namespace: string): readonly SetView[];
   controllerRevisions(namespace: string): readonly ControllerRevisionView[];
   pods(namespace: string): readonly PodView[];
   namespace(name: string): NamespaceView | undefined;
@@ -70,7 +72,7 @@ export const LOG_TAIL_LINES = 20;
 
 export async function gather(drill: RollbackDrill, deps: GatherDeps): Promise<Observed> {
   const phase = drill.status?.currentRun?.phase;
-  const isSet = drill.spec.targetRef.kind === "StatefulSet";
+  const isSet = drill.spec.targetRef.kind !== "Deployment";
   const target = isSet ? undefined : gatherTarget(drill, deps.cache);
   const setTarget = isSet ? gatherSetTarget(drill, deps.cache) : undefined;
   const sandbox = await gatherSandbox(drill, deps, phase);
@@ -128,10 +130,16 @@ export function gatherTarget(
   return { deployment, ...ownedTree(cache, deployment, namespace) };
 }
 
-/** A StatefulSet, the ControllerRevisions it controls, and its pods. */
+/** The target's kind when it is a set's (StatefulSet or DaemonSet). */
+function setKindOf(drill: RollbackDrill): SetKind | undefined {
+  const kind = drill.spec.targetRef.kind;
+  return kind === "Deployment" ? undefined : kind;
+}
+
+/** A StatefulSet or DaemonSet, the ControllerRevisions it controls, and its pods. */
 function setTree(
   cache: ClusterCache,
-  set: StatefulSetView,
+  set: SetView,
   namespace: string,
 ): { controllerRevisions: ControllerRevisionView[]; pods: PodView[] } {
   const uid = set.metadata.uid;
@@ -148,9 +156,11 @@ export function gatherSetTarget(
   cache: ClusterCache,
 ): ObservedSetTarget | undefined {
   const namespace = drill.metadata.namespace;
-  const statefulSet = cache.statefulSet(namespace, drill.spec.targetRef.name);
-  if (statefulSet === undefined) return undefined;
-  return { statefulSet, ...setTree(cache, statefulSet, namespace) };
+  const kind = setKindOf(drill);
+  const set =
+    kind === undefined ? undefined : cache.set(kind, namespace, drill.spec.targetRef.name);
+  if (set === undefined) return undefined;
+  return { set, ...setTree(cache, set, namespace) };
 }
 
 async function gatherSandbox(
@@ -173,16 +183,17 @@ async function gatherSandbox(
     phase !== undefined && LOG_PHASES.includes(phase)
       ? Promise.all(pods.map(p => withLogs(p, clone, deps)))
       : pods;
-  if (drill.spec.targetRef.kind === "StatefulSet") {
-    const sets = deps.cache.statefulSets(name);
-    const statefulSet = sets.find(d => d.metadata.name === drill.spec.targetRef.name) ?? sets[0];
-    if (statefulSet === undefined) return { namespace, replicaSets: [], pods: [] };
-    const tree = setTree(deps.cache, statefulSet, name);
-    const pods = await logged(tree.pods, setReadinessClone(drill, statefulSet));
+  const kind = setKindOf(drill);
+  if (kind !== undefined) {
+    const sets = deps.cache.sets(kind, name);
+    const set = sets.find(d => d.metadata.name === drill.spec.targetRef.name) ?? sets[0];
+    if (set === undefined) return { namespace, replicaSets: [], pods: [] };
+    const tree = setTree(deps.cache, set, name);
+    const pods = await logged(tree.pods, setReadinessClone(drill, set));
     return {
       namespace,
       replicaSets: [],
-      statefulSet,
+      set,
       controllerRevisions: tree.controllerRevisions,
       pods,
     };

@@ -15,7 +15,7 @@ import type {
   OperatorIdentity,
   PodView,
   ReplicaSetView,
-  StatefulSetView,
+  SetView,
 } from "../core/observed.ts";
 import type { KubeClient, ObjectKey, WatchedResource, WatchedTypes } from "../kube/client.ts";
 import { toKubeError } from "../kube/errors.ts";
@@ -83,6 +83,7 @@ interface Informers {
   deployments: Informer<WatchedTypes["deployments"]>[];
   replicasets: Informer<WatchedTypes["replicasets"]>[];
   statefulsets: Informer<WatchedTypes["statefulsets"]>[];
+  daemonsets: Informer<WatchedTypes["daemonsets"]>[];
   controllerrevisions: Informer<WatchedTypes["controllerrevisions"]>[];
   pods: Informer<WatchedTypes["pods"]>[];
   namespaces: Informer<WatchedTypes["namespaces"]>[];
@@ -103,6 +104,7 @@ function buildInformers(kube: KubeClient, namespaces: readonly string[] | undefi
     deployments: [...scoped("deployments"), ...sandbox("deployments")],
     replicasets: [...scoped("replicasets"), ...sandbox("replicasets")],
     statefulsets: [...scoped("statefulsets"), ...sandbox("statefulsets")],
+    daemonsets: [...scoped("daemonsets"), ...sandbox("daemonsets")],
     controllerrevisions: [...scoped("controllerrevisions"), ...sandbox("controllerrevisions")],
     pods: [...scoped("pods"), ...sandbox("pods")],
     namespaces: [kube.informer("namespaces", { labelSelector: SANDBOX_SELECTOR })],
@@ -137,15 +139,17 @@ function cacheOf(informers: Informers): ClusterCache {
       listAll(informers.deployments, namespace) as unknown as readonly DeploymentView[],
     replicaSets: namespace =>
       listAll(informers.replicasets, namespace) as unknown as readonly ReplicaSetView[],
-    statefulSet: (namespace, name) => {
-      for (const i of informers.statefulsets) {
+    set: (kind, namespace, name) => {
+      for (const i of kind === "StatefulSet" ? informers.statefulsets : informers.daemonsets) {
         const found = i.get(name, namespace);
-        if (found !== undefined) return found as unknown as StatefulSetView;
+        if (found !== undefined) return found as unknown as SetView;
       }
       return undefined;
     },
-    statefulSets: namespace =>
-      listAll(informers.statefulsets, namespace) as unknown as readonly StatefulSetView[],
+    sets: (kind, namespace) =>
+      (kind === "StatefulSet"
+        ? listAll(informers.statefulsets, namespace)
+        : listAll(informers.daemonsets, namespace)) as unknown as readonly SetView[],
     controllerRevisions: namespace =>
       listAll(
         informers.controllerrevisions,
@@ -326,15 +330,23 @@ function wireEvents(informers: Informers, index: DrillIndex, enqueue: (key: stri
       i.on(event, set => {
         enqueueDrillsFor(set, set.metadata?.name);
       });
+  for (const i of informers.daemonsets)
+    for (const event of ["add", "update", "delete"] as const)
+      i.on(event, set => {
+        enqueueDrillsFor(set, set.metadata?.name);
+      });
   for (const i of informers.controllerrevisions)
     for (const event of ["add", "update", "delete"] as const)
       i.on(event, cr => {
-        enqueueDrillsFor(cr, ownerName(cr, "StatefulSet"));
+        enqueueDrillsFor(cr, ownerName(cr, "StatefulSet") ?? ownerName(cr, "DaemonSet"));
       });
   for (const i of informers.pods)
     for (const event of ["add", "update", "delete"] as const)
       i.on(event, pod => {
-        enqueueDrillsFor(pod, deploymentOfPod(pod) ?? ownerName(pod, "StatefulSet"));
+        enqueueDrillsFor(
+          pod,
+          deploymentOfPod(pod) ?? ownerName(pod, "StatefulSet") ?? ownerName(pod, "DaemonSet"),
+        );
       });
   for (const i of informers.namespaces)
     for (const event of ["add", "update", "delete"] as const)

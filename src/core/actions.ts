@@ -8,7 +8,7 @@
  * namespace this drill owns. The source namespace of a copy is only read.
  */
 import type { DrillStatus } from "../api/types.ts";
-import type { DeploymentView, PodTemplateSpec, StatefulSetView } from "./objects.ts";
+import type { DaemonSetView, DeploymentView, PodTemplateSpec, StatefulSetView } from "./objects.ts";
 
 /** Event reasons on the drill, a closed list. */
 export const EVENT_REASONS = [
@@ -66,6 +66,15 @@ export type StatefulSetManifest = Omit<StatefulSetView, "status"> & {
   kind: "StatefulSet";
 };
 
+/** A complete DaemonSet manifest: the clone of a DaemonSet target. */
+export type DaemonSetManifest = Omit<DaemonSetView, "status"> & {
+  apiVersion: "apps/v1";
+  kind: "DaemonSet";
+};
+
+/** The kinds whose history is ControllerRevisions and whose undo is a strategic merge patch. */
+export type SetKind = "StatefulSet" | "DaemonSet";
+
 export type Action =
   /** Add FINALIZER to the drill (metadata update of the drill only). */
   | { type: "EnsureFinalizer" }
@@ -111,16 +120,16 @@ export type Action =
     }
   /** Set the clone's replicas (a JSON patch of /spec/replicas), e.g. 0 to stop its pods. */
   | { type: "ScaleDeployment"; target: ObjectKey; replicas: number }
-  /** Create the clone StatefulSet in the sandbox. */
-  | { type: "CreateStatefulSet"; manifest: StatefulSetManifest }
-  /** Roll the clone StatefulSet forward: a JSON patch replacing /spec/template with `template`. */
-  | { type: "ReplaceStatefulSetTemplate"; target: ObjectKey; template: PodTemplateSpec }
+  /** Create the clone StatefulSet or DaemonSet in the sandbox (the manifest's kind). */
+  | { type: "CreateSet"; manifest: StatefulSetManifest | DaemonSetManifest }
+  /** Roll the clone set forward: a JSON patch replacing /spec/template with `template`. */
+  | { type: "ReplaceSetTemplate"; kind: SetKind; target: ObjectKey; template: PodTemplateSpec }
   /**
-   * The undo, as `kubectl rollout undo statefulset` sends it: PATCH the StatefulSet with
+   * The undo, as `kubectl rollout undo statefulset|daemonset` sends it: PATCH the set with
    * Content-Type application/strategic-merge-patch+json and this body (the ControllerRevision's
    * data as stored).
    */
-  | { type: "UndoStatefulSet"; target: ObjectKey; patch: unknown }
+  | { type: "UndoSet"; kind: SetKind; target: ObjectKey; patch: unknown }
   /** Set the clone StatefulSet's replicas (a JSON patch of /spec/replicas). */
   | { type: "ScaleStatefulSet"; target: ObjectKey; replicas: number }
   /**
@@ -149,13 +158,13 @@ export function namespaceWrittenBy(action: Action): string | undefined {
     case "CopySecret":
       return action.to.namespace;
     case "CreateDeployment":
-    case "CreateStatefulSet":
+    case "CreateSet":
       return action.manifest.metadata.namespace ?? "";
     case "ReplaceDeploymentTemplate":
     case "UndoDeployment":
     case "ScaleDeployment":
-    case "ReplaceStatefulSetTemplate":
-    case "UndoStatefulSet":
+    case "ReplaceSetTemplate":
+    case "UndoSet":
     case "ScaleStatefulSet":
       return action.target.namespace;
     case "DeletePods":

@@ -114,7 +114,7 @@ export function decide(drill: RollbackDrill, observed: Observed, now: Date): Dec
   return finish(step);
 }
 
-/** The phases a StatefulSet target runs its own way (phases/set.ts); false for the shared ones. */
+/** The phases a StatefulSet or DaemonSet target runs its own way (phases/set.ts); false for the shared ones. */
 function dispatchSet(step: Step, phase: RunPhase): boolean {
   switch (phase) {
     case "Resolving":
@@ -169,7 +169,7 @@ function advance(step: Step): void {
 }
 
 function dispatch(step: Step, phase: RunPhase): void {
-  if (step.drill.spec.targetRef.kind === "StatefulSet" && dispatchSet(step, phase)) return;
+  if (step.drill.spec.targetRef.kind !== "Deployment" && dispatchSet(step, phase)) return;
   switch (phase) {
     case "Pending":
       pending(step);

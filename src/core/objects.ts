@@ -101,6 +101,7 @@ export interface PodSpec {
   automountServiceAccountToken?: boolean;
   imagePullSecrets?: { name: string }[];
   volumes?: Volume[];
+  nodeSelector?: Record<string, string>;
   [field: string]: unknown;
 }
 
@@ -247,6 +248,52 @@ export interface StatefulSetView {
     currentRevision?: string;
     updateRevision?: string;
   };
+}
+
+/** A DaemonSet's update strategy: RollingUpdate (the default, with its budget) or OnDelete. */
+export interface DaemonSetUpdateStrategy {
+  type?: string;
+  rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string };
+}
+
+/** A DaemonSet as the core reads it: one pod per eligible node; its history is ControllerRevisions. */
+export interface DaemonSetView {
+  metadata: ObjectMeta;
+  spec: {
+    selector: LabelSelector;
+    template: PodTemplateSpec;
+    updateStrategy?: DaemonSetUpdateStrategy;
+    revisionHistoryLimit?: number;
+    minReadySeconds?: number;
+    [field: string]: unknown;
+  };
+  /** Absent integer fields mean 0, as the apiserver omits zeros. */
+  status?: {
+    observedGeneration?: number;
+    desiredNumberScheduled?: number;
+    currentNumberScheduled?: number;
+    numberReady?: number;
+    numberAvailable?: number;
+    numberUnavailable?: number;
+    updatedNumberScheduled?: number;
+    numberMisscheduled?: number;
+  };
+}
+
+/**
+ * What the StatefulSet and the DaemonSet share, all a ControllerRevision-history run reads of
+ * either without knowing which (statefulset.ts and daemonset.ts read the rest by kind).
+ */
+export interface SetView {
+  metadata: ObjectMeta;
+  spec: {
+    selector: LabelSelector;
+    template: PodTemplateSpec;
+    updateStrategy?: { type?: string };
+    revisionHistoryLimit?: number;
+    [field: string]: unknown;
+  };
+  status?: { observedGeneration?: number; [field: string]: unknown };
 }
 
 /**

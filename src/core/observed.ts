@@ -11,7 +11,7 @@ import type {
   DeploymentView,
   PodView,
   ReplicaSetView,
-  StatefulSetView,
+  SetView,
 } from "./objects.ts";
 
 export type {
@@ -34,6 +34,9 @@ export type {
   PodView,
   StatefulSetView,
   StatefulSetUpdateStrategy,
+  DaemonSetView,
+  DaemonSetUpdateStrategy,
+  SetView,
   ControllerRevisionView,
 } from "./objects.ts";
 
@@ -49,9 +52,12 @@ export interface ObservedTarget {
   pods: PodView[];
 }
 
-/** A target StatefulSet in the drill's namespace, read only. */
+/**
+ * A target StatefulSet or DaemonSet (as spec.targetRef.kind says) in the drill's namespace, read
+ * only: the object as the API returns it (a StatefulSetView or a DaemonSetView).
+ */
 export interface ObservedSetTarget {
-  statefulSet: StatefulSetView;
+  set: SetView;
   /**
    * ControllerRevisions matching the set's selector. The core keeps only those controlled by it
    * (controller ownerReference with its uid), as `kubectl rollout undo statefulset` does.
@@ -72,9 +78,9 @@ export interface ObservedSandbox {
   /** The clone Deployment, when it exists. */
   deployment?: DeploymentView;
   replicaSets: ReplicaSetView[];
-  /** The clone StatefulSet (a StatefulSet target's), when it exists. */
-  statefulSet?: StatefulSetView;
-  /** The ControllerRevisions the clone StatefulSet controls. */
+  /** The clone StatefulSet or DaemonSet (of a target of that kind), when it exists. */
+  set?: SetView;
+  /** The ControllerRevisions the clone set controls. */
   controllerRevisions?: ControllerRevisionView[];
   /** The clone's pods (of the Deployment's ReplicaSets, or of the StatefulSet). */
   pods: PodView[];
@@ -102,7 +108,7 @@ export interface OperatorIdentity {
 export interface Observed {
   /** Undefined when the Deployment does not exist (NotFound), or the target is another kind. */
   target?: ObservedTarget;
-  /** A StatefulSet target (spec.targetRef.kind StatefulSet); undefined when it does not exist. */
+  /** A StatefulSet or DaemonSet target (as spec.targetRef.kind says); undefined when it does not exist. */
   setTarget?: ObservedSetTarget;
   /**
    * The namespace named by sandboxNamespaceToObserve(drill), with its objects; undefined when

@@ -13,7 +13,8 @@ import type {
 } from "../api/types.ts";
 import type { Reason, RunPhase, Trigger, Verdict } from "../api/vocabulary.ts";
 import { normalEvent, warningEvent, type Action } from "./actions.ts";
-import type { Observed } from "./observed.ts";
+import { isStoppedDaemonSet, stoppedTemplate } from "./daemonset.ts";
+import type { Observed, ObservedSandbox, StatefulSetView } from "./observed.ts";
 import { ownershipLabels, sandboxLabels } from "./sandbox.ts";
 import { formatSeconds, formatTime, parseTime } from "./time.ts";
 
@@ -164,17 +165,39 @@ export function sandboxKeptUntilMs(step: Step, run: CurrentRun): number {
 }
 
 /**
+ * The write that stops the clone's pods, undefined when they are stopped (or there is no clone): a
+ * Deployment or StatefulSet scaled to 0, a DaemonSet's template given a nodeSelector no node has.
+ */
+function stopAction(step: Step, sandbox: ObservedSandbox, namespace: string): Action | undefined {
+  const { deployment, set } = sandbox;
+  if (deployment !== undefined) {
+    if ((deployment.spec.replicas ?? 1) === 0) return undefined;
+    const target = { namespace, name: deployment.metadata.name };
+    return { type: "ScaleDeployment", target, replicas: 0 };
+  }
+  if (set === undefined) return undefined;
+  const target = { namespace, name: set.metadata.name };
+  if (step.drill.spec.targetRef.kind === "DaemonSet")
+    return isStoppedDaemonSet(set)
+      ? undefined
+      : { type: "ReplaceSetTemplate", kind: "DaemonSet", target, template: stoppedTemplate(set) };
+  const statefulSet: StatefulSetView = set;
+  const replicas = statefulSet.spec.replicas ?? 1;
+  return replicas === 0 ? undefined : { type: "ScaleStatefulSet", target, replicas: 0 };
+}
+
+/**
  * An Error run cannot conclude, so nothing in its sandbox is worth running: its containers' logs
  * go into a ConfigMap beside the objects and Events that stay, then the clone is scaled to 0.
  * Repeated while the clone still has replicas (both writes are idempotent).
  */
 export function stopSandboxPods(step: Step, run: CurrentRun): boolean {
   const sandbox = step.observed.sandbox;
-  const clone = sandbox?.deployment ?? sandbox?.statefulSet;
   const namespace = run.sandboxNamespace;
-  if (clone === undefined || namespace === undefined || sandbox?.namespace.name !== namespace)
+  if (sandbox === undefined || namespace === undefined || sandbox.namespace.name !== namespace)
     return false;
-  if ((clone.spec.replicas ?? 1) === 0) return false;
+  const stop = stopAction(step, sandbox, namespace);
+  if (stop === undefined) return false;
   const containers = sandbox.pods
     .filter(p => p.metadata.deletionTimestamp === undefined)
     .flatMap(p =>
@@ -195,11 +218,7 @@ export function stopSandboxPods(step: Step, run: CurrentRun): boolean {
       containers,
     });
   step.actions.push(
-    {
-      type: sandbox.deployment === undefined ? "ScaleStatefulSet" : "ScaleDeployment",
-      target: { namespace, name: clone.metadata.name },
-      replicas: 0,
-    },
+    stop,
     normalEvent(
       "SandboxStopped",
       `Stopped the pods of sandbox ${namespace}: run ${run.id} ended ${run.reason ?? "Error"}, which is no rollback ` +

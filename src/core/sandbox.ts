@@ -221,6 +221,8 @@ export interface SandboxPlan {
   /** Templates of revisions M and N (production), for service accounts and references. */
   templates: readonly PodTemplateSpec[];
   operator: OperatorIdentity;
+  /** The quota's pods; default spec.sandbox.replicas * 3 + 2 (a Deployment clone's surge). */
+  podQuota?: number;
 }
 
 /** What the target's namespace holds for the sandbox: objects present to copy, and the accounts. */
@@ -300,7 +302,7 @@ export function sandboxSetupActions(plan: SandboxPlan, present: SandboxSources):
       metadata: meta(plan, RESOURCE_QUOTA_NAME),
       spec: {
         hard: {
-          pods: String(drill.spec.sandbox.replicas * 3 + 2),
+          pods: String(plan.podQuota ?? drill.spec.sandbox.replicas * 3 + 2),
           services: "0",
           "services.loadbalancers": "0",
           "services.nodeports": "0",

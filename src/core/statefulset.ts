@@ -7,11 +7,12 @@
  * become Ready before it replaces it. Pure: no I/O, no clock.
  */
 import type { RollbackDrill } from "../api/types.ts";
-import type { StatefulSetManifest } from "./actions.ts";
+import type { SetKind, StatefulSetManifest } from "./actions.ts";
 import type {
   ControllerRevisionView,
   PodTemplateSpec,
   PodView,
+  SetView,
   StatefulSetView,
   Volume,
 } from "./objects.ts";
@@ -62,7 +63,7 @@ export function revisionTemplate(revision: ControllerRevisionView): PodTemplateS
  * kubectl does.
  */
 export function setRevisions(
-  set: StatefulSetView,
+  set: SetView,
   revisions: readonly ControllerRevisionView[],
 ): SetRevision[] {
   const uid = set.metadata.uid;
@@ -92,26 +93,28 @@ export type SetResolution =
       revisions: number[];
     };
 
-const KEEP_HISTORY = keepHistory("StatefulSet");
-
 /**
- * The current revision N (the one whose template the set has now, else its status.updateRevision,
- * else the highest) and the rollback target M as kubectl picks it: with `--to-revision=0` the
- * second highest revision number (not "the highest below N"), else the one numbered so. A target
- * whose template is the set's own is refused, as kubectl prints "skipped rollback" and changes
- * nothing.
+ * The current revision N (the one whose template the set has now, else a StatefulSet's
+ * status.updateRevision, else the highest) and the rollback target M as kubectl picks it, the same
+ * for a StatefulSet and a DaemonSet: with `--to-revision=0` the second highest revision number
+ * (not "the highest below N"), else the one numbered so. A target whose template is the set's own
+ * is refused, as kubectl prints "skipped rollback" and changes nothing.
  */
 export function resolveSetRevisions(
-  set: StatefulSetView,
+  set: SetView,
   controllerRevisions: readonly ControllerRevisionView[],
   toRevision: number,
+  kind: SetKind = "StatefulSet",
 ): SetResolution {
   const owned = setRevisions(set, controllerRevisions);
   const revisions = owned.map(r => r.revision);
   const name = set.metadata.name;
+  const resource = kind.toLowerCase();
+  const statefulSet: StatefulSetView = set;
+  const updateRevision = kind === "StatefulSet" ? statefulSet.status?.updateRevision : undefined;
   const current =
     owned.find(r => sameTemplate(r.template, set.spec.template)) ??
-    owned.find(r => r.name === set.status?.updateRevision) ??
+    owned.find(r => r.name === updateRevision) ??
     owned[0];
   if (toRevision < 0)
     return {
@@ -129,7 +132,7 @@ export function resolveSetRevisions(
       ok: false,
       kind: "NoHistory",
       revisions,
-      message: `no last revision to roll back to for statefulset "${name}" (${why}): ${KEEP_HISTORY}.`,
+      message: `no last revision to roll back to for ${resource} "${name}" (${why}): ${keepHistory(kind)}.`,
     };
   }
   const target = toRevision === 0 ? owned[1] : owned.find(r => r.revision === toRevision);
@@ -138,21 +141,21 @@ export function resolveSetRevisions(
       ok: false,
       kind: "NotFound",
       revisions,
-      message: revisionNotFoundMessage(toRevision, revisions, "StatefulSet"),
+      message: revisionNotFoundMessage(toRevision, revisions, kind),
     };
   if (target.template === undefined)
     return {
       ok: false,
       kind: "NotFound",
       revisions,
-      message: `ControllerRevision "${target.name}" (revision ${target.revision}) of statefulset "${name}" holds no pod template in its data, so kubectl could not restore it.`,
+      message: `ControllerRevision "${target.name}" (revision ${target.revision}) of ${resource} "${name}" holds no pod template in its data, so kubectl could not restore it.`,
     };
   if (target === current || sameTemplate(target.template, set.spec.template))
     return {
       ok: false,
       kind: "SameTemplate",
       revisions,
-      message: skippedRollbackMessage("statefulset", name, toRevision, target.revision, revisions),
+      message: skippedRollbackMessage(resource, name, toRevision, target.revision, revisions),
     };
   return { ok: true, current, target, revisions };
 }
@@ -171,7 +174,7 @@ export type SetRolloutStatus =
   | { done: undefined; message: string };
 
 /** The update strategy's type as defaulted: RollingUpdate unless it says otherwise. */
-export function updateStrategyOf(set: StatefulSetView): string {
+export function updateStrategyOf(set: SetView): string {
   return set.spec.updateStrategy?.type ?? "RollingUpdate";
 }
 
@@ -285,7 +288,12 @@ export function setTrap(
 }
 
 /** What a trap means in an incident, and the one-line fix. */
-export function describeSetTrap(set: StatefulSetView, trap: SetTrap, to: SetRevision): string {
+export function describeSetTrap(
+  set: SetView,
+  trap: SetTrap,
+  to: SetRevision,
+  kind: SetKind = "StatefulSet",
+): string {
   const ns = set.metadata.namespace ?? "default";
   const name = set.metadata.name;
   const pods = trap.pods.join(" ");
@@ -293,7 +301,7 @@ export function describeSetTrap(set: StatefulSetView, trap: SetTrap, to: SetRevi
   const keep = trap.pods.length === 1 ? "keeps" : "keep";
   switch (trap.kind) {
     case "OnDelete":
-      return `StatefulSet "${name}" has updateStrategy OnDelete: kubectl rollout undo restored revision ${to.revision}'s template, but the controller replaces no pod, so ${pods} ${keep} running the broken revision. In an incident, run the undo and then ${deleteThem} (or switch the StatefulSet to RollingUpdate).`;
+      return `${kind} "${name}" has updateStrategy OnDelete: kubectl rollout undo restored revision ${to.revision}'s template, but the controller replaces no pod, so ${pods} ${keep} running the broken revision. In an incident, run the undo and then ${deleteThem} (or switch the ${kind} to RollingUpdate).`;
     case "Partition":
       return `StatefulSet "${name}" has rollingUpdate.partition ${trap.partition}: kubectl rollout undo restored revision ${to.revision}'s template only on ordinals >= ${trap.partition}, so ${pods} ${keep} ${trap.pods.length === 1 ? "its" : "their"} revision. In an incident, set the partition to 0 before the undo: kubectl patch statefulset ${name} -n ${ns} -p '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}'.`;
     case "BlockedByUnreadyPod":
@@ -302,7 +310,7 @@ export function describeSetTrap(set: StatefulSetView, trap: SetTrap, to: SetRevi
 }
 
 /** The clone, and the claims of the target's volumeClaimTemplates it mounts as emptyDir instead. */
-export interface SetClone {
+export interface StatefulSetClone {
   manifest: StatefulSetManifest;
   /** Names of the volumeClaimTemplates replaced by emptyDir volumes (the status must say so). */
   emptyDirClaims: string[];
@@ -357,7 +365,7 @@ export function setCloneManifest(
   namespace: string,
   target: StatefulSetView,
   template: PodTemplateSpec,
-): SetClone {
+): StatefulSetClone {
   const spec = target.spec;
   const emptyDir = drill.spec.sandbox.volumes === "EmptyDir";
   const copied = (key: string): Record<string, unknown> =>
@@ -389,7 +397,7 @@ export function setCloneManifest(
  * Deployment clone's shortened deadline would allow (sandboxProgressDeadlineSeconds), or its own
  * probes allow, whichever is longer. The phases and the shell's log reads both use this budget.
  */
-export function setReadinessClone(drill: RollbackDrill, clone: StatefulSetView): ReadinessClone {
+export function setReadinessClone(drill: RollbackDrill, clone: SetView): ReadinessClone {
   return {
     spec: {
       template: clone.spec.template,

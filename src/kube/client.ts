@@ -33,6 +33,7 @@ import type {
   V1ControllerRevision,
   V1ReplicaSet,
   V1StatefulSet,
+  V1DaemonSet,
   V1ResourceQuota,
   V1RoleBinding,
   V1Secret,
@@ -69,6 +70,7 @@ export type WatchedResource =
   | "deployments"
   | "replicasets"
   | "statefulsets"
+  | "daemonsets"
   | "controllerrevisions"
   | "pods"
   | "namespaces";
@@ -84,6 +86,7 @@ export interface WatchedTypes {
   deployments: V1Deployment;
   replicasets: V1ReplicaSet;
   statefulsets: V1StatefulSet;
+  daemonsets: V1DaemonSet;
   controllerrevisions: V1ControllerRevision;
   pods: V1Pod;
   namespaces: V1Namespace;
@@ -113,6 +116,10 @@ export interface KubeClient {
   patchStatefulSetJson(key: ObjectKey, ops: readonly JsonPatchOp[]): Promise<void>;
   /** PATCH application/strategic-merge-patch+json, as `kubectl rollout undo statefulset` sends it. */
   patchStatefulSetStrategic(key: ObjectKey, body: unknown): Promise<void>;
+  createDaemonSet(body: V1DaemonSet & { metadata: { namespace: string } }): Promise<void>;
+  patchDaemonSetJson(key: ObjectKey, ops: readonly JsonPatchOp[]): Promise<void>;
+  /** PATCH application/strategic-merge-patch+json, as `kubectl rollout undo daemonset` sends it. */
+  patchDaemonSetStrategic(key: ObjectKey, body: unknown): Promise<void>;
   deletePod(key: ObjectKey): Promise<void>;
   /** The last `tailLines` lines of a container's log (of its previous instance when asked). */
   readPodLog(
@@ -202,6 +209,10 @@ function listFunctions(core: CoreV1Api, apps: AppsV1Api, custom: CustomObjectsAp
       scope.namespace === undefined
         ? apps.listStatefulSetForAllNamespaces(selectorOf(scope))
         : apps.listNamespacedStatefulSet({ namespace: scope.namespace, ...selectorOf(scope) }),
+    daemonsets: scope =>
+      scope.namespace === undefined
+        ? apps.listDaemonSetForAllNamespaces(selectorOf(scope))
+        : apps.listNamespacedDaemonSet({ namespace: scope.namespace, ...selectorOf(scope) }),
     controllerrevisions: scope =>
       scope.namespace === undefined
         ? apps.listControllerRevisionForAllNamespaces(selectorOf(scope))
@@ -224,6 +235,7 @@ function collectionPath(resource: WatchedResource, namespace: string | undefined
       : resource === "deployments" ||
           resource === "replicasets" ||
           resource === "statefulsets" ||
+          resource === "daemonsets" ||
           resource === "controllerrevisions"
         ? "/apis/apps/v1"
         : "/api/v1";
@@ -267,6 +279,80 @@ async function createSandboxObject(
       );
       return;
   }
+}
+
+type WorkloadWrites = Pick<
+  KubeClient,
+  | "createDeployment"
+  | "patchDeploymentJson"
+  | "createStatefulSet"
+  | "patchStatefulSetJson"
+  | "patchStatefulSetStrategic"
+  | "createDaemonSet"
+  | "patchDaemonSetJson"
+  | "patchDaemonSetStrategic"
+>;
+
+/** The clone's writes: create, JSON patch (roll forward, scale) and strategic merge patch (undo). */
+function workloadWrites(apps: AppsV1Api, call: Call): WorkloadWrites {
+  return {
+    async createDeployment(body) {
+      await call("create deployment", () =>
+        apps.createNamespacedDeployment(
+          { namespace: body.metadata.namespace, body },
+          rawJsonBody(body),
+        ),
+      );
+    },
+    async patchDeploymentJson(key, ops) {
+      await call("patch deployment", () =>
+        apps.patchNamespacedDeployment({ ...key, body: ops }, jsonPatch),
+      );
+    },
+    async createStatefulSet(body) {
+      await call("create statefulset", () =>
+        apps.createNamespacedStatefulSet(
+          { namespace: body.metadata.namespace, body },
+          rawJsonBody(body),
+        ),
+      );
+    },
+    async patchStatefulSetJson(key, ops) {
+      await call("patch statefulset", () =>
+        apps.patchNamespacedStatefulSet({ ...key, body: ops }, jsonPatch),
+      );
+    },
+    async patchStatefulSetStrategic(key, body) {
+      // The body is sent as given: the ControllerRevision's data with its $patch directive.
+      await call("patch statefulset", () =>
+        apps.patchNamespacedStatefulSet(
+          { ...key, body },
+          setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch, rawJsonBody(body)),
+        ),
+      );
+    },
+    async createDaemonSet(body) {
+      await call("create daemonset", () =>
+        apps.createNamespacedDaemonSet(
+          { namespace: body.metadata.namespace, body },
+          rawJsonBody(body),
+        ),
+      );
+    },
+    async patchDaemonSetJson(key, ops) {
+      await call("patch daemonset", () =>
+        apps.patchNamespacedDaemonSet({ ...key, body: ops }, jsonPatch),
+      );
+    },
+    async patchDaemonSetStrategic(key, body) {
+      await call("patch daemonset", () =>
+        apps.patchNamespacedDaemonSet(
+          { ...key, body },
+          setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch, rawJsonBody(body)),
+        ),
+      );
+    },
+  };
 }
 
 export function createKubeClient(options: KubeClientOptions): KubeClient {
@@ -344,41 +430,7 @@ export function createKubeClient(options: KubeClientOptions): KubeClient {
         core.createNamespacedSecret({ namespace: body.metadata.namespace, body }),
       );
     },
-    async createDeployment(body) {
-      await call("create deployment", () =>
-        apps.createNamespacedDeployment(
-          { namespace: body.metadata.namespace, body },
-          rawJsonBody(body),
-        ),
-      );
-    },
-    async patchDeploymentJson(key, ops) {
-      await call("patch deployment", () =>
-        apps.patchNamespacedDeployment({ ...key, body: ops }, jsonPatch),
-      );
-    },
-    async createStatefulSet(body) {
-      await call("create statefulset", () =>
-        apps.createNamespacedStatefulSet(
-          { namespace: body.metadata.namespace, body },
-          rawJsonBody(body),
-        ),
-      );
-    },
-    async patchStatefulSetJson(key, ops) {
-      await call("patch statefulset", () =>
-        apps.patchNamespacedStatefulSet({ ...key, body: ops }, jsonPatch),
-      );
-    },
-    async patchStatefulSetStrategic(key, body) {
-      // The body is sent as given: the ControllerRevision's data with its $patch directive.
-      await call("patch statefulset", () =>
-        apps.patchNamespacedStatefulSet(
-          { ...key, body },
-          setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch, rawJsonBody(body)),
-        ),
-      );
-    },
+    ...workloadWrites(apps, call),
     async deletePod(key) {
       await call("delete pod", () => core.deleteNamespacedPod(key));
     },

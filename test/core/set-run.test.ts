@@ -16,10 +16,12 @@ import type {
   PodTemplateSpec,
   PodView,
   StatefulSetView,
+  DaemonSetView,
 } from "../../src/core/observed.ts";
 import { semanticEqual } from "../../src/core/revisions.ts";
 import { sandboxLabels } from "../../src/core/sandbox.ts";
 import { CONTROLLER_REVISION_HASH, revisionTemplate } from "../../src/core/statefulset.ts";
+import { STOPPED_NODE_LABEL } from "../../src/core/daemonset.ts";
 import { aDrill, aFailingPod, anObserved, aPod, aTemplate, at, sha } from "./builders.ts";
 
 const TARGET_UID = "5e7a0000-1111-2222-3333-444455556666";
@@ -53,13 +55,20 @@ function podOf(
   revisionName: string,
   template: PodTemplateSpec,
   ok: boolean,
+  owner?: { kind: string; uid: string },
 ): PodView {
   const image = template.spec.containers[0]?.image ?? "";
   const digest = image.split("@")[1] ?? "";
   const pod = aPod(name, "unused", template, { app: digest });
+  const ownerReferences =
+    owner === undefined ? [] : [{ ...owner, name: "db", controller: true, apiVersion: "apps/v1" }];
   const labelled: PodView = {
     ...pod,
-    metadata: { ...pod.metadata, labels: { app: "db", [CONTROLLER_REVISION_HASH]: revisionName } },
+    metadata: {
+      ...pod.metadata,
+      labels: { app: "db", [CONTROLLER_REVISION_HASH]: revisionName },
+      ...(owner === undefined ? {} : { ownerReferences }),
+    },
   };
   return ok
     ? labelled
@@ -83,7 +92,7 @@ function aSetTarget(strategy?: StatefulSetView["spec"]["updateStrategy"]): Obser
     status: { observedGeneration: 2, replicas: 2, readyReplicas: 2, updateRevision: "db-n" },
   };
   return {
-    statefulSet: set,
+    set,
     controllerRevisions: [
       revision("db", TARGET_UID, 1, "db-m", M),
       revision("db", TARGET_UID, 2, "db-n", N),
@@ -92,13 +101,42 @@ function aSetTarget(strategy?: StatefulSetView["spec"]["updateStrategy"]): Obser
   };
 }
 
-/** The sandbox's StatefulSet controller and kubelet, applying the operator's actions. */
+/** The production DaemonSet on two nodes: revision 1 is M, revision 2 (current) is N, its pods on N. */
+function aDaemonSetTarget(strategy?: DaemonSetView["spec"]["updateStrategy"]): ObservedSetTarget {
+  const set: DaemonSetView = {
+    metadata: { name: "db", namespace: "shop", uid: TARGET_UID, generation: 2 },
+    spec: {
+      selector: { matchLabels: { app: "db" } },
+      template: N,
+      ...(strategy === undefined ? {} : { updateStrategy: strategy }),
+    },
+    status: { observedGeneration: 2, desiredNumberScheduled: NODES, numberReady: NODES },
+  };
+  const owner = { kind: "DaemonSet", uid: TARGET_UID };
+  return {
+    set,
+    controllerRevisions: [
+      revision("db", TARGET_UID, 1, "db-m", M),
+      revision("db", TARGET_UID, 2, "db-n", N),
+    ],
+    pods: [podOf("db-a", "db-n", N, true, owner), podOf("db-b", "db-n", N, true, owner)],
+  };
+}
+
+/** The nodes a DaemonSet clone runs a pod on. */
+const NODES = 2;
+
+/**
+ * The sandbox's StatefulSet or DaemonSet controller and kubelet, applying the operator's actions.
+ * The clone is either kind's, as the drill's target kind says.
+ */
 class SetWorld {
   drill: RollbackDrill;
   target: ObservedSetTarget;
   healthy: (template: PodTemplateSpec) => boolean;
   namespace: string | undefined;
-  clone: StatefulSetView | undefined;
+  clone: (StatefulSetView & { status?: Record<string, unknown> }) | undefined;
+  kind: "StatefulSet" | "DaemonSet";
   revisions: ControllerRevisionView[] = [];
   pods: PodView[] = [];
   actions: Action[] = [];
@@ -108,12 +146,14 @@ class SetWorld {
     target: ObservedSetTarget,
     healthy: (template: PodTemplateSpec) => boolean = () => true,
     spec: Parameters<typeof aDrill>[0] = {},
+    kind: "StatefulSet" | "DaemonSet" = "StatefulSet",
   ) {
     this.target = target;
     this.healthy = healthy;
+    this.kind = kind;
     this.drill = aDrill({
       ...spec,
-      spec: { targetRef: { apiVersion: "apps/v1", kind: "StatefulSet", name: "db" }, ...spec.spec },
+      spec: { targetRef: { apiVersion: "apps/v1", kind, name: "db" }, ...spec.spec },
     });
   }
 
@@ -129,7 +169,7 @@ class SetWorld {
           phase: "Active",
         },
         replicaSets: [],
-        ...(this.clone === undefined ? {} : { statefulSet: this.clone }),
+        ...(this.clone === undefined ? {} : { set: this.clone }),
         controllerRevisions: this.revisions,
         pods: this.pods,
       },
@@ -151,29 +191,37 @@ class SetWorld {
     return name;
   }
 
-  /** RollingUpdate: every pod off the update revision replaced, unless OrderedReady is blocked. */
+  /**
+   * RollingUpdate: every pod off the update revision replaced, unless a StatefulSet's OrderedReady
+   * is blocked (a DaemonSet replaces an unavailable old pod at once); OnDelete replaces none.
+   */
   private reconcileSet(): void {
     const clone = this.clone;
     if (clone === undefined) return;
     const update = this.updateRevision();
+    const daemon = this.kind === "DaemonSet";
     clone.status = {
       ...clone.status,
       observedGeneration: clone.metadata.generation ?? 1,
-      updateRevision: update,
+      ...(daemon ? { desiredNumberScheduled: NODES } : { updateRevision: update }),
     };
-    const replicas = clone.spec.replicas ?? 1;
+    const replicas = daemon ? NODES : (clone.spec.replicas ?? 1);
     const onDelete = clone.spec.updateStrategy?.type === "OnDelete";
-    const blocked = this.pods.some(p => p.status?.conditions?.[0]?.status !== "True");
+    const blocked = !daemon && this.pods.some(p => p.status?.conditions?.[0]?.status !== "True");
+    const owner = daemon ? { kind: "DaemonSet", uid: CLONE_UID } : undefined;
     for (let i = 0; i < replicas; i++) {
       const name = `db-${String(i)}`;
       const existing = this.pods.find(p => p.metadata.name === name);
       const stale = existing?.metadata.labels?.[CONTROLLER_REVISION_HASH] !== update;
       if (existing !== undefined && (!stale || onDelete || blocked)) continue;
       this.pods = this.pods.filter(p => p.metadata.name !== name);
-      this.pods.push(podOf(name, update, clone.spec.template, this.healthy(clone.spec.template)));
+      const ok = this.healthy(clone.spec.template);
+      this.pods.push(podOf(name, update, clone.spec.template, ok, owner));
     }
     const ready = this.pods.filter(p => p.status?.conditions?.[0]?.status === "True").length;
-    clone.status = { ...clone.status, replicas, readyReplicas: ready };
+    clone.status = daemon
+      ? { ...clone.status, numberReady: ready }
+      : { ...clone.status, replicas, readyReplicas: ready };
   }
 
   private execute(action: Action): void {
@@ -181,19 +229,20 @@ class SetWorld {
       case "CreateNamespace":
         this.namespace = action.name;
         return;
-      case "CreateStatefulSet":
+      case "CreateSet":
+        expect(action.manifest.kind).toBe(this.kind);
         this.clone = {
-          ...structuredClone(action.manifest),
+          ...(structuredClone(action.manifest) as StatefulSetView),
           metadata: { ...action.manifest.metadata, uid: CLONE_UID, generation: 1 },
         };
         this.reconcileSet();
         return;
-      case "ReplaceStatefulSetTemplate":
-      case "UndoStatefulSet": {
+      case "ReplaceSetTemplate":
+      case "UndoSet": {
         const clone = this.clone;
         if (clone === undefined) throw new Error("no clone");
         const template =
-          action.type === "ReplaceStatefulSetTemplate"
+          action.type === "ReplaceSetTemplate"
             ? action.template
             : revisionTemplate({ metadata: { name: "patch" }, revision: 0, data: action.patch });
         if (template === undefined) throw new Error("undo patch without a template");
@@ -215,6 +264,23 @@ class SetWorld {
       default:
         return;
     }
+  }
+
+  /** Runs decisions until the current run is in `phase` (or the run ends). */
+  runUntil(phase: string): void {
+    for (let i = 0; i < 200; i++) {
+      if (this.drill.status?.currentRun?.phase === phase) return;
+      this.step();
+    }
+    throw new Error(`run never reached ${phase}`);
+  }
+
+  private step(): void {
+    const decision = decide(this.drill, this.observed(), at(this.seconds));
+    this.drill = { ...this.drill, status: decision.status };
+    for (const action of decision.actions) this.execute(action);
+    this.actions.push(...decision.actions);
+    this.seconds += 5;
   }
 
   runToEnd(): void {
@@ -249,13 +315,12 @@ describe("a StatefulSet drill", () => {
   it("creates the clone at M, rolls it to N, and undoes with M's ControllerRevision data as is", () => {
     const w = new SetWorld(aSetTarget());
     w.runToEnd();
-    const created = w.writes("CreateStatefulSet")[0];
-    expect(created?.type === "CreateStatefulSet" && created.manifest.spec.serviceName).toBe("db");
-    const undo = w.writes("UndoStatefulSet")[0];
-    const template =
-      created?.type === "CreateStatefulSet" ? created.manifest.spec.template : undefined;
+    const created = w.writes("CreateSet")[0];
+    expect(created?.type === "CreateSet" && created.manifest.spec.serviceName).toBe("db");
+    const undo = w.writes("UndoSet")[0];
+    const template = created?.type === "CreateSet" ? created.manifest.spec.template : undefined;
     // What the model's controller stored for the clone at M: the template as a replace patch.
-    expect(undo?.type === "UndoStatefulSet" && undo.patch).toEqual({
+    expect(undo?.type === "UndoSet" && undo.patch).toEqual({
       spec: { template: { ...template, $patch: "replace" } },
     });
     // Every write but the drill's own lands in the run's sandbox.
@@ -328,18 +393,106 @@ describe("a StatefulSet drill", () => {
     const t = aSetTarget();
     const withClaims = {
       ...t,
-      statefulSet: {
-        ...t.statefulSet,
-        spec: { ...t.statefulSet.spec, volumeClaimTemplates: [{ metadata: { name: "data" } }] },
+      set: {
+        ...t.set,
+        spec: { ...t.set.spec, volumeClaimTemplates: [{ metadata: { name: "data" } }] },
       },
     };
     const w = new SetWorld(withClaims, () => true, { spec: { sandbox: { volumes: "EmptyDir" } } });
     w.runToEnd();
     expect(w.drill.status?.lastRun?.verdict).toBe("Passed");
     expect(w.drill.status?.warnings?.map(x => x.reason)).toContain("EphemeralVolumes");
-    const created = w.writes("CreateStatefulSet")[0];
-    expect(
-      created?.type === "CreateStatefulSet" && created.manifest.spec.template.spec.volumes,
-    ).toEqual([{ name: "data", emptyDir: {} }]);
+    const created = w.writes("CreateSet")[0];
+    expect(created?.type === "CreateSet" && created.manifest.spec.template.spec.volumes).toEqual([
+      { name: "data", emptyDir: {} },
+    ]);
+  });
+});
+
+describe("a DaemonSet drill", () => {
+  const daemon = (target: ObservedSetTarget, healthy?: (t: PodTemplateSpec) => boolean): SetWorld =>
+    new SetWorld(target, healthy, {}, "DaemonSet");
+
+  it("passes when the undo brings the pod on every node back to revision M, with M's digest", () => {
+    const w = daemon(aDaemonSetTarget());
+    w.runToEnd();
+    const last = w.drill.status?.lastRun;
+    expect(last?.verdict, last?.message).toBe("Passed");
+    expect(last?.message).toContain("Rolled back DaemonSet db from revision 2 to 1");
+    expect(last?.evidence?.[0]?.toDigest).toBe(sha("m"));
+    expect(last?.evidence?.[0]?.digestCheck).toBe("Verified");
+    const created = w.writes("CreateSet")[0];
+    expect(created?.type === "CreateSet" && created.manifest.kind).toBe("DaemonSet");
+    // The undo is the DaemonSet's, with M's ControllerRevision data.
+    const undo = w.writes("UndoSet")[0];
+    expect(undo?.type === "UndoSet" && undo.kind).toBe("DaemonSet");
+    for (const a of w.actions)
+      if ("namespace" in a && typeof a.namespace === "string") expect(a.namespace).not.toBe("shop");
+  });
+
+  it("sizes the sandbox quota for two pods per node production runs on (a surge), and two more", () => {
+    const w = daemon(aDaemonSetTarget());
+    w.runToEnd();
+    const quota = w
+      .writes("CreateObject")
+      .find(a => a.type === "CreateObject" && a.manifest.kind === "ResourceQuota");
+    expect(quota?.type === "CreateObject" && quota.manifest["spec"]).toMatchObject({
+      hard: { pods: String(NODES * 2 + 2) },
+    });
+  });
+
+  it("fails PodsNotReplaced under OnDelete, naming the pods that keep the broken revision", () => {
+    const w = daemon(aDaemonSetTarget({ type: "OnDelete" }));
+    w.runToEnd();
+    const last = w.drill.status?.lastRun;
+    expect(last?.reason).toBe("PodsNotReplaced");
+    expect(last?.message).toContain('DaemonSet "db" has updateStrategy OnDelete');
+    expect(last?.message).toContain("so db-0 db-1 keep running the broken revision");
+    expect(w.writes("DeletePods")).not.toHaveLength(0);
+  });
+
+  it("is not held by a broken revision N: its unavailable pods are replaced at once", () => {
+    const w = daemon(
+      aDaemonSetTarget(),
+      t => t.spec.containers[0]?.image !== N.spec.containers[0]?.image,
+    );
+    w.runToEnd();
+    expect(w.drill.status?.lastRun?.verdict).toBe("Passed");
+  });
+
+  it("fails CrashLoop when revision M crashes after the rollback", () => {
+    let forwarded = false;
+    const w = daemon(aDaemonSetTarget(), t => {
+      if (t.spec.containers[0]?.image === N.spec.containers[0]?.image) forwarded = true;
+      return !(forwarded && t.spec.containers[0]?.image === M.spec.containers[0]?.image);
+    });
+    w.runToEnd();
+    expect(w.drill.status?.lastRun?.reason).toBe("CrashLoop");
+  });
+
+  it("ends NoRevisionHistory naming the daemonset, as kubectl does", () => {
+    const t = aDaemonSetTarget();
+    const w = daemon({ ...t, controllerRevisions: t.controllerRevisions.slice(1) });
+    w.runToEnd();
+    expect(w.drill.status?.lastRun?.message).toContain(
+      'no last revision to roll back to for daemonset "db"',
+    );
+  });
+
+  it("stops an Error run's pods with a nodeSelector no node has (a DaemonSet has no replicas)", () => {
+    const w = daemon(aDaemonSetTarget());
+    w.runUntil("Verifying");
+    w.target = {
+      ...w.target,
+      set: { ...w.target.set, metadata: { ...w.target.set.metadata, uid: "other" } },
+    };
+    w.runToEnd();
+    expect(w.drill.status?.lastRun?.verdict).toBe("Error");
+    const stop = w
+      .writes("ReplaceSetTemplate")
+      .findLast(a => a.type === "ReplaceSetTemplate" && a.kind === "DaemonSet");
+    expect(stop?.type === "ReplaceSetTemplate" && stop.template.spec.nodeSelector).toEqual({
+      [STOPPED_NODE_LABEL]: "true",
+    });
   });
 });

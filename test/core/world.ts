@@ -173,9 +173,9 @@ export class World {
       case "ScaleDeployment":
         this.scaledTo = action.replicas;
         return;
-      case "CreateStatefulSet":
-      case "ReplaceStatefulSetTemplate":
-      case "UndoStatefulSet":
+      case "CreateSet":
+      case "ReplaceSetTemplate":
+      case "UndoSet":
       case "ScaleStatefulSet":
       case "DeletePods":
         throw new Error(`a Deployment drill asked for ${action.type}`);

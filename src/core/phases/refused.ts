@@ -55,12 +55,12 @@ function describeWrite(action: Action): string | undefined {
       return `roll the clone Deployment ${action.target.name} forward in the sandbox ${action.target.namespace}`;
     case "UndoDeployment":
       return `undo the clone Deployment ${action.target.name} in the sandbox ${action.target.namespace}`;
-    case "CreateStatefulSet":
-      return `create the clone StatefulSet ${action.manifest.metadata.name} in the sandbox ${action.manifest.metadata.namespace ?? ""}`;
-    case "ReplaceStatefulSetTemplate":
-      return `roll the clone StatefulSet ${action.target.name} forward in the sandbox ${action.target.namespace}`;
-    case "UndoStatefulSet":
-      return `undo the clone StatefulSet ${action.target.name} in the sandbox ${action.target.namespace}`;
+    case "CreateSet":
+      return `create the clone ${action.manifest.kind} ${action.manifest.metadata.name} in the sandbox ${action.manifest.metadata.namespace ?? ""}`;
+    case "ReplaceSetTemplate":
+      return `roll the clone ${action.kind} ${action.target.name} forward in the sandbox ${action.target.namespace}`;
+    case "UndoSet":
+      return `undo the clone ${action.kind} ${action.target.name} in the sandbox ${action.target.namespace}`;
     case "ScaleStatefulSet":
       return `scale the clone StatefulSet ${action.target.name} in the sandbox ${action.target.namespace}`;
     case "DeletePods":

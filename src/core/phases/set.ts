@@ -1,17 +1,18 @@
 /**
- * A StatefulSet target's run, phase by phase, as the Deployment's (history.ts, setup.ts,
- * rollout.ts, verify.ts) with the StatefulSet's own history and undo (statefulset.ts): revisions
+ * A StatefulSet or DaemonSet target's run, phase by phase, as the Deployment's (history.ts,
+ * setup.ts, rollout.ts, verify.ts) with the history and undo of a set (statefulset.ts): revisions
  * M and N from ControllerRevisions, found again by name; the clone of revision M, rolled forward
  * to N (an OnDelete clone by deleting its pods, as a team rolls such a set forward), then `kubectl
- * rollout undo statefulset` (the ControllerRevision's data as a strategic merge patch); the
- * verdict adds the StatefulSet's traps: OnDelete replaces no pod, a partition keeps low ordinals,
- * OrderedReady waits for a broken pod to become Ready.
+ * rollout undo` (the ControllerRevision's data as a strategic merge patch); the verdict adds the
+ * kind's traps (set-kinds.ts): OnDelete replaces no pod; a StatefulSet's partition keeps low
+ * ordinals, and OrderedReady waits for a broken pod to become Ready.
  */
 import type { DrillWarning } from "../../api/types.ts";
 import { normalEvent } from "../actions.ts";
 import { runningDigests } from "../digest.ts";
 import { allDigestsOfPods } from "../ledger.ts";
-import type { ObservedSandbox, PodTemplateSpec, PodView, StatefulSetView } from "../observed.ts";
+import type { SetKind } from "../actions.ts";
+import type { ObservedSandbox, PodTemplateSpec, PodView, SetView } from "../observed.ts";
 import {
   currentRun,
   enterPhase,
@@ -23,17 +24,14 @@ import {
   type Step,
 } from "../run.ts";
 import { sandboxProgressDeadlineSeconds } from "../sandbox.ts";
+import { setKindOps, type SetKindOps } from "../set-kinds.ts";
 import {
   CONTROLLER_REVISION_HASH,
   describeSetTrap,
   podsOfRevision,
-  podsOfSet,
   resolveSetRevisions,
   sameTemplate,
-  setCloneManifest,
   setRevisions,
-  setSandboxTemplate,
-  setTrap,
   type SetRevision,
   type SetTrap,
   updateStrategyOf,
@@ -52,15 +50,24 @@ import { buildSandbox, runPreflight } from "./setup.ts";
 import { settleRollback } from "./verify.ts";
 import { FORWARD_WAIT_MAX_MS } from "./rollout.ts";
 
-/** The run's two revisions of the target StatefulSet, with their templates. */
+/** The run's two revisions of the target set, with their templates. */
 export interface SetRunRevisions {
   from: SetRevision & { template: PodTemplateSpec };
   to: SetRevision & { template: PodTemplateSpec };
-  set: StatefulSetView;
+  set: SetView;
 }
 
 function targetName(step: Step): string {
   return step.drill.spec.targetRef.name;
+}
+
+/** The target's kind, which dispatchSet runs these phases for only when it is a set's. */
+function kindOf(step: Step): SetKind {
+  return step.drill.spec.targetRef.kind === "DaemonSet" ? "DaemonSet" : "StatefulSet";
+}
+
+function opsOf(step: Step): SetKindOps {
+  return setKindOps(kindOf(step));
 }
 
 function setMissing(step: Step, during: boolean): void {
@@ -70,7 +77,7 @@ function setMissing(step: Step, during: boolean): void {
     step,
     failure(
       "TargetNotFound",
-      `StatefulSet "${targetName(step)}" not found in namespace "${ns}"${when}: create it, or fix spec.targetRef.name.`,
+      `${kindOf(step)} "${targetName(step)}" not found in namespace "${ns}"${when}: create it, or fix spec.targetRef.name.`,
     ),
   );
 }
@@ -82,21 +89,22 @@ export function resolvingSet(step: Step): void {
     return;
   }
   const resolved = resolveSetRevisions(
-    target.statefulSet,
+    target.set,
     target.controllerRevisions,
     step.drill.spec.toRevision,
+    kindOf(step),
   );
   if (!resolved.ok) {
     finishRun(step, failure("NoRevisionHistory", resolved.message));
     return;
   }
   const { current, target: to } = resolved;
-  const template = current.template ?? target.statefulSet.spec.template;
+  const template = current.template ?? target.set.spec.template;
   const names = [...(template.spec.initContainers ?? []), ...template.spec.containers].map(
     c => c.name,
   );
   const broken = allDigestsOfPods(podsOfRevision(target.pods, current.name), names);
-  const uid = target.statefulSet.metadata.uid;
+  const uid = target.set.metadata.uid;
   enterPhase(step, "Preflight", {
     fromRevision: current.revision,
     toRevision: to.revision,
@@ -112,7 +120,7 @@ export function resolvingSet(step: Step): void {
 export function setRunRevisions(step: Step): SetRunRevisions | undefined {
   const target = step.observed.setTarget;
   const run = currentRun(step);
-  const set = target?.statefulSet;
+  const set = target?.set;
   if (target === undefined || set === undefined || set.metadata.deletionTimestamp !== undefined) {
     setMissing(step, true);
     return undefined;
@@ -122,7 +130,7 @@ export function setRunRevisions(step: Step): SetRunRevisions | undefined {
       step,
       failure(
         "TargetNotFound",
-        `StatefulSet "${set.metadata.name}" was deleted and recreated during the run; the next run rehearses the new one.`,
+        `${kindOf(step)} "${set.metadata.name}" was deleted and recreated during the run; the next run rehearses the new one.`,
       ),
     );
     return undefined;
@@ -136,7 +144,7 @@ export function setRunRevisions(step: Step): SetRunRevisions | undefined {
       step,
       failure(
         "NoRevisionHistory",
-        `The ControllerRevision of revision ${String(lost)} disappeared from the target's history during the run (revisionHistoryLimit cleanup?): keep revisionHistoryLimit >= 2 on the StatefulSet.`,
+        `The ControllerRevision of revision ${String(lost)} disappeared from the target's history during the run (revisionHistoryLimit cleanup?): keep revisionHistoryLimit >= 2 on the ${kindOf(step)}.`,
       ),
     );
     return undefined;
@@ -149,8 +157,14 @@ export function setRunRevisions(step: Step): SetRunRevisions | undefined {
 }
 
 /** The EphemeralVolumes warning, when the clone mounts emptyDir volumes for the set's claims. */
-function ephemeralVolumesWarning(step: Step, set: StatefulSetView): DrillWarning | undefined {
-  const claims = setCloneManifest(step.drill, "", "", set, set.spec.template).emptyDirClaims;
+function ephemeralVolumesWarning(step: Step, set: SetView): DrillWarning | undefined {
+  const claims = opsOf(step).cloneManifest(
+    step.drill,
+    "",
+    "",
+    set,
+    set.spec.template,
+  ).emptyDirClaims;
   if (claims.length === 0) return undefined;
   return {
     reason: "EphemeralVolumes",
@@ -181,21 +195,24 @@ export function creatingSetSandbox(step: Step): void {
   const revs = setRunRevisions(step);
   if (revs === undefined) return;
   const run = currentRun(step);
+  const ops = opsOf(step);
+  const podQuota = ops.podQuota(revs.set);
   buildSandbox(step, {
     templates: [revs.to.template, revs.from.template],
-    cloneExists: step.observed.sandbox?.statefulSet !== undefined,
+    cloneExists: step.observed.sandbox?.set !== undefined,
     createClone: namespace => ({
-      type: "CreateStatefulSet",
-      manifest: setCloneManifest(step.drill, run.id, namespace, revs.set, revs.to.template)
+      type: "CreateSet",
+      manifest: ops.cloneManifest(step.drill, run.id, namespace, revs.set, revs.to.template)
         .manifest,
     }),
-    created: `a clone of StatefulSet ${revs.set.metadata.name} at revision ${revs.to.revision}`,
+    created: `a clone of ${ops.kind} ${revs.set.metadata.name} at revision ${revs.to.revision}`,
+    ...(podQuota === undefined ? {} : { podQuota }),
   });
 }
 
 /** A revision's template as the clone runs it. */
 function cloneTemplate(step: Step, revs: SetRunRevisions, rev: SetRevision): PodTemplateSpec {
-  return setSandboxTemplate(
+  return opsOf(step).sandboxTemplate(
     step.drill,
     currentRun(step).id,
     revs.set,
@@ -206,7 +223,7 @@ function cloneTemplate(step: Step, revs: SetRunRevisions, rev: SetRevision): Pod
 /** The clone's ControllerRevision whose template is this (sandbox) template. */
 function cloneRevisionFor(
   sandbox: ObservedSandbox,
-  clone: StatefulSetView,
+  clone: SetView,
   template: PodTemplateSpec,
 ): SetRevision | undefined {
   return setRevisions(clone, sandbox.controllerRevisions ?? []).find(r =>
@@ -215,25 +232,15 @@ function cloneRevisionFor(
 }
 
 /** The clone's live pods of that ControllerRevision. */
-function podsOf(
-  sandbox: ObservedSandbox,
-  clone: StatefulSetView,
-  rev: SetRevision | undefined,
-): PodView[] {
+function podsOf(present: SetCloneContext, rev: SetRevision | undefined): PodView[] {
   if (rev === undefined) return [];
-  return podsOfRevision(podsOfSet(clone, sandbox.pods), rev.name);
+  return podsOfRevision(present.ops.podsOf(present.clone, present.sandbox.pods), rev.name);
 }
 
-/** Whether the controller has seen the clone's latest spec. */
-function observedSpec(clone: StatefulSetView): boolean {
-  const observed = clone.status?.observedGeneration ?? 0;
-  return observed > 0 && observed >= (clone.metadata.generation ?? 0);
-}
-
-/** Every replica of the clone runs this revision and is Ready. */
-function allOn(clone: StatefulSetView, pods: readonly PodView[]): boolean {
-  const replicas = clone.spec.replicas ?? 1;
-  return observedSpec(clone) && pods.length === replicas && pods.every(isPodReady);
+/** Every pod the clone should run runs this revision and is Ready (and there is one at least). */
+function allOn(present: SetCloneContext, pods: readonly PodView[]): boolean {
+  const wanted = present.ops.wanted(present.clone);
+  return wanted !== undefined && wanted > 0 && pods.length === wanted && pods.every(isPodReady);
 }
 
 function notReadyContext(step: Step, ctx: Context): NotReadyContext {
@@ -257,25 +264,26 @@ function requeueForReadiness(
 interface SetCloneContext {
   revs: SetRunRevisions;
   sandbox: ObservedSandbox;
-  clone: StatefulSetView;
+  clone: SetView;
   key: { namespace: string; name: string };
+  ops: SetKindOps;
 }
 
 function setCloneContext(step: Step): SetCloneContext | undefined {
   const revs = setRunRevisions(step);
   const sandbox = step.observed.sandbox;
-  const clone = sandbox?.statefulSet;
+  const clone = sandbox?.set;
   if (revs === undefined) return undefined;
   if (sandbox === undefined || clone === undefined) {
     sandboxError(step, "The sandbox clone disappeared during the run.");
     return undefined;
   }
   const key = { namespace: currentRun(step).sandboxNamespace ?? "", name: clone.metadata.name };
-  return { revs, sandbox, clone, key };
+  return { revs, sandbox, clone, key, ops: opsOf(step) };
 }
 
 export function deployingPreviousSet(step: Step): void {
-  if (step.observed.sandbox?.statefulSet === undefined) {
+  if (step.observed.sandbox?.set === undefined) {
     creatingSetSandbox(step);
     return;
   }
@@ -283,7 +291,7 @@ export function deployingPreviousSet(step: Step): void {
   if (present === undefined) return;
   const { revs, sandbox, clone, key } = present;
   const toTemplate = cloneTemplate(step, revs, revs.to);
-  const pods = podsOf(sandbox, clone, cloneRevisionFor(sandbox, clone, toTemplate));
+  const pods = podsOf(present, cloneRevisionFor(sandbox, clone, toTemplate));
   const ctx = {
     template: revs.to.template,
     revision: revs.to.revision,
@@ -296,13 +304,14 @@ export function deployingPreviousSet(step: Step): void {
     finishRun(step, failure(found.reason, found.message));
     return;
   }
-  if (!sameTemplate(clone.spec.template, toTemplate) || !allOn(clone, pods)) {
+  if (!sameTemplate(clone.spec.template, toTemplate) || !allOn(present, pods)) {
     requeueForReadiness(step, pods, toTemplate, nrCtx, RESYNC_MS);
     return;
   }
   step.actions.push(
     {
-      type: "ReplaceStatefulSetTemplate",
+      type: "ReplaceSetTemplate",
+      kind: present.ops.kind,
       target: key,
       template: cloneTemplate(step, revs, revs.from),
     },
@@ -322,21 +331,26 @@ export function deployingCurrentSet(step: Step): void {
   const run = currentRun(step);
   const fromTemplate = cloneTemplate(step, revs, revs.from);
   if (!sameTemplate(clone.spec.template, fromTemplate)) {
-    step.actions.push({ type: "ReplaceStatefulSetTemplate", target: key, template: fromTemplate });
+    step.actions.push({
+      type: "ReplaceSetTemplate",
+      kind: present.ops.kind,
+      target: key,
+      template: fromTemplate,
+    });
     requeue(step, RESYNC_MS);
     return;
   }
   const fromRev = cloneRevisionFor(sandbox, clone, fromTemplate);
-  const newPods = podsOf(sandbox, clone, fromRev);
+  const newPods = podsOf(present, fromRev);
   if (
     updateStrategyOf(clone) === "OnDelete" &&
     fromRev !== undefined &&
-    clone.status?.updateRevision === fromRev.name
+    present.ops.rollingTo(clone, fromRev)
   ) {
     // OnDelete: the controller replaces no pod; the team rolls forward by deleting them.
-    const old = podsOfSet(clone, sandbox.pods).filter(
-      p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== fromRev.name,
-    );
+    const old = present.ops
+      .podsOf(clone, sandbox.pods)
+      .filter(p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== fromRev.name);
     if (old.length > 0)
       step.actions.push({
         type: "DeletePods",
@@ -344,7 +358,7 @@ export function deployingCurrentSet(step: Step): void {
         names: old.map(p => p.metadata.name),
       });
   }
-  const complete = allOn(clone, newPods);
+  const complete = allOn(present, newPods);
   const newCtx = {
     template: revs.from.template,
     revision: revs.from.revision,
@@ -374,7 +388,12 @@ export function deployingCurrentSet(step: Step): void {
   }));
   const broken = run.brokenDigests ?? (fallback.length > 0 ? fallback : undefined);
   step.actions.push(
-    { type: "UndoStatefulSet", target: key, patch: toRev.controllerRevision.data },
+    {
+      type: "UndoSet",
+      kind: present.ops.kind,
+      target: key,
+      patch: toRev.controllerRevision.data,
+    },
     normalEvent(
       "RollbackApplied",
       `Ran kubectl rollout undo on the sandbox clone: revision ${revs.from.revision} -> ${revs.to.revision}${complete ? "" : failing ? ` (revision ${revs.from.revision} was failing, as in an incident)` : ` (revision ${revs.from.revision} had not finished rolling out)`}`,
@@ -400,7 +419,8 @@ export function rollingBackSet(step: Step): void {
   const toRev = cloneRevisionFor(sandbox, clone, toTemplate);
   if (toRev !== undefined)
     step.actions.push({
-      type: "UndoStatefulSet",
+      type: "UndoSet",
+      kind: present.ops.kind,
       target: key,
       patch: toRev.controllerRevision.data,
     });
@@ -424,11 +444,10 @@ function finalTrap(
   toRev: SetRevision | undefined,
 ): Finding | undefined {
   const { revs, sandbox, clone } = present;
-  if (toRev === undefined || !observedSpec(clone) || clone.status?.updateRevision !== toRev.name)
-    return undefined;
-  const trap = setTrap(clone, sandbox.pods, toRev);
+  if (toRev === undefined || !present.ops.rollingTo(clone, toRev)) return undefined;
+  const trap = present.ops.trap(clone, sandbox.pods, toRev);
   if (trap === undefined) return undefined;
-  const message = describeSetTrap(revs.set, trap, revs.to);
+  const message = describeSetTrap(revs.set, trap, revs.to, present.ops.kind);
   if (trap.kind !== "BlockedByUnreadyPod") return { reason: TRAP_REASONS[trap.kind], message };
   const blocker = sandbox.pods.filter(p => p.metadata.name === trap.pod);
   const ctx = {
@@ -451,7 +470,7 @@ export function verifyingSet(step: Step): void {
   const { revs, sandbox, clone } = present;
   const toTemplate = cloneTemplate(step, revs, revs.to);
   const toRev = cloneRevisionFor(sandbox, clone, toTemplate);
-  const pods = podsOf(sandbox, clone, toRev);
+  const pods = podsOf(present, toRev);
   const ctx = {
     template: revs.to.template,
     revision: revs.to.revision,
@@ -463,7 +482,7 @@ export function verifyingSet(step: Step): void {
     finishRun(step, failure(found.reason, found.message));
     return;
   }
-  const allReady = allOn(clone, pods);
+  const allReady = allOn(present, pods);
   const trap = allReady ? undefined : finalTrap(step, present, toRev);
   if (trap !== undefined) {
     finishRun(step, failure(trap.reason, trap.message));

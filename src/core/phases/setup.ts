@@ -95,6 +95,8 @@ export interface SandboxClone {
   createClone: (namespace: string) => Action;
   /** "a clone of <Kind> <name> at revision M", for the SandboxCreated Event. */
   created: string;
+  /** The sandbox quota's pods, when the kind needs other than the default. */
+  podQuota?: number;
 }
 
 /**
@@ -151,6 +153,7 @@ export function buildSandbox(step: Step, clone: SandboxClone): void {
         namespace,
         templates: clone.templates,
         operator: step.observed.operator,
+        ...(clone.podQuota === undefined ? {} : { podQuota: clone.podQuota }),
       },
       {
         configMaps: present(step.observed.sources.configMaps),
