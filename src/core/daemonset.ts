@@ -58,7 +58,7 @@ export function daemonSetTrap(
 ): SetTrap | undefined {
   if ((set.spec.updateStrategy?.type ?? "RollingUpdate") !== "OnDelete") return undefined;
   const behind = podsOfDaemonSet(set, pods).filter(
-    p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== to.name,
+    p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== to.podLabel,
   );
   return behind.length === 0
     ? undefined

@@ -155,7 +155,7 @@ function advance(step: Step): void {
       failure(
         "RolloutTimeout",
         `The run did not finish within spec.checks.timeoutSeconds (${step.drill.spec.checks.timeoutSeconds}s); it was in phase ${run.phase}${sandboxWaitingFor(step)}. ` +
-          `Look at the sandbox (kubectl -n ${run.sandboxNamespace ?? "?"} describe deployment) for what blocks the rollout, or raise the timeout.`,
+          `Look at the sandbox (kubectl -n ${run.sandboxNamespace ?? "?"} describe ${step.drill.spec.targetRef.kind.toLowerCase()}) for what blocks the rollout, or raise the timeout.`,
       ),
     );
     return;

@@ -26,14 +26,20 @@ import {
 import { sandboxLabels, sandboxProgressDeadlineSeconds, sandboxTemplate } from "./sandbox.ts";
 import type { ReadinessClone } from "./verdict.ts";
 
-/** The label the StatefulSet controller puts on each pod: the name of its ControllerRevision. */
+/**
+ * The label a set's controller puts on each pod, naming its revision: a StatefulSet's pods carry
+ * the ControllerRevision's name, a DaemonSet's the hash its ControllerRevision is named and
+ * labelled by (`<set>-<hash>`, pkg/controller/daemon's snapshot).
+ */
 export const CONTROLLER_REVISION_HASH = "controller-revision-hash";
 
-/** One revision of a StatefulSet: its number, its ControllerRevision's name and the template. */
+/** One revision of a set: its number, its ControllerRevision's name and the template. */
 export interface SetRevision {
   revision: number;
-  /** The ControllerRevision's name: the pods' controller-revision-hash label. */
+  /** The ControllerRevision's name. */
   name: string;
+  /** The value of its pods' controller-revision-hash label. */
+  podLabel: string;
   /** Undefined when the ControllerRevision's data holds no template (then it cannot be rehearsed). */
   template: PodTemplateSpec | undefined;
   controllerRevision: ControllerRevisionView;
@@ -65,14 +71,24 @@ export function revisionTemplate(revision: ControllerRevisionView): PodTemplateS
 export function setRevisions(
   set: SetView,
   revisions: readonly ControllerRevisionView[],
+  kind: SetKind = "StatefulSet",
 ): SetRevision[] {
   const uid = set.metadata.uid;
   if (uid === undefined) return [];
+  const prefix = `${set.metadata.name}-`;
+  const podLabel = (r: ControllerRevisionView): string =>
+    kind === "StatefulSet"
+      ? r.metadata.name
+      : (r.metadata.labels?.[CONTROLLER_REVISION_HASH] ??
+        (r.metadata.name.startsWith(prefix)
+          ? r.metadata.name.slice(prefix.length)
+          : r.metadata.name));
   return revisions
     .filter(r => r.metadata.ownerReferences?.some(o => o.controller === true && o.uid === uid))
     .map(r => ({
       revision: r.revision,
       name: r.metadata.name,
+      podLabel: podLabel(r),
       template: revisionTemplate(r),
       controllerRevision: r,
     }))
@@ -106,7 +122,7 @@ export function resolveSetRevisions(
   toRevision: number,
   kind: SetKind = "StatefulSet",
 ): SetResolution {
-  const owned = setRevisions(set, controllerRevisions);
+  const owned = setRevisions(set, controllerRevisions, kind);
   const revisions = owned.map(r => r.revision);
   const name = set.metadata.name;
   const resource = kind.toLowerCase();
@@ -234,8 +250,8 @@ export function podsOfSet(set: StatefulSetView, pods: readonly PodView[]): PodVi
 }
 
 /** The pods of one revision, by their controller-revision-hash label. */
-export function podsOfRevision(pods: readonly PodView[], revisionName: string): PodView[] {
-  return pods.filter(p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] === revisionName);
+export function podsOfRevision(pods: readonly PodView[], revision: SetRevision): PodView[] {
+  return pods.filter(p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] === revision.podLabel);
 }
 
 function isRunningAndReady(pod: PodView): boolean {
@@ -268,7 +284,7 @@ export function setTrap(
 ): SetTrap | undefined {
   const mine = podsOfSet(set, pods);
   const name = set.metadata.name;
-  const behind = mine.filter(p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== to.name);
+  const behind = mine.filter(p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== to.podLabel);
   if (behind.length === 0) return undefined;
   const names = behind.map(p => p.metadata.name);
   if (updateStrategyOf(set) === "OnDelete") return { kind: "OnDelete", pods: names };

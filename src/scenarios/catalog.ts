@@ -10,7 +10,7 @@ import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { Cluster } from "./cluster.ts";
 import { deploymentManifest, type DeploymentOptions } from "./deployment.ts";
 import type { ImageBehaviour } from "./registry.ts";
-import { statefulSetManifest } from "./statefulset.ts";
+import { daemonSetManifest, statefulSetManifest } from "./statefulset.ts";
 
 export const REGISTRY = "registry.example.com/shop";
 
@@ -707,6 +707,31 @@ const setMigration: Scenario = {
   },
 };
 
+/** A node agent's previous image was deleted by registry retention: the undo cannot pull it on any node. */
+const deletedDaemonImage: Scenario = {
+  name: "retention-agent",
+  title: "DaemonSet whose previous image was deleted by registry retention",
+  expected: {
+    verdict: "Failed",
+    reason: "ImagePullFailed",
+    warnings: ["UnpinnedImage"],
+    messageIncludes: ["agent", ":4.0.0"],
+  },
+  lesson:
+    "A DaemonSet rolls back on every node at once: keep its previous images in the registry as long as its revisions.",
+  async setup(cluster, options) {
+    const r = repo("agent", options);
+    const v1 = await cluster.pushImage(r, "4.0.0", FAST);
+    await cluster.pushImage(r, "4.1.0", FAST);
+    await cluster.createDaemonSet(daemonSetManifest(options.namespace, this.name, `${r}:4.0.0`));
+    await cluster.waitDaemonSetRolledOut(options.namespace, this.name);
+    await cluster.setDaemonSetImage(options.namespace, this.name, "app", `${r}:4.1.0`);
+    await cluster.waitDaemonSetRolledOut(options.namespace, this.name);
+    await cluster.deleteImage(r, v1);
+    return drillFor(this.name, options, {}, "DaemonSet");
+  },
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   pinnedHealthy,
   latestTag,
@@ -724,4 +749,5 @@ export const SCENARIOS: readonly Scenario[] = [
   pinnedSet,
   onDeleteSet,
   setMigration,
+  deletedDaemonImage,
 ];

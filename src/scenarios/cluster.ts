@@ -15,7 +15,7 @@ import {
   Watch,
   setHeaderOptions,
 } from "@kubernetes/client-node";
-import type { V1Deployment, V1Probe, V1StatefulSet } from "@kubernetes/client-node";
+import type { V1DaemonSet, V1Deployment, V1Probe, V1StatefulSet } from "@kubernetes/client-node";
 import type { RollbackDrill } from "../api/types.ts";
 import { GROUP, PLURAL, VERSION } from "../api/vocabulary.ts";
 import type { ImageBehaviour, RegistryOps } from "./registry.ts";
@@ -307,6 +307,56 @@ export class Cluster {
         await this.core.deleteNamespacedPod({ namespace, name: pod.metadata.name });
     }
     return this.waitStatefulSetRolledOut(namespace, name);
+  }
+
+  async createDaemonSet(set: V1DaemonSet): Promise<void> {
+    const namespace = set.metadata?.namespace ?? "default";
+    await this.apps.createNamespacedDaemonSet({ namespace, body: set });
+  }
+
+  async getDaemonSet(namespace: string, name: string): Promise<V1DaemonSet> {
+    return this.apps.readNamespacedDaemonSet({ namespace, name });
+  }
+
+  /** `kubectl set image daemonset/<name>`: a strategic merge patch of one container's image. */
+  async setDaemonSetImage(
+    namespace: string,
+    name: string,
+    container: string,
+    image: string,
+  ): Promise<void> {
+    await this.apps.patchNamespacedDaemonSet(
+      {
+        namespace,
+        name,
+        body: { spec: { template: { spec: { containers: [{ name: container, image }] } } } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+    );
+  }
+
+  /**
+   * Waits as `kubectl rollout status daemonset` does (observed, every scheduled pod updated and
+   * available), on a watch.
+   */
+  async waitDaemonSetRolledOut(namespace: string, name: string): Promise<V1DaemonSet> {
+    return this.watchUntil(
+      `daemonset ${namespace}/${name} rolled out`,
+      `/apis/apps/v1/namespaces/${namespace}/daemonsets`,
+      name,
+      () => this.getDaemonSet(namespace, name),
+      set => {
+        const s = set.status;
+        if (s === undefined) return false;
+        if ((s.observedGeneration ?? 0) < (set.metadata?.generation ?? 1)) return false;
+        const desired = s.desiredNumberScheduled;
+        return (
+          desired > 0 &&
+          (s.updatedNumberScheduled ?? 0) >= desired &&
+          (s.numberAvailable ?? 0) >= desired
+        );
+      },
+    );
   }
 
   // ---- drills ----

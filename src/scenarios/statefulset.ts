@@ -1,9 +1,15 @@
 /**
- * The StatefulSet builder of the catalogue's stateful apps, the counterpart of deployment.ts: one
- * container "app" whose pods are labelled app=<name>, selected by that label, ordered pod
- * management and a RollingUpdate strategy unless the caller's spec says otherwise.
+ * The StatefulSet and DaemonSet builders of the catalogue's sets, the counterparts of
+ * deployment.ts: one container "app" whose pods are labelled app=<name>, selected by that label,
+ * ordered pod management and a RollingUpdate strategy unless the caller's spec says otherwise.
  */
-import type { V1Container, V1StatefulSet, V1StatefulSetSpec } from "@kubernetes/client-node";
+import type {
+  V1Container,
+  V1DaemonSet,
+  V1DaemonSetSpec,
+  V1StatefulSet,
+  V1StatefulSetSpec,
+} from "@kubernetes/client-node";
 
 export interface StatefulSetOptions {
   /** Default 2. */
@@ -33,6 +39,28 @@ export function statefulSetManifest(
       selector: { matchLabels: { app: name } },
       template: { metadata: { labels: { app: name } }, spec: { containers: [container] } },
       ...options.spec,
+    },
+  };
+}
+
+/** A DaemonSet: one pod of container "app" on every node. */
+export function daemonSetManifest(
+  namespace: string,
+  name: string,
+  image: string,
+  spec: Partial<V1DaemonSetSpec> = {},
+): V1DaemonSet & { metadata: { name: string; namespace: string } } {
+  return {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name, namespace, labels: { app: name } },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "app", image }] },
+      },
+      ...spec,
     },
   };
 }

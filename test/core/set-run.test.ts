@@ -119,7 +119,8 @@ function aDaemonSetTarget(strategy?: DaemonSetView["spec"]["updateStrategy"]): O
       revision("db", TARGET_UID, 1, "db-m", M),
       revision("db", TARGET_UID, 2, "db-n", N),
     ],
-    pods: [podOf("db-a", "db-n", N, true, owner), podOf("db-b", "db-n", N, true, owner)],
+    // A DaemonSet's pods carry the hash its ControllerRevision is named after.
+    pods: [podOf("db-a", "n", N, true, owner), podOf("db-b", "n", N, true, owner)],
   };
 }
 
@@ -176,19 +177,25 @@ class SetWorld {
     };
   }
 
-  /** The ControllerRevision of the clone's template: re-used (renumbered) or created. */
+  /**
+   * The ControllerRevision of the clone's template, re-used (renumbered) or created, as the label
+   * its pods get: a StatefulSet's the revision's name, a DaemonSet's the hash it is named after.
+   */
   private updateRevision(): string {
     const clone = this.clone;
     if (clone === undefined) throw new Error("no clone");
+    const label = (r: ControllerRevisionView): string =>
+      this.kind === "DaemonSet" ? r.metadata.name.slice("db-".length) : r.metadata.name;
     const highest = Math.max(0, ...this.revisions.map(r => r.revision));
     const same = this.revisions.find(r => semanticEqual(revisionTemplate(r), clone.spec.template));
     if (same !== undefined) {
       same.revision = highest + 1;
-      return same.metadata.name;
+      return label(same);
     }
     const name = `db-s${String(this.revisions.length + 1)}`;
-    this.revisions.push(revision("db", CLONE_UID, highest + 1, name, clone.spec.template));
-    return name;
+    const created = revision("db", CLONE_UID, highest + 1, name, clone.spec.template);
+    this.revisions.push(created);
+    return label(created);
   }
 
   /**

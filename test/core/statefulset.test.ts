@@ -76,6 +76,10 @@ function podAt(
   };
 }
 
+function fail(): never {
+  throw new Error("missing");
+}
+
 describe("a ControllerRevision's template", () => {
   it("is data.spec.template without the $patch directive", () => {
     expect(revisionTemplate(aRevision(1, v1))).toEqual(v1);
@@ -293,9 +297,24 @@ describe("the set's pods", () => {
     expect(got.map(p => p.metadata.name)).toEqual(["db-0", "db-2", "db-10"]);
   });
 
-  it("groups them by controller-revision-hash", () => {
+  it("groups them by controller-revision-hash: a StatefulSet's pods name the ControllerRevision", () => {
     const pods = [podAt(0, "db-1abc", v1), podAt(1, "db-2abc", v2)];
-    expect(podsOfRevision(pods, "db-2abc").map(p => p.metadata.name)).toEqual(["db-1"]);
+    const [rev] = setRevisions(aSet(v2), [aRevision(2, v2, "db-2abc")]);
+    expect(rev?.podLabel).toBe("db-2abc");
+    expect(podsOfRevision(pods, rev ?? fail()).map(p => p.metadata.name)).toEqual(["db-1"]);
+  });
+
+  it("a DaemonSet's pods carry the hash its ControllerRevision is labelled and named by", () => {
+    const labelled = aRevision(2, v2, "db-2abc");
+    labelled.metadata.labels = { [CONTROLLER_REVISION_HASH]: "2abc" };
+    const unlabelled = aRevision(1, v1, "db-1abc");
+    const got = setRevisions(aSet(v2), [labelled, unlabelled], "DaemonSet");
+    expect(got.map(r => [r.name, r.podLabel])).toEqual([
+      ["db-2abc", "2abc"],
+      ["db-1abc", "1abc"],
+    ]);
+    const pods = [podAt(0, "1abc", v1), podAt(1, "2abc", v2)];
+    expect(podsOfRevision(pods, got[0] ?? fail()).map(p => p.metadata.name)).toEqual(["db-1"]);
   });
 });
 
@@ -303,6 +322,7 @@ describe("the traps of a StatefulSet's rollback", () => {
   const to: SetRevision = {
     revision: 4,
     name: "db-1abc",
+    podLabel: "db-1abc",
     template: v1,
     controllerRevision: aRevision(4, v1, "db-1abc"),
   };

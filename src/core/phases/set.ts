@@ -103,7 +103,7 @@ export function resolvingSet(step: Step): void {
   const names = [...(template.spec.initContainers ?? []), ...template.spec.containers].map(
     c => c.name,
   );
-  const broken = allDigestsOfPods(podsOfRevision(target.pods, current.name), names);
+  const broken = allDigestsOfPods(podsOfRevision(target.pods, current), names);
   const uid = target.set.metadata.uid;
   enterPhase(step, "Preflight", {
     fromRevision: current.revision,
@@ -135,7 +135,7 @@ export function setRunRevisions(step: Step): SetRunRevisions | undefined {
     );
     return undefined;
   }
-  const owned = setRevisions(set, target.controllerRevisions);
+  const owned = setRevisions(set, target.controllerRevisions, kindOf(step));
   const from = owned.find(r => r.name === run.fromTemplateHash);
   const to = owned.find(r => r.name === run.toTemplateHash);
   if (from?.template === undefined || to?.template === undefined) {
@@ -222,11 +222,11 @@ function cloneTemplate(step: Step, revs: SetRunRevisions, rev: SetRevision): Pod
 
 /** The clone's ControllerRevision whose template is this (sandbox) template. */
 function cloneRevisionFor(
-  sandbox: ObservedSandbox,
-  clone: SetView,
+  present: SetCloneContext,
   template: PodTemplateSpec,
 ): SetRevision | undefined {
-  return setRevisions(clone, sandbox.controllerRevisions ?? []).find(r =>
+  const { sandbox, clone, ops } = present;
+  return setRevisions(clone, sandbox.controllerRevisions ?? [], ops.kind).find(r =>
     sameTemplate(r.template, template),
   );
 }
@@ -234,7 +234,7 @@ function cloneRevisionFor(
 /** The clone's live pods of that ControllerRevision. */
 function podsOf(present: SetCloneContext, rev: SetRevision | undefined): PodView[] {
   if (rev === undefined) return [];
-  return podsOfRevision(present.ops.podsOf(present.clone, present.sandbox.pods), rev.name);
+  return podsOfRevision(present.ops.podsOf(present.clone, present.sandbox.pods), rev);
 }
 
 /** Every pod the clone should run runs this revision and is Ready (and there is one at least). */
@@ -291,7 +291,7 @@ export function deployingPreviousSet(step: Step): void {
   if (present === undefined) return;
   const { revs, sandbox, clone, key } = present;
   const toTemplate = cloneTemplate(step, revs, revs.to);
-  const pods = podsOf(present, cloneRevisionFor(sandbox, clone, toTemplate));
+  const pods = podsOf(present, cloneRevisionFor(present, toTemplate));
   const ctx = {
     template: revs.to.template,
     revision: revs.to.revision,
@@ -340,7 +340,7 @@ export function deployingCurrentSet(step: Step): void {
     requeue(step, RESYNC_MS);
     return;
   }
-  const fromRev = cloneRevisionFor(sandbox, clone, fromTemplate);
+  const fromRev = cloneRevisionFor(present, fromTemplate);
   const newPods = podsOf(present, fromRev);
   if (
     updateStrategyOf(clone) === "OnDelete" &&
@@ -350,7 +350,7 @@ export function deployingCurrentSet(step: Step): void {
     // OnDelete: the controller replaces no pod; the team rolls forward by deleting them.
     const old = present.ops
       .podsOf(clone, sandbox.pods)
-      .filter(p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== fromRev.name);
+      .filter(p => p.metadata.labels?.[CONTROLLER_REVISION_HASH] !== fromRev.podLabel);
     if (old.length > 0)
       step.actions.push({
         type: "DeletePods",
@@ -374,7 +374,7 @@ export function deployingCurrentSet(step: Step): void {
     requeueForReadiness(step, newPods, fromTemplate, nrCtx, undefined);
     return;
   }
-  const toRev = cloneRevisionFor(sandbox, clone, cloneTemplate(step, revs, revs.to));
+  const toRev = cloneRevisionFor(present, cloneTemplate(step, revs, revs.to));
   if (toRev === undefined) {
     sandboxError(
       step,
@@ -416,7 +416,7 @@ export function rollingBackSet(step: Step): void {
     verifyingSet(step);
     return;
   }
-  const toRev = cloneRevisionFor(sandbox, clone, toTemplate);
+  const toRev = cloneRevisionFor(present, toTemplate);
   if (toRev !== undefined)
     step.actions.push({
       type: "UndoSet",
@@ -469,7 +469,7 @@ export function verifyingSet(step: Step): void {
   if (present === undefined) return;
   const { revs, sandbox, clone } = present;
   const toTemplate = cloneTemplate(step, revs, revs.to);
-  const toRev = cloneRevisionFor(sandbox, clone, toTemplate);
+  const toRev = cloneRevisionFor(present, toTemplate);
   const pods = podsOf(present, toRev);
   const ctx = {
     template: revs.to.template,
@@ -495,7 +495,7 @@ export function verifyingSet(step: Step): void {
       to: { revision: revs.to.revision, hash: revs.to.name },
       fromTemplate: revs.from.template,
       toTemplate: revs.to.template,
-      brokenPods: podsOfRevision(step.observed.setTarget?.pods ?? [], revs.from.name),
+      brokenPods: podsOfRevision(step.observed.setTarget?.pods ?? [], revs.from),
     },
     pods,
     allReady,
