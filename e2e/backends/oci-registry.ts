@@ -186,6 +186,49 @@ export function scriptFor(behaviour: ImageBehaviour, label: string, psql?: strin
   return steps.join("\n");
 }
 
+/**
+ * Pushes share the registry; a garbage collection has it alone, and one at a time: the
+ * registry's collector (run offline, as its documentation asks) deletes the blobs a push in
+ * flight has uploaded but no manifest references yet, and two collectors at once trip over each
+ * other's deletions ("failed to delete blob ... Path not found"), as two retention scenarios
+ * set up side by side did.
+ */
+class PushGate {
+  private pushing = 0;
+  private collecting: Promise<void> = Promise.resolve();
+  private idle: (() => void)[] = [];
+
+  async shared<T>(push: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const pending = this.collecting;
+      await pending;
+      if (pending === this.collecting) break;
+    }
+    this.pushing += 1;
+    try {
+      return await push();
+    } finally {
+      this.pushing -= 1;
+      if (this.pushing === 0) for (const wake of this.idle.splice(0)) wake();
+    }
+  }
+
+  async exclusive(collect: () => Promise<void>): Promise<void> {
+    const before = this.collecting;
+    let done = (): void => undefined;
+    this.collecting = new Promise<void>(resolve => {
+      done = resolve;
+    });
+    try {
+      await before;
+      while (this.pushing > 0) await new Promise<void>(resolve => this.idle.push(resolve));
+      await collect();
+    } finally {
+      done();
+    }
+  }
+}
+
 export class OciRegistry implements RegistryOps {
   /** e.g. http://127.0.0.1:5000 */
   private readonly url: string;
@@ -193,6 +236,7 @@ export class OciRegistry implements RegistryOps {
   private base: Promise<BaseImage> | undefined;
   private psqlBase: Promise<Layer> | undefined;
   private pushes = 0;
+  private readonly gate = new PushGate();
 
   constructor(url: string, options: OciRegistryOptions = {}) {
     this.url = url.replace(/\/$/, "");
@@ -240,7 +284,11 @@ export class OciRegistry implements RegistryOps {
     return this.psqlBase;
   }
 
-  async pushImage(repository: string, tag: string, behaviour: ImageBehaviour): Promise<string> {
+  pushImage(repository: string, tag: string, behaviour: ImageBehaviour): Promise<string> {
+    return this.gate.shared(() => this.push(repository, tag, behaviour));
+  }
+
+  private async push(repository: string, tag: string, behaviour: ImageBehaviour): Promise<string> {
     this.pushes += 1;
     const script = scriptFor(
       behaviour,
@@ -273,7 +321,8 @@ export class OciRegistry implements RegistryOps {
       throw new Error(
         `registry: deleting ${repository}@${digest} answered ${String(res.status)} (is storage.delete.enabled set?)`,
       );
-    await this.options.garbageCollect?.();
+    const collect = this.options.garbageCollect;
+    if (collect !== undefined) await this.gate.exclusive(collect);
   }
 
   async imageDigest(repository: string, tag: string): Promise<string | undefined> {

@@ -149,6 +149,26 @@ describe.skipIf(skip !== "")(`a real docker-registry${skip ? ` (skipped: ${skip}
     expect((await get(`shop/lonely/blobs/${layer.digest}`, "*/*")).status).toBe(200);
   });
 
+  it("deletions side by side, each collecting, while images are pushed: every collection succeeds and every pushed image keeps its blobs", async () => {
+    const oci = new OciRegistry(registry.url, { garbageCollect: () => registry.garbageCollect() });
+    const repos = ["a", "b", "c", "d"].map(x => `registry.example.com/shop/retire-${x}`);
+    const doomed = await Promise.all(
+      repos.map(r => oci.pushImage(r, "1", { logLines: [`${r} retired`] })),
+    );
+    const busy = "registry.example.com/shop/busy";
+    const [, , , , ...pushed] = await Promise.all([
+      ...repos.map((r, i) => oci.deleteImage(r, doomed[i] ?? "")),
+      ...[1, 2, 3, 4].map(i => oci.pushImage(busy, `v${String(i)}`, { logLines: [`busy ${i}`] })),
+    ]);
+    for (const digest of pushed) {
+      const { config, layers } = await manifest("shop/busy", digest ?? "");
+      for (const blob of [config, ...layers])
+        expect((await get(`shop/busy/blobs/${blob.digest}`, "*/*")).status).toBe(200);
+    }
+    for (const [i, x] of ["a", "b", "c", "d"].entries())
+      expect((await get(`shop/retire-${x}/manifests/${doomed[i] ?? ""}`)).status).toBe(404);
+  });
+
   const clientSkip = skipReason([SKOPEO, UMOCI]);
   describe.skipIf(clientSkip !== "")(
     `real clients pull what was pushed${clientSkip ? ` (skipped: ${clientSkip})` : ""}`,
