@@ -139,6 +139,8 @@ export function notReadyFinding(
   ctx: NotReadyContext,
 ): Finding | undefined {
   const containers = ctx.template.spec.containers.concat(ctx.template.spec.initContainers ?? []);
+  const unschedulable = unschedulableFinding(pods, ctx);
+  if (unschedulable !== undefined) return unschedulable;
   for (const pod of pods) {
     if (isPodReady(pod)) continue;
     for (const s of allStatuses(pod)) {
@@ -164,6 +166,40 @@ export function notReadyFinding(
       `(${ctx.deadlineSeconds}s: Progressing is False, ProgressDeadlineExceeded): ${describeUnready(pods, ctx.template)}. ` +
       `Check scheduling, quotas and image pulls of revision ${ctx.revision}, or a real rollback stalls the same way.`,
   };
+}
+
+/** The scheduler's verdict on a pod it could not place: PodScheduled False, with its reason. */
+function unscheduled(pod: PodView): { reason: string; message: string; since: number } | undefined {
+  const c = pod.status?.conditions?.find(x => x.type === "PodScheduled" && x.status === "False");
+  if (c === undefined) return undefined;
+  return {
+    reason: c.reason ?? "Unschedulable",
+    message: c.message ?? "",
+    since: parseTime(c.lastTransitionTime) ?? Number.POSITIVE_INFINITY,
+  };
+}
+
+/**
+ * A pod the scheduler has not placed for longer than the clone's progress deadline: it will not
+ * start without a change to the cluster (an unbound PersistentVolumeClaim, no node that fits or
+ * tolerates it, a host port taken), whatever the kind's controller does, so the finding does not
+ * wait for a Deployment's ProgressDeadlineExceeded (a StatefulSet or DaemonSet has none).
+ */
+function unschedulableFinding(pods: readonly PodView[], ctx: NotReadyContext): Finding | undefined {
+  for (const pod of pods) {
+    const why = unscheduled(pod);
+    if (why === undefined || ctx.nowMs - why.since <= ctx.deadlineSeconds * 1000) continue;
+    const claims = /PersistentVolumeClaim/i.test(why.message)
+      ? " The clone's volumeClaimTemplates are fresh claims in the sandbox (spec.sandbox.volumes: Claims): on a cluster that provisions no volume for them, set spec.sandbox.volumes: EmptyDir."
+      : "";
+    return {
+      reason: "PodsNotReady",
+      message:
+        `Pod ${pod.metadata.name} of revision ${ctx.revision} could not be scheduled ${ctx.when} for over ${ctx.deadlineSeconds}s (${why.reason}: ${why.message || "no message"}): ` +
+        `a real rollback to revision ${ctx.revision} would stall the same way wherever the same holds.${claims}`,
+    };
+  }
+  return undefined;
 }
 
 /**
@@ -475,9 +511,14 @@ export function describeUnready(pods: readonly PodView[], template: PodTemplateS
           (s.state?.running !== undefined ? "running, not ready" : "not started");
         return `${describeContainer(s.name, template)} ${why}`;
       });
-    parts.push(
-      `pod ${pod.metadata.name}: ${unready.length === 0 ? (pod.status?.phase ?? "Pending") : unready.join(", ")}`,
-    );
+    const notPlaced = unscheduled(pod);
+    const state =
+      notPlaced !== undefined
+        ? `not scheduled (${notPlaced.reason}: ${notPlaced.message || "no message"})`
+        : unready.length === 0
+          ? (pod.status?.phase ?? "Pending")
+          : unready.join(", ");
+    parts.push(`pod ${pod.metadata.name}: ${state}`);
   }
   return parts.join("; ");
 }

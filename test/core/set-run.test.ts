@@ -22,7 +22,7 @@ import { semanticEqual } from "../../src/core/revisions.ts";
 import { sandboxLabels } from "../../src/core/sandbox.ts";
 import { CONTROLLER_REVISION_HASH, revisionTemplate } from "../../src/core/statefulset.ts";
 import { STOPPED_NODE_LABEL } from "../../src/core/daemonset.ts";
-import { aDrill, aFailingPod, anObserved, aPod, aTemplate, at, sha } from "./builders.ts";
+import { aDrill, aFailingPod, anObserved, aPod, aTemplate, at, iso, sha } from "./builders.ts";
 
 const TARGET_UID = "5e7a0000-1111-2222-3333-444455556666";
 const CLONE_UID = "c10e0000-1111-2222-3333-444455556666";
@@ -76,6 +76,25 @@ function podOf(
         restartCount: 3,
         lastState: { terminated: { exitCode: 1, reason: "Error" } },
       });
+}
+
+/** The pod as the scheduler leaves one it cannot place: Pending, no containers, PodScheduled False. */
+function pending(pod: PodView, message: string, seconds: number): PodView {
+  return {
+    ...pod,
+    status: {
+      phase: "Pending",
+      conditions: [
+        {
+          type: "PodScheduled",
+          status: "False",
+          reason: "Unschedulable",
+          message,
+          lastTransitionTime: iso(seconds),
+        },
+      ],
+    },
+  };
 }
 
 /** The production StatefulSet: revision 1 is M, revision 2 (current) is N, its pods on N. */
@@ -138,6 +157,8 @@ class SetWorld {
   namespace: string | undefined;
   clone: (StatefulSetView & { status?: Record<string, unknown> }) | undefined;
   kind: "StatefulSet" | "DaemonSet";
+  /** Pods the scheduler cannot place (their PodScheduled condition says why), by template. */
+  unplaceable: (template: PodTemplateSpec) => string | undefined = () => undefined;
   revisions: ControllerRevisionView[] = [];
   pods: PodView[] = [];
   actions: Action[] = [];
@@ -223,7 +244,9 @@ class SetWorld {
       if (existing !== undefined && (!stale || onDelete || blocked)) continue;
       this.pods = this.pods.filter(p => p.metadata.name !== name);
       const ok = this.healthy(clone.spec.template);
-      this.pods.push(podOf(name, update, clone.spec.template, ok, owner));
+      const pod = podOf(name, update, clone.spec.template, ok, owner);
+      const why = this.unplaceable(clone.spec.template);
+      this.pods.push(why === undefined ? pod : pending(pod, why, this.seconds));
     }
     const ready = this.pods.filter(p => p.status?.conditions?.[0]?.status === "True").length;
     clone.status = daemon
@@ -394,6 +417,20 @@ describe("a StatefulSet drill", () => {
     }
     expect(status?.lastRun?.reason).toBe("TargetNotFound");
     expect(status?.lastRun?.message).toContain('StatefulSet "db" not found');
+  });
+
+  it("fails PodsNotReady, before the run's timeout, when the clone's claims are never bound", () => {
+    const w = new SetWorld(aSetTarget());
+    const unbound = "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.";
+    w.unplaceable = () => unbound;
+    w.runToEnd();
+    const last = w.drill.status?.lastRun;
+    expect(last?.reason).toBe("PodsNotReady");
+    expect(last?.message).toContain(`could not be scheduled`);
+    expect(last?.message).toContain(unbound);
+    expect(last?.message).toContain("set spec.sandbox.volumes: EmptyDir");
+    // Found from the pods, within the readiness budget, not by the run's timeout (600s).
+    expect(w.seconds).toBeLessThan(w.drill.spec.checks.timeoutSeconds);
   });
 
   it("warns EphemeralVolumes when claims become emptyDir volumes", () => {

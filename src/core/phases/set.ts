@@ -289,7 +289,7 @@ export function deployingPreviousSet(step: Step): void {
   }
   const present = setCloneContext(step);
   if (present === undefined) return;
-  const { revs, sandbox, clone, key } = present;
+  const { revs, clone, key } = present;
   const toTemplate = cloneTemplate(step, revs, revs.to);
   const pods = podsOf(present, cloneRevisionFor(present, toTemplate));
   const ctx = {
@@ -409,7 +409,7 @@ export function deployingCurrentSet(step: Step): void {
 export function rollingBackSet(step: Step): void {
   const present = setCloneContext(step);
   if (present === undefined) return;
-  const { revs, sandbox, clone, key } = present;
+  const { revs, clone, key } = present;
   const toTemplate = cloneTemplate(step, revs, revs.to);
   if (sameTemplate(clone.spec.template, toTemplate)) {
     enterPhase(step, "Verifying");
@@ -467,7 +467,7 @@ function finalTrap(
 export function verifyingSet(step: Step): void {
   const present = setCloneContext(step);
   if (present === undefined) return;
-  const { revs, sandbox, clone } = present;
+  const { revs } = present;
   const toTemplate = cloneTemplate(step, revs, revs.to);
   const toRev = cloneRevisionFor(present, toTemplate);
   const pods = podsOf(present, toRev);

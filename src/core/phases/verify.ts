@@ -174,9 +174,14 @@ export function tooSlowAtTimeout(step: Step): boolean {
 /** What the sandbox's current rollout waits for, for a timeout's message. */
 export function sandboxWaitingFor(step: Step): string {
   const sandbox = step.observed.sandbox;
-  const clone = sandbox?.deployment;
+  const clone = sandbox?.deployment ?? sandbox?.set;
   if (sandbox === undefined || clone === undefined) return "";
-  const unready = describeUnready(podsFor(sandbox, clone.spec.template), clone.spec.template);
+  // A set's pods are all the sandbox's; a Deployment's those of its current template.
+  const pods =
+    sandbox.deployment === undefined
+      ? sandbox.pods.filter(p => p.metadata.deletionTimestamp === undefined)
+      : podsFor(sandbox, clone.spec.template);
+  const unready = describeUnready(pods, clone.spec.template);
   return unready === "" ? "" : `; the clone's pods: ${unready}`;
 }
 
