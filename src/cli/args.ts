@@ -4,6 +4,7 @@
  * the checks that turn each into a typed option or an Error naming the flag.
  */
 import { parseArgs } from "node:util";
+import { TARGET_KINDS, type TargetKind } from "../api/vocabulary.ts";
 
 export const OUTPUTS = ["table", "json", "yaml"] as const;
 export type Output = (typeof OUTPUTS)[number];
@@ -13,7 +14,9 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 
 export interface RunOptions {
   readonly namespace: string;
+  /** The target's name. */
   readonly target: string;
+  readonly targetKind: TargetKind;
   readonly name: string;
   readonly toRevision: number;
   readonly wait: boolean;
@@ -33,16 +36,31 @@ export function parseDuration(text: string): number {
   return parts.reduce((sum, p) => sum + Number(p[1]) * (units[p[2] ?? "s"] ?? 1000), 0);
 }
 
-/** `deployment/NAME` (also deploy/, deployments/, deployment.apps/): the Deployment's name. */
-export function parseTarget(text: string): string {
+/** The resource names kubectl takes for each target kind (singular, plural, short, with group). */
+const KIND_NAMES: Readonly<Record<TargetKind, readonly string[]>> = {
+  Deployment: ["deployment", "deployments", "deploy", "deployment.apps"],
+  StatefulSet: ["statefulset", "statefulsets", "sts", "statefulset.apps"],
+  DaemonSet: ["daemonset", "daemonsets", "ds", "daemonset.apps"],
+};
+
+export interface Target {
+  kind: TargetKind;
+  name: string;
+}
+
+/** `deployment/NAME`, `statefulset/NAME` or `daemonset/NAME`, as kubectl names them (deploy/, sts/, ds/ too). */
+export function parseTarget(text: string): Target {
   const at = text.indexOf("/");
-  const kind = at < 0 ? "" : text.slice(0, at).toLowerCase();
+  const resource = at < 0 ? "" : text.slice(0, at).toLowerCase();
   const name = text.slice(at + 1);
-  if (!["deployment", "deployments", "deploy", "deployment.apps"].includes(kind))
-    throw new Error(`"${text}" must be deployment/NAME (only Deployments can be drilled)`);
+  const kind = TARGET_KINDS.find(k => KIND_NAMES[k].includes(resource));
+  if (kind === undefined)
+    throw new Error(
+      `"${text}" must be deployment/NAME, statefulset/NAME or daemonset/NAME (the kinds a drill can target)`,
+    );
   if (!DNS_SUBDOMAIN.test(name) || name.length > 253)
-    throw new Error(`"${name}" is not a Deployment name`);
-  return name;
+    throw new Error(`"${name}" is not a ${kind} name`);
+  return { kind, name };
 }
 
 export function parseNamespace(text: string | undefined): string {
@@ -88,7 +106,9 @@ interface TargetValues {
 /** What TARGET_FLAGS say, checked; toRevision undefined when --to-revision was not given. */
 export interface TargetOptions {
   readonly namespace: string;
+  /** The target's name. */
   readonly target: string;
+  readonly targetKind: TargetKind;
   readonly name: string;
   readonly toRevision: number | undefined;
   readonly output: Output;
@@ -102,14 +122,19 @@ export function parseTargetFlags(
 ): TargetOptions {
   const namespace = parseNamespace(values.namespace);
   if (values.target === undefined) throw new Error("--target is required (deployment/NAME)");
-  const target = parseTarget(values.target);
-  const name = values.name ?? `gate-${target}`;
+  const { kind, name: target } = parseTarget(values.target);
+  // A Deployment's gate drill keeps its name; another kind's says the kind, so a StatefulSet and
+  // a Deployment of one name get a drill each.
+  const name =
+    values.name ??
+    (kind === "Deployment" ? `gate-${target}` : `gate-${kind.toLowerCase()}-${target}`);
   if (!DNS_SUBDOMAIN.test(name) || name.length > 253)
     throw new Error(`--name: "${name}" is not a valid RollbackDrill name`);
   const toRevision = values["to-revision"];
   return {
     namespace,
     target,
+    targetKind: kind,
     name,
     toRevision: toRevision === undefined ? undefined : parseToRevision(toRevision),
     output: parseOutput(values.output),

@@ -43,7 +43,7 @@ sandbox it would create, the preflight findings), writing nothing.
 
 Flags:
   -n, --namespace NS       namespace of the target (required)
-  --target deployment/NAME the Deployment (required)
+  --target deployment/NAME the Deployment (required; plan shows Deployment drills only so far)
   --to-revision N          revision to roll back to (default: the drill's, else 0: the previous one)
   --name NAME              the drill whose spec to use, if it exists (default gate-<target>)
   -o, --output FORMAT      table (default), json or yaml
@@ -105,11 +105,14 @@ function drillFor(options: PlanOptions, existing: RollbackDrill | undefined): Ro
   const spec = Value.Default(
     SpecSchema,
     structuredClone(
-      existing?.spec ?? { targetRef: { kind: "Deployment", name: options.target }, toRevision: 0 },
+      existing?.spec ?? {
+        targetRef: { kind: options.targetKind, name: options.target },
+        toRevision: 0,
+      },
     ),
   ) as DrillSpec;
   if (options.toRevision !== undefined) spec.toRevision = options.toRevision;
-  spec.targetRef = { ...spec.targetRef, name: options.target };
+  spec.targetRef = { ...spec.targetRef, kind: options.targetKind, name: options.target };
   return {
     apiVersion: API_VERSION,
     kind: KIND,

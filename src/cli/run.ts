@@ -40,16 +40,18 @@ export { parseDuration, parseRunArgs, parseTarget, type RunOptions } from "./arg
 export { exitCodeOf, formatResult, formatTable, type GateResult } from "./gate-output.ts";
 export { findRun, type GateDeps, type RunView } from "./gate-wait.ts";
 
-export const RUN_USAGE = `Usage: rollback-drill run --namespace NS --target deployment/NAME [flags]
+export const RUN_USAGE = `Usage: rollback-drill run --namespace NS --target KIND/NAME [flags]
 
-Drill one Deployment's rollback now (a CD gate): apply a RollbackDrill for it, start a run, wait for
+Drill one workload's rollback now (a CD gate): apply a RollbackDrill for it, start a run, wait for
 its verdict and print it with the evidence.
 
 Flags:
   -n, --namespace NS       namespace of the target (required)
-  --target deployment/NAME the Deployment to drill (required)
+  --target KIND/NAME       the workload to drill (required): deployment/NAME, statefulset/NAME or
+                           daemonset/NAME (deploy/, sts/, ds/ too)
   --to-revision N          revision to roll back to (default 0: the previous one)
-  --name NAME              the drill's name (default gate-<target>)
+  --name NAME              the drill's name (default gate-<name>; gate-<kind>-<name> for a
+                           StatefulSet or DaemonSet)
   --wait                   wait for the verdict (default: return once the run has started)
   --timeout D              give up waiting after D (e.g. 90s, 15m, 1h; default 20m)
   -o, --output FORMAT      table (default), json or yaml
@@ -77,7 +79,7 @@ export function gateDrill(options: RunOptions, token: string): Record<string, un
       annotations: { [RUN_NOW_ANNOTATION]: token },
     },
     spec: {
-      targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: options.target },
+      targetRef: { apiVersion: "apps/v1", kind: options.targetKind, name: options.target },
       toRevision: options.toRevision,
       // Standalone: nothing may outlive this process, so a failed run's sandbox goes at once.
       ...(options.standalone ? { sandbox: { keepOnFailure: false } } : {}),

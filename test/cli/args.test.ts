@@ -10,7 +10,10 @@ describe.each(Object.entries(parsers))("%s's target flags", (_, parse) => {
     [["--target", "deployment/web"], "--namespace is required"],
     [["-n", "shop"], "--target is required (deployment/NAME)"],
     [["-n", "Shop", "--target", "deployment/web"], '"Shop" is not a namespace'],
-    [["-n", "shop", "--target", "statefulset/db"], "only Deployments can be drilled"],
+    [
+      ["-n", "shop", "--target", "job/db"],
+      "must be deployment/NAME, statefulset/NAME or daemonset/NAME",
+    ],
     [["-n", "shop", "--target", "deploy/web", "--name", "Bad_Name"], '--name: "Bad_Name"'],
     [["-n", "shop", "--target", "deploy/web", "--to-revision", "-1"], "--to-revision"],
     [["-n", "shop", "--target", "deploy/web", "-o", "xml"], "--output"],
@@ -25,9 +28,23 @@ describe.each(Object.entries(parsers))("%s's target flags", (_, parse) => {
     expect(options).toMatchObject({
       namespace: "shop",
       target: "web",
+      targetKind: "Deployment",
       name: "gate-web",
       output: "table",
       kubeconfig: "/kube/config",
+    });
+  });
+
+  it("takes a StatefulSet or DaemonSet target, whose default drill name says its kind", () => {
+    expect(parse(["-n", "shop", "--target", "statefulset/db"], {})).toMatchObject({
+      target: "db",
+      targetKind: "StatefulSet",
+      name: "gate-statefulset-db",
+    });
+    expect(parse(["-n", "shop", "--target", "ds/agent"], {})).toMatchObject({
+      target: "agent",
+      targetKind: "DaemonSet",
+      name: "gate-daemonset-agent",
     });
   });
 });

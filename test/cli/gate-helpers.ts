@@ -14,6 +14,7 @@ export function gateOptions(kubeconfig: string, extra: Partial<RunOptions> = {})
   return {
     namespace: NS,
     target: "web",
+    targetKind: "Deployment",
     name: "gate-web",
     toRevision: 0,
     wait: true,

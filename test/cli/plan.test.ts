@@ -21,6 +21,7 @@ describe("rollback-drill plan", () => {
     options = {
       namespace: NS,
       target: "web",
+      targetKind: "Deployment",
       name: "gate-web",
       toRevision: undefined,
       output: "json",

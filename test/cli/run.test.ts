@@ -17,6 +17,8 @@ import {
   type GateResult,
 } from "../../src/cli/run.ts";
 import { createClock } from "../../src/sim/clock.ts";
+import { Cluster } from "../../src/scenarios/cluster.ts";
+import { statefulSetManifest } from "../../src/scenarios/statefulset.ts";
 import { startSim, type Sim } from "../../src/sim/index.ts";
 import { main } from "../../src/cli/main.ts";
 import { startOperator } from "../../src/cli/operator.ts";
@@ -117,6 +119,39 @@ describe("rollback-drill run against an operator", () => {
     }
     expect(getDrill(s.sim, NS, "gate-web")?.metadata.labels).toMatchObject({
       "app.kubernetes.io/created-by": "rollback-drill-gate",
+    });
+  });
+
+  it("gates a StatefulSet named by statefulset/NAME: the drill targets the set, and OnDelete fails it", async () => {
+    s = await startScenario();
+    createNamespace(s.sim, NS);
+    const cluster = new Cluster({ kubeconfig: s.sim.kubeconfig });
+    const v1 = s.sim.world.images.push(REPO, "db-1.0");
+    const v2 = s.sim.world.images.push(REPO, "db-2.0");
+    await cluster.createStatefulSet(
+      statefulSetManifest(NS, "db", `${REPO}@${v1}`, {
+        replicas: 1,
+        spec: { updateStrategy: { type: "OnDelete" } },
+      }),
+    );
+    await cluster.waitStatefulSetRolledOut(NS, "db");
+    await cluster.setStatefulSetImage(NS, "db", "app", `${REPO}@${v2}`);
+    await cluster.rollOnDelete(NS, "db");
+    const options = parseRunArgs(["-n", NS, "--target", "sts/db", "--wait", "-o", "json"], {
+      KUBECONFIG: s.sim.kubeconfig,
+    });
+    if (options === "help") throw new Error("help");
+    const c = capture();
+    const code = await runGate(options, c.io, { clock: s.sim.clock });
+    expect(code, c.err.join("\n")).toBe(1);
+    const result = JSON.parse(c.out.join("\n")) as GateResult;
+    expect(result).toMatchObject({
+      drill: { namespace: NS, name: "gate-statefulset-db" },
+      run: { verdict: "Failed", reason: "PodsNotReplaced", fromRevision: 2, toRevision: 1 },
+    });
+    expect(getDrill(s.sim, NS, "gate-statefulset-db")?.spec.targetRef).toMatchObject({
+      kind: "StatefulSet",
+      name: "db",
     });
   });
 
@@ -333,9 +368,14 @@ describe("rollback-drill run when it cannot run", () => {
 
 describe("rollback-drill run flags", () => {
   it("parses targets, durations and flags once, naming the bad one", () => {
-    expect(parseTarget("deployment/web")).toBe("web");
-    expect(parseTarget("deploy/web")).toBe("web");
-    expect(() => parseTarget("statefulset/db")).toThrow(/only Deployments/);
+    expect(parseTarget("deployment/web")).toEqual({ kind: "Deployment", name: "web" });
+    expect(parseTarget("deploy/web")).toEqual({ kind: "Deployment", name: "web" });
+    expect(parseTarget("sts/db")).toEqual({ kind: "StatefulSet", name: "db" });
+    expect(parseTarget("DaemonSet.apps/agent")).toEqual({ kind: "DaemonSet", name: "agent" });
+    expect(() => parseTarget("cronjob/nightly")).toThrow(
+      /deployment\/NAME, statefulset\/NAME or daemonset\/NAME/,
+    );
+    expect(() => parseTarget("statefulset/Bad_Name")).toThrow(/not a StatefulSet name/);
     expect(parseDuration("90s")).toBe(90_000);
     expect(parseDuration("1h30m")).toBe(5_400_000);
     expect(parseDuration("20")).toBe(20_000);
