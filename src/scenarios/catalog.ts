@@ -707,6 +707,29 @@ const setMigration: Scenario = {
   },
 };
 
+/** A node agent pinned by digest: the DaemonSet's undo restores the previous build on every node. */
+const pinnedDaemon: Scenario = {
+  name: "pinned-logship",
+  title: "DaemonSet, images pinned by digest",
+  expected: {
+    verdict: "Passed",
+    reason: "Passed",
+    evidence: { container: "app", app: "logship", fromTag: "2.1.0", toTag: "2.0.0" },
+  },
+  lesson:
+    "A DaemonSet's undo comes from its ControllerRevisions, node by node: pinned digests make it restore the previous build everywhere.",
+  async setup(cluster, options) {
+    const r = repo("logship", options);
+    const v1 = await cluster.pushImage(r, "2.0.0", FAST);
+    const v2 = await cluster.pushImage(r, "2.1.0", FAST);
+    await cluster.createDaemonSet(daemonSetManifest(options.namespace, this.name, `${r}@${v1}`));
+    await cluster.waitDaemonSetRolledOut(options.namespace, this.name);
+    await cluster.setDaemonSetImage(options.namespace, this.name, "app", `${r}@${v2}`);
+    await cluster.waitDaemonSetRolledOut(options.namespace, this.name);
+    return drillFor(this.name, options, {}, "DaemonSet");
+  },
+};
+
 /** A node agent's previous image was deleted by registry retention: the undo cannot pull it on any node. */
 const deletedDaemonImage: Scenario = {
   name: "retention-agent",
@@ -749,5 +772,6 @@ export const SCENARIOS: readonly Scenario[] = [
   pinnedSet,
   onDeleteSet,
   setMigration,
+  pinnedDaemon,
   deletedDaemonImage,
 ];

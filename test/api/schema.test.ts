@@ -103,9 +103,9 @@ const malformed: [string, unknown, string, string][] = [
   ],
   [
     "unknown target kind",
-    { targetRef: { kind: "StatefulSet", name: "db" } },
+    { targetRef: { kind: "CronJob", name: "db" } },
     "spec.targetRef.kind",
-    'Unsupported value: "StatefulSet"',
+    'Unsupported value: "CronJob"',
   ],
   [
     "target kind of the wrong type",

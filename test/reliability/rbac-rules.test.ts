@@ -3,8 +3,8 @@
  * operator's ClusterRole and of the sandbox ClusterRole, and for every verb of a rule with several,
  * the roles WITHOUT that verb are applied to a fresh simulator (RBAC is global, so one simulator
  * per removal), the operator runs as its service account over a passing drill whose target
- * references a ConfigMap, a Secret and a service account, and a CrashLoop drill that needs pod
- * logs, and something the product promises must go wrong: a verdict wrong or missing within a
+ * references a ConfigMap, a Secret and a service account, a CrashLoop drill that needs pod
+ * logs, and an OnDelete StatefulSet drill that deletes pods, and something the product promises must go wrong: a verdict wrong or missing within a
  * bounded time, a promised Event missing, a sandbox left behind, the finalizer missing, or the
  * crashed container's log line missing from the verdict's message. The same run with the roles
  * whole (the control) shows none of these, so each failure is the removed verb's doing.
@@ -17,6 +17,7 @@ import { startSimWithDrills } from "../kit/index.ts";
 import {
   ADMIN,
   applyObjects,
+  BATCH_SCENARIOS,
   createDrill,
   eventsFor,
   getDrill,
@@ -39,6 +40,8 @@ import {
 const ROLES = ["rollback-drill-operator", "rollback-drill-sandbox"] as const;
 /** The catalogue's forward-only migration: Failed/CrashLoop, its message quotes the old pod's log. */
 const CRASHLOOP_SCENARIO = 3;
+/** A StatefulSet with updateStrategy OnDelete: rolled forward by deleting its pods. */
+const ONDELETE_SCENARIO = BATCH_SCENARIOS.findIndex(s => s.name === "ondelete-cache");
 /** Real milliseconds a run may take before "no verdict" counts as the failure. */
 const SETTLE_MS = 20_000;
 /** Real milliseconds for the sandboxes to go once both runs are over. */
@@ -178,7 +181,12 @@ async function runCase(
     applyObjects(sim, without(objects, removal));
     const kubeconfig = await sim.kubeconfigFor(SYSTEM_NS, SA);
     const crash = await setUpBatch(sim, { count: 1, prefix: "rules", first: CRASHLOOP_SCENARIO });
-    const planned = [await setUpReferencingTarget(sim), ...crash];
+    const onDelete = await setUpBatch(sim, {
+      count: 1,
+      prefix: "rules-od",
+      first: ONDELETE_SCENARIO,
+    });
+    const planned = [await setUpReferencingTarget(sim), ...crash, ...onDelete];
     // One conflict on a status write, so the re-read after a conflict (`get`) is needed too.
     sim.faults.add({ verb: "update", resource: "rollbackdrills", code: 409, count: 1 });
     try {

@@ -14,6 +14,7 @@ import { startSimWithDrills } from "../kit/index.ts";
 import {
   ADMIN,
   applyObjects,
+  BATCH_SCENARIOS,
   createDrill,
   getDrill,
   NAMESPACES,
@@ -78,7 +79,9 @@ describe("the operator as its service account, under RBAC", () => {
     objects = await rbacObjects();
     applyObjects(sim, objects);
     kubeconfig = await sim.kubeconfigFor(SYSTEM_NS, SA);
-    planned = await setUpBatch(sim, { count: 6, prefix: "rbac" });
+    // Every scenario the batch runs: each kind's clone writes (a DaemonSet's and a StatefulSet's
+    // create and patch, an OnDelete set's pod deletions) are requests some rule must grant.
+    planned = await setUpBatch(sim, { count: BATCH_SCENARIOS.length, prefix: "rbac" });
     extra = await setUpReferencingTarget(sim);
     const tracker = trackSandboxes(sim);
     startSeq = sim.audit.entries().at(-1)?.seq ?? 0;

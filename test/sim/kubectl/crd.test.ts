@@ -211,14 +211,14 @@ describe.skipIf(!HAS_KUBECTL)(
       // An enum failure is blocking: CEL is skipped with the apiserver's note (hasBlockingErr).
       const schema = await k.file(
         "schema.yaml",
-        badDrill("  targetRef: { kind: StatefulSet, name: web }\n  timeZone: Europe/Paris"),
+        badDrill("  targetRef: { kind: CronJob, name: web }\n  timeZone: Europe/Paris"),
       );
       const schemaResult = await k.run("apply", "--server-side", "-f", schema);
       expect(schemaResult.code).toBe(1);
       const errs = schemaResult.stderr.split("\n");
       expect(errs[0]).toBe('The RollbackDrill "bad" is invalid: ');
       expect(errs[1]).toBe(
-        '* spec.targetRef.kind: Unsupported value: "StatefulSet": supported values: "Deployment"',
+        '* spec.targetRef.kind: Unsupported value: "CronJob": supported values: "Deployment", "StatefulSet", "DaemonSet"',
       );
       expect(errs[2]).toMatch(
         /^\* <nil>: Invalid value: "?null"?: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation$/,
